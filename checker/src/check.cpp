@@ -1,0 +1,311 @@
+// `untorn check`: seeded random layouts, impl and specification side by side,
+// one replayable counterexample case per distinct finding; and `untorn bench`.
+#include "commands.h"
+#include "generate.h"
+#include "untorn/checker.h"
+#include "untorn/model.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace untorn {
+
+namespace fs = std::filesystem;
+
+void add_check_options(CLI::App *cmd, CheckOptions &o)
+{
+	cmd->add_option("--variant", o.variants, "variant(s) to check (default: all)")
+		->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+	cmd->add_option("--seed", o.seed, "64-bit generator seed");
+	cmd->add_option("--count", o.count, "layouts per variant")->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
+	cmd->add_option("--jobs", o.jobs, "worker threads")->check(CLI::Range(1u, 256u));
+	cmd->add_option("--shard", o.shard, "K/N: run the K-th of N disjoint slices of the stream");
+	cmd->add_option("--out", o.out, "folder for counterexample cases and report.json");
+	cmd->add_flag("--json", o.json, "print the summary as JSON");
+	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)");
+	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
+}
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) { interrupted = true; }
+
+uint64_t fnv1a(uint64_t h, uint64_t x)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (x >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+// The branch path of a run: every decision (line, outcome) and every call's
+// result, so that two findings through the same code path deduplicate.
+uint64_t branch_signature(const Trace &t)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const auto &b : t.file_branches)
+		h = fnv1a(h, uint64_t(b.line) << 1 | b.taken);
+	for (const auto &c : t.calls) {
+		h = fnv1a(h, uint64_t(c.ops) << 32 | uint64_t(c.error));
+		for (const auto &b : c.branches)
+			h = fnv1a(h, uint64_t(b.line) << 1 | b.taken);
+	}
+	h = fnv1a(h, uint64_t(t.result) << 8 | uint64_t(t.path));
+	return h;
+}
+
+struct FindingRec {
+	uint64_t index;
+	Case c;
+	Judgement j;
+	uint64_t signature;
+};
+
+struct Stats {
+	uint64_t layouts = 0, clean = 0, violation = 0, divergence = 0, inconclusive = 0;
+	uint64_t path_hw = 0, path_sw = 0, path_none = 0, z3_checked = 0;
+	std::vector<std::string> engine_mismatch;
+	void add(const Stats &o)
+	{
+		layouts += o.layouts, clean += o.clean, violation += o.violation, divergence += o.divergence;
+		inconclusive += o.inconclusive, path_hw += o.path_hw, path_sw += o.path_sw, path_none += o.path_none;
+		z3_checked += o.z3_checked;
+		engine_mismatch.insert(engine_mismatch.end(), o.engine_mismatch.begin(), o.engine_mismatch.end());
+	}
+};
+
+std::string finding_key(const Case &c, const Judgement &j, uint64_t sig)
+{
+	char buf[17];
+	snprintf(buf, sizeof buf, "%016llx", (unsigned long long)sig);
+	return std::string(variant_name(c.variant)) + "|" + join(j.broken_names(), "+") + "|" + buf;
+}
+
+void record(std::map<std::string, FindingRec> &found, FindingRec rec)
+{
+	std::string key = finding_key(rec.c, rec.j, rec.signature);
+	auto it = found.find(key);
+	if (it == found.end() || rec.index < it->second.index)
+		found[key] = std::move(rec);
+}
+
+Case as_counterexample(const FindingRec &f)
+{
+	Case c = f.c;
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	c.expect.result = t.result;
+	c.expect.path = t.path;
+	c.expect.verdict = std::string(verdict_name(f.j.verdict));
+	c.expect.invariants = f.j.broken_names();
+	c.note = "found by untorn check (" + c.name + "): " + join(f.j.broken_names()) + ". " +
+		 (f.j.findings.empty() ? "" : f.j.findings.front().witness);
+	return c;
+}
+
+bool parse_shard(const std::string &s, uint64_t *k, uint64_t *n)
+{
+	auto slash = s.find('/');
+	if (slash == std::string::npos)
+		return false;
+	try {
+		*k = std::stoull(s.substr(0, slash));
+		*n = std::stoull(s.substr(slash + 1));
+	} catch (...) {
+		return false;
+	}
+	return *n >= 1 && *k >= 1 && *k <= *n;
+}
+
+} // namespace
+
+int cmd_check(const CheckOptions &o)
+{
+	uint64_t shard_k, shard_n;
+	if (!parse_shard(o.shard, &shard_k, &shard_n)) {
+		std::cerr << "untorn: check: --shard expects K/N with 1 <= K <= N, got \"" << o.shard << "\"\n";
+		return EXIT_BAD_INPUT;
+	}
+	std::vector<Variant> variants;
+	for (const auto &n : o.variants)
+		variants.push_back(*variant_from_name(n));
+	if (variants.empty())
+		variants.assign(std::begin(all_variants), std::end(all_variants));
+
+	std::signal(SIGINT, on_sigint);
+	const bool progress = isatty(2);
+	std::atomic<uint64_t> done{0};
+	std::mutex mu;
+	std::map<std::string, FindingRec> found;
+	Stats total;
+
+	// Layout i belongs to this shard when i % N == K - 1; worker w of J takes
+	// every J-th of those.  Results merge by index, so the report is the same
+	// for any J and the union of the N shards' reports is the whole run's.
+	auto worker = [&](unsigned w) {
+		Spec spec(Engine::compiled, o.solver_timeout_ms);
+		std::map<std::string, FindingRec> mine;
+		Stats st;
+		uint64_t nth = 0;
+		for (uint64_t i = shard_k - 1; i < o.count && !interrupted; i += shard_n, nth++) {
+			if (nth % o.jobs != w)
+				continue;
+			for (Variant v : variants) {
+				Case c = generate_layout(o.seed, i, v);
+				Trace t = run_atomic_write(c.state, c.write, v);
+				Judgement j = spec.judge(t);
+				st.layouts++;
+				(t.path == Path::hw ? st.path_hw : t.path == Path::sw ? st.path_sw : st.path_none)++;
+				switch (j.verdict) {
+				case Verdict::clean: st.clean++; break;
+				case Verdict::violation: st.violation++; break;
+				case Verdict::divergence: st.divergence++; break;
+				case Verdict::inconclusive: st.inconclusive++; break;
+				}
+				if (o.z3_every && i % o.z3_every == 0) {
+					st.z3_checked++;
+					std::string d = spec.cross_check(t);
+					if (!d.empty())
+						st.engine_mismatch.push_back(c.name + " (" + std::string(variant_name(v)) + "): " + d);
+				}
+				if (j.verdict != Verdict::clean)
+					record(mine, {i, std::move(c), std::move(j), branch_signature(t)});
+			}
+			uint64_t d = ++done;
+			if (progress && d % 4096 == 0)
+				std::cerr << "\r" << d << " / " << (o.count + shard_n - 1) / shard_n << " layouts" << std::flush;
+		}
+		std::lock_guard<std::mutex> g(mu);
+		for (auto &[k, rec] : mine)
+			record(found, std::move(rec));
+		total.add(st);
+	};
+	std::vector<std::thread> threads;
+	for (unsigned w = 0; w < o.jobs; w++)
+		threads.emplace_back(worker, w);
+	for (auto &t : threads)
+		t.join();
+	if (progress)
+		std::cerr << "\r\033[K";
+
+	// Reports: one case per distinct finding, and report.json, written atomically.
+	std::error_code ec;
+	fs::create_directories(o.out, ec);
+	if (ec) {
+		std::cerr << "untorn: check: cannot create " << o.out << ": " << ec.message() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	nlohmann::ordered_json rep;
+	rep["seed"] = o.seed;
+	rep["count"] = o.count;
+	rep["shard"] = o.shard;
+	rep["variants"] = nlohmann::ordered_json::array();
+	for (Variant v : variants)
+		rep["variants"].push_back(std::string(variant_name(v)));
+	rep["interrupted"] = interrupted.load();
+	rep["layouts"] = total.layouts;
+	rep["verdicts"] = {{"clean", total.clean}, {"violation", total.violation}, {"divergence", total.divergence},
+			   {"inconclusive", total.inconclusive}};
+	rep["paths"] = {{"hw", total.path_hw}, {"sw", total.path_sw}, {"none", total.path_none}};
+	rep["z3_cross_checks"] = total.z3_checked;
+	rep["engine_mismatches"] = total.engine_mismatch;
+	rep["findings"] = nlohmann::ordered_json::array();
+	size_t nviol = 0, ndiv = 0;
+	for (const auto &[key, f] : found) {
+		Case c = as_counterexample(f);
+		std::string file = c.name + "-" + std::string(variant_name(c.variant)) + ".json";
+		c.name = std::string(variant_name(c.variant)) + "-" + join(c.expect.invariants, "+") + "-" + key.substr(key.rfind('|') + 1, 8);
+		file = c.name + ".json";
+		write_file_atomically(fs::path(o.out) / file, case_to_json(c));
+		(f.j.verdict == Verdict::violation ? nviol : ndiv)++;
+		rep["findings"].push_back({{"file", file},
+					   {"variant", std::string(variant_name(c.variant))},
+					   {"verdict", *c.expect.verdict},
+					   {"invariants", c.expect.invariants},
+					   {"layout", f.index}});
+	}
+	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
+
+	if (o.json) {
+		std::cout << rep.dump(2) << "\n";
+	} else {
+		std::cout << "untorn check: seed " << o.seed << ", shard " << o.shard << ", " << total.layouts
+			  << " layouts (" << join(rep["variants"].get<std::vector<std::string>>()) << ")"
+			  << (interrupted ? " -- INTERRUPTED, partial report" : "") << "\n";
+		std::cout << "  paths: hw " << total.path_hw << ", sw " << total.path_sw << ", none " << total.path_none
+			  << "\n";
+		std::cout << "  verdicts: clean " << total.clean << ", violation " << total.violation << ", divergence "
+			  << total.divergence << ", inconclusive " << total.inconclusive << "\n";
+		std::cout << "  distinct findings: " << nviol << " violations, " << ndiv << " divergences (cases in "
+			  << o.out << ")\n";
+		for (const auto &f : rep["findings"])
+			std::cout << "    " << f["verdict"].get<std::string>() << " " << f["variant"].get<std::string>()
+				  << " [" << join(f["invariants"].get<std::vector<std::string>>()) << "] "
+				  << f["file"].get<std::string>() << "\n";
+		std::cout << "  z3 cross-checks: " << total.z3_checked << ", mismatches: " << total.engine_mismatch.size()
+			  << "\n";
+		for (const auto &m : total.engine_mismatch)
+			std::cout << "    ENGINE MISMATCH (a bug in untorn): " << m << "\n";
+	}
+	if (interrupted)
+		return EXIT_INTERRUPTED;
+	if (!total.engine_mismatch.empty())
+		return EXIT_INTERNAL;
+	if (!found.empty())
+		return EXIT_FOUND;
+	if (total.inconclusive)
+		return EXIT_INCONCLUSIVE;
+	return EXIT_CLEAN;
+}
+
+int cmd_bench(const BenchOptions &o)
+{
+	using clock = std::chrono::steady_clock;
+	Variant v = *variant_from_name(o.variant);
+	std::vector<Case> cases;
+	cases.reserve(o.count);
+	for (uint64_t i = 0; i < o.count; i++)
+		cases.push_back(generate_layout(o.seed, i, v));
+
+	auto rate = [&](bool with_spec, uint64_t n, Engine e) {
+		Spec spec(e);
+		uint64_t sink = 0;
+		auto t0 = clock::now();
+		for (uint64_t i = 0; i < n; i++) {
+			Trace t = run_atomic_write(cases[i].state, cases[i].write, v);
+			sink += t.calls.size();
+			if (with_spec)
+				sink += spec.judge(t).findings.size();
+		}
+		double s = std::chrono::duration<double>(clock::now() - t0).count();
+		if (sink == 42)
+			std::cerr << "";
+		return double(n) / s;
+	};
+	rate(true, std::min<uint64_t>(o.count, 2000), Engine::compiled); // warm the per-shape cache
+	double impl = rate(false, o.count, Engine::compiled);
+	double both = rate(true, o.count, Engine::compiled);
+	uint64_t zn = std::min<uint64_t>(o.count, 300);
+	double z3 = rate(true, zn, Engine::z3);
+	std::cout << "untorn bench: variant " << o.variant << ", seed " << o.seed << ", " << o.count
+		  << " layouts, one thread\n";
+	std::cout << "  impl alone:                      " << uint64_t(impl) << " layouts/s\n";
+	std::cout << "  impl + specification (compiled): " << uint64_t(both) << " layouts/s\n";
+	std::cout << "  impl + specification (Z3 itself, " << zn << " layouts): " << uint64_t(z3) << " layouts/s\n";
+	std::cout << "  cost of the specification: " << impl / both << "x the impl alone (target <= 3x); compiled vs Z3: "
+		  << both / z3 << "x faster\n";
+	return EXIT_CLEAN;
+}
+
+} // namespace untorn

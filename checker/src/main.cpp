@@ -1,0 +1,56 @@
+// The `untorn` command line.  Every subcommand returns one of the ExitCodes.
+#include "commands.h"
+#include "untorn/checker.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace untorn;
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"untorn: proves or refutes that XFS's RWF_ATOMIC write logic never tears a write"};
+	app.require_subcommand(1);
+
+	RunOptions run;
+	auto *run_cmd = app.add_subcommand("run", "run cases and print each trace and outcome");
+	run_cmd->add_option("cases", run.files, "case files")->required();
+	run_cmd->add_flag("--json", run.json, "print each outcome as one JSON line");
+
+	ReplayOptions replay;
+	auto *replay_cmd = app.add_subcommand("replay", "run cases and compare each with its expect block");
+	replay_cmd->add_option("paths", replay.paths, "case files or folders")->required();
+	replay_cmd->add_flag("--json", replay.json, "print one JSON line per case");
+
+	CheckOptions check;
+	auto *check_cmd = app.add_subcommand("check", "random layouts, impl and specification side by side");
+	add_check_options(check_cmd, check);
+
+	BenchOptions bench;
+	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
+	bench_cmd->add_option("--count", bench.count, "layouts per measurement")->check(CLI::Range(1000, 100000000));
+	bench_cmd->add_option("--seed", bench.seed, "generator seed");
+	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForAllHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::ParseError &e) {
+		std::cerr << "untorn: " << e.what() << "\n(see `untorn --help`)\n";
+		return EXIT_BAD_INPUT;
+	}
+
+	if (*run_cmd)
+		return cmd_run(run);
+	if (*replay_cmd)
+		return cmd_replay(replay);
+	if (*check_cmd)
+		return cmd_check(check);
+	if (*bench_cmd)
+		return cmd_bench(bench);
+	return EXIT_BAD_INPUT;
+}

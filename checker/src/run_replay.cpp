@@ -1,0 +1,95 @@
+// `untorn run` and `untorn replay`.
+#include "commands.h"
+#include "untorn/checker.h"
+#include "untorn/model.h"
+
+#include <iostream>
+
+namespace untorn {
+
+namespace {
+
+// Loads every case first: a bad case stops everything before anything runs.
+bool load_all(const std::vector<std::filesystem::path> &files, std::vector<Case> &out)
+{
+	bool ok = true;
+	for (const auto &f : files) {
+		try {
+			out.push_back(load_case_file(f));
+		} catch (const CaseError &e) {
+			std::cerr << "untorn: " << e.what() << "\n";
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+std::string result_name(int r) { return r ? std::string(errno_name(r)) : std::string("ok"); }
+
+// What differs between the case's expectations and what happened; "" if none.
+std::string compare(const Case &c, const Trace &t, const Judgement &j)
+{
+	std::string diff;
+	auto add = [&](const std::string &s) { diff += (diff.empty() ? "" : "; ") + s; };
+	if (c.expect.result && *c.expect.result != t.result)
+		add("result " + result_name(t.result) + ", expected " + result_name(*c.expect.result));
+	if (c.expect.path && *c.expect.path != t.path)
+		add("path " + std::string(path_name(t.path)) + ", expected " + std::string(path_name(*c.expect.path)));
+	if (c.expect.verdict && *c.expect.verdict != verdict_name(j.verdict))
+		add("verdict " + std::string(verdict_name(j.verdict)) + ", expected " + *c.expect.verdict);
+	if (!c.expect.invariants.empty() && c.expect.invariants != j.broken_names())
+		add("invariants [" + join(j.broken_names()) + "], expected [" + join(c.expect.invariants) + "]");
+	return diff;
+}
+
+} // namespace
+
+int cmd_run(const RunOptions &o)
+{
+	std::vector<Case> cases;
+	if (!load_all(collect_case_files(o.files), cases))
+		return EXIT_BAD_INPUT;
+	Spec spec;
+	bool inconclusive = false;
+	for (const auto &c : cases) {
+		Trace t = run_atomic_write(c.state, c.write, c.variant);
+		Judgement j = spec.judge(t);
+		inconclusive |= j.verdict == Verdict::inconclusive;
+		if (o.json) {
+			std::cout << outcome_json(c, t, j) << "\n";
+			continue;
+		}
+		std::cout << "== " << c.name << " (" << c.file << ")\n" << format_trace(t) << format_judgement(j) << "\n";
+	}
+	return inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+}
+
+int cmd_replay(const ReplayOptions &o)
+{
+	std::vector<Case> cases;
+	auto files = collect_case_files(o.paths);
+	if (files.empty()) {
+		std::cerr << "untorn: replay: no case files (*.json) under the given paths\n";
+		return EXIT_BAD_INPUT;
+	}
+	if (!load_all(files, cases))
+		return EXIT_BAD_INPUT;
+	Spec spec;
+	size_t passed = 0, failed = 0;
+	for (const auto &c : cases) {
+		Trace t = run_atomic_write(c.state, c.write, c.variant);
+		Judgement j = spec.judge(t);
+		std::string diff = compare(c, t, j);
+		(diff.empty() ? passed : failed)++;
+		if (o.json)
+			std::cout << outcome_json(c, t, j) << "\n";
+		else
+			std::cout << (diff.empty() ? "PASS " : "FAIL ") << c.file << ": " << variant_name(c.variant) << " "
+				  << result_name(t.result) << " " << path_name(t.path) << " " << verdict_name(j.verdict)
+				  << (diff.empty() ? "" : " -- " + diff) << "\n";
+	}
+	std::cout << passed << " passed, " << failed << " failed\n";
+	return failed ? EXIT_MISMATCH : EXIT_CLEAN;
+}
+
+} // namespace untorn

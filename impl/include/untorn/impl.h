@@ -1,0 +1,224 @@
+// untorn impl/: a C++ reference model of how Linux XFS serves one RWF_ATOMIC
+// direct write over one file's extent layout.  The public surface is small:
+// the file state, the write, the variants, and the trace a run produces.
+// Kernel names are kept (xfs_bmbt_irec, br_startoff, ...) so that the
+// model reads beside fs/xfs/.  Nothing here knows of Z3 or the specification.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace untorn {
+
+using xfs_fileoff_t = uint64_t;	 // file offset in fs blocks
+using xfs_fsblock_t = uint64_t;	 // (agno << agblklog) | agbno
+using xfs_filblks_t = uint64_t;	 // a number of fs blocks
+using xfs_daddr_blk_t = uint64_t; // disk address in fs blocks: agno * agblocks + agbno
+
+// The kernel's "null" start blocks (fs/xfs/libxfs/xfs_format.h).
+inline constexpr xfs_fsblock_t DELAYSTARTBLOCK = ~0ULL;
+inline constexpr xfs_fsblock_t HOLESTARTBLOCK = ~0ULL - 1;
+inline bool isnullstartblock(xfs_fsblock_t b) { return b == DELAYSTARTBLOCK || b == HOLESTARTBLOCK; }
+
+enum xfs_exntst_t : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
+
+struct xfs_bmbt_irec {
+	xfs_fileoff_t br_startoff = 0;
+	xfs_fsblock_t br_startblock = HOLESTARTBLOCK;
+	xfs_filblks_t br_blockcount = 0;
+	xfs_exntst_t br_state = XFS_EXT_NORM;
+	xfs_fileoff_t end() const { return br_startoff + br_blockcount; }
+	bool operator==(const xfs_bmbt_irec &) const = default;
+};
+
+// A physical range whose refcount is above 1 (shared with another file).
+struct xfs_refcount_irec {
+	xfs_fsblock_t rc_startblock = 0;
+	xfs_filblks_t rc_blockcount = 0;
+	uint32_t rc_refcount = 2;
+	bool operator==(const xfs_refcount_irec &) const = default;
+};
+
+struct Geometry {
+	uint32_t block_size = 4096;
+	uint32_t ag_blocks = 0;
+	uint32_t ag_count = 0;
+	bool reflink = false;
+	uint32_t cowextsize = 0; // inode hint in blocks; 0 = unset (kernel default 32 applies)
+	// What one atomic ioend transaction can remap (xfs_reflink_max_atomic_cow(),
+	// derived from the log's tr_atomic_ioend); case field x_max_atomic_ioend.
+	uint32_t max_atomic_ioend = 4096;
+	uint32_t agblklog() const; // ceil(log2(ag_blocks)), as sb_agblklog
+};
+
+struct DeviceLimits {
+	uint32_t awu_min = 0; // bytes; both 0 = no hardware atomics
+	uint32_t awu_max = 0;
+};
+
+// One answer of the allocator script: each request takes the next one.
+struct AllocAnswer {
+	xfs_fsblock_t startblock = 0;
+	xfs_filblks_t blockcount = 0;
+};
+
+// Everything the write sees of one file and its filesystem.
+struct FileState {
+	Geometry geo;
+	DeviceLimits dev;
+	std::vector<xfs_bmbt_irec> data_fork; // br_state NORM or UNWRITTEN
+	std::vector<xfs_bmbt_irec> cow_fork;  // may also hold DELAYSTARTBLOCK extents
+	std::vector<xfs_refcount_irec> refcount;
+	std::vector<AllocAnswer> alloc;
+};
+
+struct WriteReq {
+	uint64_t offset = 0; // bytes
+	uint64_t length = 0;
+};
+
+enum class Variant { rfc_v1, v6_16, v6_18 };
+std::string_view variant_name(Variant v);
+std::optional<Variant> variant_from_name(std::string_view name);
+inline constexpr Variant all_variants[] = {Variant::rfc_v1, Variant::v6_16, Variant::v6_18};
+
+// Validation of a state: sorted, non-overlapping, no overflow, inside the AGs.
+// Returns an empty vector when the state is valid; else "path: what" messages.
+struct StateError {
+	std::string path; // JSON-style path, e.g. "data_fork[2].startblock"
+	std::string what;
+};
+std::vector<StateError> validate_state(const FileState &st, const WriteReq &w);
+
+// fsblock number <-> disk address, exactly as XFS_FSB_TO_DADDR does it.
+xfs_daddr_blk_t xfs_fsb_to_db(const Geometry &g, xfs_fsblock_t fsbno);
+uint32_t xfs_fsb_to_agno(const Geometry &g, xfs_fsblock_t fsbno);
+uint32_t xfs_fsb_to_agbno(const Geometry &g, xfs_fsblock_t fsbno);
+xfs_fsblock_t xfs_agb_to_fsb(const Geometry &g, uint32_t agno, uint32_t agbno);
+
+// ---------------------------------------------------------------- the trace
+// iomap flags as the kernel spells them (include/linux/iomap.h), plus the RFC's.
+enum : unsigned {
+	IOMAP_WRITE = 1u << 0,
+	IOMAP_ZERO = 1u << 1,
+	IOMAP_REPORT = 1u << 2,
+	IOMAP_FAULT = 1u << 3,
+	IOMAP_DIRECT = 1u << 4,
+	IOMAP_NOWAIT = 1u << 5,
+	IOMAP_OVERWRITE_ONLY = 1u << 6,
+	IOMAP_UNSHARE = 1u << 7,
+	IOMAP_DAX = 1u << 8,
+	IOMAP_ATOMIC = 1u << 9,
+	IOMAP_ATOMIC_COW = 1u << 10, // RFC v1 patch 03 only
+};
+enum : unsigned {
+	IOMAP_F_NEW = 1u << 0,
+	IOMAP_F_DIRTY = 1u << 1,
+	IOMAP_F_SHARED = 1u << 2,
+	IOMAP_F_ATOMIC_BIO = 1u << 8, // v6.16
+	IOMAP_F_ATOMIC_COW = 1u << 9, // RFC v1 patch 03
+};
+enum class IomapType : uint8_t { HOLE, DELALLOC, MAPPED, UNWRITTEN };
+std::string iomap_flags_str(unsigned flags);
+std::string iomap_fflags_str(unsigned flags);
+std::string_view iomap_type_name(IomapType t);
+
+// Errnos are Linux's (<cerrno>); XFS's EFSCORRUPTED is EUCLEAN, as in the kernel.
+inline constexpr int EFSCORRUPTED = EUCLEAN;
+std::string_view errno_name(int e);
+std::optional<int> errno_from_name(std::string_view name);
+
+struct Iomap {
+	IomapType type = IomapType::HOLE;
+	unsigned flags = 0;	// IOMAP_F_*
+	uint64_t offset = 0;	// bytes
+	uint64_t length = 0;	// bytes
+	xfs_bmbt_irec irec;	// the extent it was built from (fork's view)
+	bool operator==(const Iomap &) const = default;
+};
+
+// One decision taken inside a kernel function: `func` and `cond` are the
+// kernel's; `line` is the line in the variant's source that decided it.
+struct Branch {
+	const char *func;
+	const char *cond;
+	bool taken;
+	int line;
+};
+
+enum class Ops : uint8_t { direct_write, atomic_write_cow };
+std::string_view ops_name(Ops o);
+
+struct IomapBeginCall {
+	Ops ops;
+	uint64_t pos = 0, length = 0;
+	unsigned flags = 0; // IOMAP_*
+	int error = 0;
+	Iomap iomap;
+	std::optional<Iomap> srcmap;
+	std::vector<Branch> branches;
+};
+
+// What a bio carries: the write's new data, or a copy of old file data
+// (the RFC's xfs_reflink_unshare() before its CoW-mode retry).
+enum class Payload : uint8_t { new_data, old_copy };
+
+struct Bio {
+	xfs_fileoff_t file_off = 0; // file block of the first block written
+	xfs_fsblock_t fsbno = 0;
+	xfs_daddr_blk_t daddr = 0;  // disk block
+	xfs_filblks_t nblocks = 0;
+	bool req_atomic = false;
+	Payload payload = Payload::new_data;
+	int status = 0;		     // 0, or the errno the block layer ended it with
+	unsigned txns_before = 0;    // transactions committed before it was submitted
+	int call = -1;		     // index of the iomap_begin call that mapped it
+};
+
+// One committed transaction and the forks right after it: the crash model
+// replays any prefix of these, so each carries its full result.
+struct Transaction {
+	const char *name; // kernel function that committed it
+	std::string what; // human-readable summary of the change
+	std::vector<xfs_bmbt_irec> data_fork, cow_fork;
+	std::vector<xfs_refcount_irec> refcount;
+};
+
+enum class Path : uint8_t { none, hw, sw };
+std::string_view path_name(Path p);
+
+struct TraceEvent {
+	enum Kind : uint8_t { call, bio, txn, note } kind;
+	int index; // into calls / bios / txns / notes
+};
+
+struct Trace {
+	Variant variant{};
+	WriteReq write;
+	FileState initial;
+	std::vector<IomapBeginCall> calls;
+	std::vector<Bio> bios;
+	std::vector<Transaction> txns;
+	std::vector<std::string> notes;
+	std::vector<TraceEvent> timeline;
+	std::vector<Branch> file_branches; // decisions outside ->iomap_begin (admission, path)
+	int result = 0;		   // 0 = ok, else errno
+	uint64_t bytes_written = 0; // what the syscall returned on success
+	Path path = Path::none;
+	bool admitted = false;	   // passed the admission checks
+	uint32_t awu_min = 0, awu_max = 0; // the inode's atomic write limits (bytes)
+	FileState final_state;
+};
+
+// Runs one RWF_ATOMIC direct write end to end and returns the trace.
+Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v);
+
+// A readable rendering of the trace (for `untorn run`).
+std::string format_trace(const Trace &t);
+std::string format_extent(const xfs_bmbt_irec &e);
+
+} // namespace untorn

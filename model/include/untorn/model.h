@@ -1,0 +1,66 @@
+// untorn model/: the specification.  Each atomicity invariant is one named
+// Z3 formula over the facts of a trace (and, for crashes, over symbolic crash
+// choices); a trace is judged by asking, per invariant, whether the formula
+// "this invariant is broken" is satisfiable.  Z3 stays inside model/.
+#pragma once
+
+#include "untorn/impl.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace untorn {
+
+// safety: data can tear, leak or be corrupted (a finding is a "violation");
+// liveness: the write fails or is slower than allowed (a "divergence").
+enum class InvClass { safety, liveness };
+
+struct InvariantInfo {
+	const char *name;
+	InvClass cls;
+	const char *forbids; // one line: what it forbids
+	const char *origin;  // where in the kernel / block layer it comes from
+};
+const std::vector<InvariantInfo> &invariant_catalogue();
+
+enum class Verdict { clean, violation, divergence, inconclusive };
+std::string_view verdict_name(Verdict v);
+
+struct Finding {
+	std::string invariant;
+	InvClass cls;
+	std::string witness; // the crash state (or facts) that break it
+};
+
+struct Judgement {
+	Verdict verdict = Verdict::clean;
+	std::vector<Finding> findings;		 // sorted by invariant name
+	std::vector<std::string> inconclusive;	 // invariants the solver could not decide
+	std::vector<std::string> broken_names() const;
+};
+
+std::string join(const std::vector<std::string> &v, const char *sep = ", ");
+std::string format_judgement(const Judgement &j);
+
+// How formulas are decided: Z3 itself, or the evaluator compiled from the
+// very same Z3 expressions (enumerating the finite crash choices).
+enum class Engine { compiled, z3 };
+
+class Spec {
+public:
+	explicit Spec(Engine e = Engine::compiled, unsigned solver_timeout_ms = 10000);
+	~Spec();
+	Spec(const Spec &) = delete;
+	Spec &operator=(const Spec &) = delete;
+	Judgement judge(const Trace &t);
+	// Cross-check: judge with both engines; returns "" when they agree.
+	std::string cross_check(const Trace &t);
+
+private:
+	struct Impl;
+	std::unique_ptr<Impl> p;
+};
+
+} // namespace untorn

@@ -1,0 +1,249 @@
+// Judging a trace: per invariant, is "broken" satisfiable given the trace's
+// facts?  Z3 decides it directly; the compiled engine evaluates the same Z3
+// term, compiled once per shape, over every crash choice (there are few:
+// crash_k in [0, T] and one bit per REQ_ATOMIC bio).
+#include "compile.h"
+#include "invariants.h"
+#include "untorn/model.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+namespace untorn {
+
+using namespace spec;
+
+z3::context &smt::ctx()
+{
+	thread_local z3::context c;
+	return c;
+}
+
+const std::vector<InvariantInfo> &invariant_catalogue()
+{
+	static const std::vector<InvariantInfo> cat = [] {
+		std::vector<InvariantInfo> v;
+		for (const auto &i : invariants())
+			v.push_back(i.info);
+		return v;
+	}();
+	return cat;
+}
+
+std::string_view verdict_name(Verdict v)
+{
+	switch (v) {
+	case Verdict::clean: return "clean";
+	case Verdict::violation: return "violation";
+	case Verdict::divergence: return "divergence";
+	case Verdict::inconclusive: return "inconclusive";
+	}
+	return "?";
+}
+
+std::vector<std::string> Judgement::broken_names() const
+{
+	std::vector<std::string> v;
+	for (const auto &f : findings)
+		v.push_back(f.invariant);
+	return v;
+}
+
+std::string join(const std::vector<std::string> &v, const char *sep)
+{
+	std::string s;
+	for (const auto &x : v)
+		s += (s.empty() ? "" : sep) + x;
+	return s;
+}
+
+std::string format_judgement(const Judgement &j)
+{
+	std::ostringstream o;
+	o << "verdict: " << verdict_name(j.verdict) << "\n";
+	for (const auto &f : j.findings) {
+		const InvariantInfo *info = nullptr;
+		for (const auto &i : invariant_catalogue())
+			if (f.invariant == i.name)
+				info = &i;
+		o << "  " << (f.cls == InvClass::safety ? "violation " : "divergence") << " " << f.invariant;
+		if (info)
+			o << ": forbids " << info->forbids << " [" << info->origin << "]";
+		if (!f.witness.empty())
+			o << "\n      witness: " << f.witness;
+		o << "\n";
+	}
+	for (const auto &n : j.inconclusive)
+		o << "  inconclusive " << n << " (solver unknown or timeout)\n";
+	return o.str();
+}
+
+namespace {
+
+// Everything built once per shape.
+struct ShapeSpec {
+	Sym sym;
+	std::vector<std::string> names;
+	std::vector<Program> programs; // per invariant (compiled engine)
+	std::vector<bool> uses_crash;
+	std::vector<smt::Expr> broken; // per invariant (Z3 engine)
+	explicit ShapeSpec(const Shape &sh) : sym(sh)
+	{
+		for (unsigned i = 0; i < sh.slot_count(); i++)
+			names.push_back(slot_name(sh, i));
+		for (const auto &inv : invariants())
+			broken.push_back(inv.broken(sym));
+	}
+	void compile()
+	{
+		if (!programs.empty())
+			return;
+		for (const auto &b : broken) {
+			programs.push_back(Program::compile(b.z3(), names));
+			uses_crash.push_back(programs.back().reads_slot_at_or_above(sym.shape().crash_k()));
+		}
+	}
+};
+
+std::string crash_witness(const Shape &sh, const uint64_t *slots)
+{
+	std::ostringstream o;
+	o << "crash with " << slots[sh.crash_k()] << " of " << sh.txns << " transactions committed";
+	for (unsigned b = 0; b < sh.bios && b < 64; b++)
+		if ((sh.atomic_mask >> b) & 1)
+			o << "; REQ_ATOMIC bio " << b << (slots[sh.crash_atomic(b)] ? " persisted" : " lost");
+	return o.str();
+}
+
+} // namespace
+
+struct Spec::Impl {
+	Engine engine;
+	unsigned timeout_ms;
+	std::map<std::string, std::unique_ptr<ShapeSpec>> shapes;
+
+	ShapeSpec &shape(const Shape &sh)
+	{
+		auto &p = shapes[sh.key()];
+		if (!p)
+			p = std::make_unique<ShapeSpec>(sh);
+		return *p;
+	}
+
+	// Compiled engine: evaluate over every crash choice; the first that
+	// breaks the invariant is the witness.
+	bool eval_compiled(ShapeSpec &ss, size_t i, std::vector<uint64_t> &slots, std::string *witness)
+	{
+		const Shape &sh = ss.sym.shape();
+		const Program &p = ss.programs[i];
+		if (!ss.uses_crash[i]) {
+			bool broken = p.eval(slots.data()) != 0;
+			if (broken)
+				*witness = "holds for every crash state";
+			return broken;
+		}
+		std::vector<unsigned> bits;
+		for (unsigned b = 0; b < sh.bios && b < 64; b++)
+			if ((sh.atomic_mask >> b) & 1)
+				bits.push_back(b);
+		for (uint64_t k = 0; k <= sh.txns; k++) {
+			slots[sh.crash_k()] = k;
+			for (uint64_t m = 0; m < (1ULL << bits.size()); m++) {
+				for (size_t j = 0; j < bits.size(); j++)
+					slots[sh.crash_atomic(bits[j])] = (m >> j) & 1;
+				if (p.eval(slots.data())) {
+					*witness = crash_witness(sh, slots.data());
+					return true;
+				}
+			}
+		}
+		return false;
+	}
+
+	// Z3 engine: facts fixed, crash choices free within their domains.
+	z3::check_result eval_z3(ShapeSpec &ss, size_t i, const Facts &f, std::string *witness)
+	{
+		const Shape &sh = ss.sym.shape();
+		z3::context &c = smt::ctx();
+		z3::solver s(c);
+		z3::params prm(c);
+		prm.set("timeout", timeout_ms);
+		s.set(prm);
+		for (unsigned j = 0; j < sh.fact_count(); j++)
+			s.add(ss.sym.slot(j).z3() == c.bv_val(f.v[j], 64));
+		s.add(z3::ule(ss.sym.crash_k().z3(), c.bv_val(uint64_t(sh.txns), 64)));
+		for (unsigned b = 0; b < sh.bios; b++)
+			s.add(z3::ule(ss.sym.slot(sh.crash_atomic(b)).z3(), c.bv_val(1, 64)));
+		s.add(ss.broken[i].z3());
+		z3::check_result r = s.check();
+		if (r == z3::sat) {
+			z3::model m = s.get_model();
+			std::vector<uint64_t> slots(sh.slot_count(), 0);
+			for (unsigned j = sh.crash_k(); j < sh.slot_count(); j++)
+				slots[j] = m.eval(ss.sym.slot(j).z3(), true).get_numeral_uint64();
+			*witness = crash_witness(sh, slots.data());
+		}
+		return r;
+	}
+};
+
+Spec::Spec(Engine e, unsigned timeout_ms) : p(std::make_unique<Impl>())
+{
+	p->engine = e;
+	p->timeout_ms = timeout_ms;
+}
+Spec::~Spec() = default;
+
+Judgement Spec::judge(const Trace &t)
+{
+	Facts f = extract_facts(t);
+	ShapeSpec &ss = p->shape(f.shape);
+	const auto &invs = invariants();
+	Judgement j;
+	std::vector<uint64_t> slots;
+	if (p->engine == Engine::compiled) {
+		ss.compile();
+		slots = f.v;
+		slots.resize(f.shape.slot_count(), 0);
+	}
+	for (size_t i = 0; i < invs.size(); i++) {
+		std::string witness;
+		if (p->engine == Engine::compiled) {
+			if (p->eval_compiled(ss, i, slots, &witness))
+				j.findings.push_back({invs[i].info.name, invs[i].info.cls, witness});
+			continue;
+		}
+		z3::check_result r = p->eval_z3(ss, i, f, &witness);
+		if (r == z3::sat)
+			j.findings.push_back({invs[i].info.name, invs[i].info.cls, witness});
+		else if (r == z3::unknown)
+			j.inconclusive.push_back(invs[i].info.name);
+	}
+	bool safety = std::any_of(j.findings.begin(), j.findings.end(),
+				  [](const Finding &x) { return x.cls == InvClass::safety; });
+	if (safety)
+		j.verdict = Verdict::violation;
+	else if (!j.inconclusive.empty())
+		j.verdict = Verdict::inconclusive;
+	else if (!j.findings.empty())
+		j.verdict = Verdict::divergence;
+	return j;
+}
+
+std::string Spec::cross_check(const Trace &t)
+{
+	Spec z(Engine::z3, p->timeout_ms);
+	Engine saved = p->engine;
+	p->engine = Engine::compiled;
+	Judgement a = judge(t);
+	p->engine = saved;
+	Judgement b = z.judge(t);
+	if (!b.inconclusive.empty())
+		return "";
+	if (a.broken_names() != b.broken_names())
+		return "compiled [" + join(a.broken_names()) + "] vs z3 [" + join(b.broken_names()) + "]";
+	return "";
+}
+
+} // namespace untorn
