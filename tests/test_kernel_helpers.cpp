@@ -536,7 +536,9 @@ TEST_CASE("kern: xfs_reflink_convert_cow_locked skips a delalloc CoW extent in t
 	// and a delalloc extent always has br_state == XFS_EXT_NORM in core
 	// (xfs_bmapi_reserve_delalloc sets it), so the kernel skips delalloc
 	// extents; the WARN only fires for an impossible unwritten delalloc.  The
-	// model instead returns -EIO for any delalloc extent in the range.
+	// model as first read returned -EIO for any delalloc extent in the range
+	// (it skipped only NORM extents that were not DELAYSTARTBLOCK); the tree
+	// at 4c5d206 has the kernel's test and passes.
 	Inode in;
 	in.ip.i_cowfp = {ext(0, 500, 2, XFS_EXT_UNWRITTEN), ext(2, DELAYSTARTBLOCK, 2)};
 	CHECK(k::xfs_reflink_convert_cow_locked(&in.ip, 0, 4) == 0);

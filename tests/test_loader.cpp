@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 using namespace untorn;
 using json = nlohmann::json;
@@ -108,7 +110,8 @@ TEST_CASE("loader: a minimal valid case parses", "[loader]")
 TEST_CASE("loader: the full format parses, with x_ fields accepted", "[loader]")
 {
 	std::string text = mutate([](json &j) {
-		j["note"] = "a [[[[[[[[[[[[[[[[[[[[[[[[ note with \" and { inside";
+		// brackets inside a string, after an escaped quote, are not nesting
+		j["note"] = "a \" [[[[[[[[[[[[[[[[[[[[[[[[ note with { inside and a \\";
 		j["variant"] = "rfc-v1";
 		j["x_anything"] = {{"free", 1}};
 		j["geometry"]["x_max_atomic_ioend"] = 64;

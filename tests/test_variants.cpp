@@ -594,9 +594,9 @@ TEST_CASE("variants: unwritten CoW prefix then delalloc: the hw attempt must not
 	// CoW extent -> xfs_reflink_convert_unwritten -> convert_cow_locked(0, 4)
 	// = 0 -> shared, cmap [0,2) does not span [0,4) -> -ENOPROTOOPT -> CoW ops:
 	// [0,2) is written (mapped as is), [2,4) is delalloc (converted by
-	// xfs_bmapi_convert_delalloc) -> one remap -> ok.  The model's
-	// convert_cow_locked returns -EIO on the delalloc extent instead, failing
-	// the write on the hw path.
+	// xfs_bmapi_convert_delalloc) -> one remap -> ok.  The model as first
+	// read had convert_cow_locked return -EIO on the delalloc extent, failing
+	// the write with EIO on the hw path (fixed in the tree at 4c5d206).
 	FileState st = base();
 	st.data_fork = {ext(0, 8, 4)};
 	st.cow_fork = {ext(0, 64, 2, XFS_EXT_UNWRITTEN), ext(2, DELAYSTARTBLOCK, 2)};

@@ -14,12 +14,16 @@ namespace untorn {
 struct RunOptions {
 	std::vector<std::string> files;
 	bool json = false;
+	std::string engine = "z3"; // z3 | compiled
+	unsigned solver_timeout_ms = 10000;
 };
 int cmd_run(const RunOptions &o);
 
 struct ReplayOptions {
 	std::vector<std::string> paths;
 	bool json = false;
+	std::string engine = "z3";
+	unsigned solver_timeout_ms = 10000;
 };
 int cmd_replay(const ReplayOptions &o);
 
@@ -40,6 +44,7 @@ int cmd_check(const CheckOptions &o);
 struct BenchOptions {
 	uint64_t count = 200000;
 	uint64_t seed = 42;
+	uint64_t z3_sample = 200; // layouts judged by Z3 itself, for the engines' ratio (0: skip)
 	std::string variant = "v6.18";
 };
 int cmd_bench(const BenchOptions &o);

@@ -17,11 +17,19 @@ int main(int argc, char **argv)
 	auto *run_cmd = app.add_subcommand("run", "run cases and print each trace and outcome");
 	run_cmd->add_option("cases", run.files, "case files")->required();
 	run_cmd->add_flag("--json", run.json, "print each outcome as one JSON line");
+	run_cmd->add_option("--engine", run.engine, "decide the specification with z3 or the compiled evaluator")
+		->check(CLI::IsMember({"z3", "compiled"}));
+	run_cmd->add_option("--solver-timeout", run.solver_timeout_ms, "Z3 timeout per query, ms")
+		->check(CLI::Range(1u, 3600000u));
 
 	ReplayOptions replay;
 	auto *replay_cmd = app.add_subcommand("replay", "run cases and compare each with its expect block");
 	replay_cmd->add_option("paths", replay.paths, "case files or folders")->required();
 	replay_cmd->add_flag("--json", replay.json, "print one JSON line per case");
+	replay_cmd->add_option("--engine", replay.engine, "decide the specification with z3 or the compiled evaluator")
+		->check(CLI::IsMember({"z3", "compiled"}));
+	replay_cmd->add_option("--solver-timeout", replay.solver_timeout_ms, "Z3 timeout per query, ms")
+		->check(CLI::Range(1u, 3600000u));
 
 	CheckOptions check;
 	auto *check_cmd = app.add_subcommand("check", "random layouts, impl and specification side by side");
@@ -31,6 +39,7 @@ int main(int argc, char **argv)
 	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
 	bench_cmd->add_option("--count", bench.count, "layouts per measurement")->check(CLI::Range(1000, 100000000));
 	bench_cmd->add_option("--seed", bench.seed, "generator seed");
+	bench_cmd->add_option("--z3-sample", bench.z3_sample, "layouts to judge with Z3 itself (0: skip)");
 	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
 
 	try {

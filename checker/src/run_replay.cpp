@@ -49,7 +49,7 @@ int cmd_run(const RunOptions &o)
 	std::vector<Case> cases;
 	if (!load_all(collect_case_files(o.files), cases))
 		return EXIT_BAD_INPUT;
-	Spec spec;
+	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
 	bool inconclusive = false;
 	for (const auto &c : cases) {
 		Trace t = run_atomic_write(c.state, c.write, c.variant);
@@ -74,12 +74,16 @@ int cmd_replay(const ReplayOptions &o)
 	}
 	if (!load_all(files, cases))
 		return EXIT_BAD_INPUT;
-	Spec spec;
-	size_t passed = 0, failed = 0;
+	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
+	size_t passed = 0, failed = 0, inconclusive = 0;
 	for (const auto &c : cases) {
 		Trace t = run_atomic_write(c.state, c.write, c.variant);
 		Judgement j = spec.judge(t);
 		std::string diff = compare(c, t, j);
+		if (j.verdict == Verdict::inconclusive && c.expect.verdict) {
+			diff = "inconclusive (" + join(j.inconclusive) + "): not a pass";
+			inconclusive++;
+		}
 		(diff.empty() ? passed : failed)++;
 		if (o.json)
 			std::cout << outcome_json(c, t, j) << "\n";
@@ -89,6 +93,8 @@ int cmd_replay(const ReplayOptions &o)
 				  << (diff.empty() ? "" : " -- " + diff) << "\n";
 	}
 	std::cout << passed << " passed, " << failed << " failed\n";
+	if (failed && failed == inconclusive)
+		return EXIT_INCONCLUSIVE;
 	return failed ? EXIT_MISMATCH : EXIT_CLEAN;
 }
 

@@ -354,12 +354,19 @@ static void xfs_bmap_extsize_align(xfs_extlen_t extsz, xfs_fileoff_t prev_end, x
 	*lenp = alen;
 }
 
+// End of the extent before bno in a fork (0 if none).
+static xfs_fileoff_t prev_end_of(xfs_inode *ip, int whichfork, xfs_fileoff_t bno)
+{
+	auto &f = ip->fork(whichfork);
+	auto it = std::partition_point(f.begin(), f.end(), [bno](const xfs_bmbt_irec &e) { return e.end() <= bno; });
+	return it == f.begin() ? 0 : std::prev(it)->end();
+}
+
 // One pass of xfs_bmapi_write's loop: allocate real blocks at bno (a hole,
 // rounded out by the CoW extent size hint, or a whole delalloc reservation).
 static int xfs_bmapi_allocate(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, xfs_filblks_t len,
 			      unsigned flags, xfs_bmbt_irec *got, std::string *what)
 {
-	auto &f = ip->fork(whichfork);
 	xfs_bmbt_irec next;
 	size_t icur;
 	xfs_fileoff_t off;
@@ -374,16 +381,14 @@ static int xfs_bmapi_allocate(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, x
 		alen = next.br_blockcount;
 	} else {
 		xfs_fileoff_t next_start = eof ? ~0ULL : next.br_startoff;
-		xfs_fileoff_t prev_end = 0;
-		auto it = std::partition_point(f.begin(), f.end(),
-					       [bno](const xfs_bmbt_irec &e) { return e.end() <= bno; });
-		if (it != f.begin())
-			prev_end = std::prev(it)->end();
 		off = bno;
 		alen = std::min<xfs_filblks_t>(len, next_start - bno);
-		if (whichfork == XFS_COW_FORK)
-			xfs_bmap_extsize_align(xfs_get_cowextsz_hint(ip), prev_end, next_start, &off, &alen);
 	}
+	const xfs_fileoff_t orig_offset = off;
+	const xfs_filblks_t orig_length = alen;
+	if (!wasdel && whichfork == XFS_COW_FORK)
+		xfs_bmap_extsize_align(xfs_get_cowextsz_hint(ip), prev_end_of(ip, whichfork, bno),
+				       eof ? ~0ULL : next.br_startoff, &off, &alen);
 
 	xfs_extlen_t align = (flags & XFS_BMAPI_EXTSZALIGN) ? xfs_get_cowextsz_hint(ip) : 1;
 	xfs_fsblock_t fsbno = 0;
@@ -391,6 +396,17 @@ static int xfs_bmapi_allocate(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, x
 	int error = xfs_alloc_vextent(ip, alen, align, &fsbno, &n);
 	if (error)
 		return error;
+
+	/*
+	 * xfs_bmap_process_allocated_extent: if the newly mapped space isn't
+	 * long enough to cover any of the range of offsets that was originally
+	 * requested, move the mapping up so that we can fill as much of the
+	 * caller's original request as possible.
+	 */
+	if (n <= orig_length)
+		off = orig_offset;
+	else if (off + n < orig_offset + orig_length)
+		off = orig_offset + orig_length - n;
 
 	xfs_bmbt_irec newext{off, fsbno, n, (flags & XFS_BMAPI_PREALLOC) ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
 	if (wasdel)

@@ -1,23 +1,35 @@
-// A Z3 term (bit-vectors of 64 bits and booleans) compiled once into a flat,
-// register-based program that evaluates on concrete values -- the same
-// formula, no second hand-written copy.  Booleans are 0/1.
+// A Z3 term (bit-vectors of 64 bits and booleans) compiled once into flat,
+// register-based code that evaluates on concrete values -- the same formula,
+// no second hand-written copy.  Booleans are 0/1.
+//
+// A boolean term whose root is a conjunction is compiled conjunct by
+// conjunct and evaluated with early exit (the value is the same).  Each
+// conjunct's instructions are ordered so that those not depending on the
+// searched slots (the crash choices) come first: prepare() runs them once,
+// eval_dependent() reruns only the rest for each crash choice.
 #pragma once
 
 #include <z3++.h>
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace untorn::spec {
 
 class Program {
 public:
-	// `slot_of` maps a variable's name to its input slot.
-	static Program compile(const z3::expr &e, const std::vector<std::string> &slot_names);
-	uint64_t eval(const uint64_t *slots) const;
-	bool reads_slot_at_or_above(unsigned first) const; // e.g. does it depend on crash choices?
-	size_t size() const { return code_.size(); }
+	// Slot i is the variable slot_vars[i]; slots at or above `search_first`
+	// are the searched ones.
+	static Program compile(const z3::expr &e, const std::vector<z3::expr> &slot_vars, unsigned search_first);
+	uint64_t eval(const uint64_t *slots) const; // full evaluation
+	bool reads_searched_slots() const;
+	// Search protocol: if prepare() returns false the term is false for every
+	// value of the searched slots; otherwise eval_dependent() decides each.
+	bool prepare(const uint64_t *slots) const;
+	bool eval_dependent(const uint64_t *slots) const;
+	size_t size() const;
 
 private:
 	enum Op : uint8_t {
@@ -29,10 +41,16 @@ private:
 		uint32_t a, b, c; // operand registers (or slot for SLOT)
 		uint64_t imm;
 	};
-	std::vector<Insn> code_;
-	mutable std::vector<uint64_t> regs_;
-	unsigned max_slot_ = 0;
-	std::vector<unsigned> slots_read_;
+	struct Code {
+		std::vector<Insn> insns;
+		size_t n_independent = 0; // insns[0, n) do not read searched slots
+		mutable std::vector<uint64_t> regs;
+		void run(size_t from, size_t to, const uint64_t *slots) const;
+		uint64_t result() const { return regs.back(); }
+	};
+	static Code compile_one(const z3::expr &e, const std::unordered_map<unsigned, unsigned> &slot_of,
+				unsigned search_first);
+	std::vector<Code> conjuncts_;
 };
 
 } // namespace untorn::spec

@@ -198,10 +198,12 @@ Facts extract_facts(const Trace &t)
 		}
 	}
 
-	const Fork out0 = outside(t.initial.data_fork, o, E);
-	for (unsigned k = 1; k <= T; k++)
-		if (outside(snapshot(t, k), o, E) != out0)
-			v[G_OUTSIDE_CHANGED] = 1;
+	if (T) {
+		const Fork out0 = outside(t.initial.data_fork, o, E);
+		for (unsigned k = 1; k <= T && !v[G_OUTSIDE_CHANGED]; k++)
+			if (snapshot(t, k) != snapshot(t, k - 1) && outside(snapshot(t, k), o, E) != out0)
+				v[G_OUTSIDE_CHANGED] = 1;
+	}
 	v[G_COW_WRITTEN_OUTSIDE] = cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
 
 	unsigned first_write_tb = T + 1;

@@ -42,9 +42,10 @@ Expr bio_atomic_ok(const Sym &s, unsigned b)
 struct Persist {
 	Expr all, none, either;
 };
-Persist persisted(const Sym &s, unsigned b)
+// `k` is the committed prefix; callers guarded by crash_k == kk pass kk itself.
+Persist persisted(const Sym &s, unsigned b, const Expr &k)
 {
-	Expr k = s.crash_k(), tb = s.bio(b, B_TXNS_BEFORE);
+	Expr tb = s.bio(b, B_TXNS_BEFORE);
 	Expr failed = s.bio(b, B_STATUS) != 0;
 	Expr in_flight = k == tb && !failed;
 	Expr atomic_ok = s.atomic_bit_exists(b) ? bio_atomic_ok(s, b) : Expr::boolean(false);
@@ -72,7 +73,7 @@ Reading reading(const Sym &s, unsigned seg, unsigned kk)
 
 	Expr wrote_new = Expr::boolean(false), wrote_copy = Expr::boolean(false), kept_orig = wr == 0;
 	for (unsigned b = 0; b < s.shape().bios; b++) {
-		Persist p = persisted(s, b);
+		Persist p = persisted(s, b, Expr::num(kk));
 		Expr is_w = wr == uint64_t(b + 1);
 		Expr landed = p.all || p.either, missed = p.none || p.either;
 		Expr copy = s.bio(b, B_OLD_COPY) == 1;
@@ -94,13 +95,18 @@ Expr torn_at(const Sym &s, unsigned kk)
 	std::vector<Reading> r;
 	for (unsigned i = 0; i < S; i++)
 		r.push_back(reading(s, i, kk));
-	std::vector<Expr> cases;
+	// One segment old and another new: for each j, "some i < j reads old"
+	// (a prefix disjunction) or "some i > j reads old" (a suffix one) --
+	// the same as the pairwise disjunction over i != j, in O(S) terms.
+	std::vector<Expr> cases, before(S, Expr::boolean(false)), after(S, Expr::boolean(false));
+	for (unsigned i = 1; i < S; i++)
+		before[i] = before[i - 1] || r[i - 1].old;
+	for (unsigned i = S - 1; i-- > 0;)
+		after[i] = after[i + 1] || r[i + 1].old;
 	for (unsigned i = 0; i < S; i++) {
 		cases.push_back(r[i].garbage);
 		cases.push_back(s.seg_len(i) >= Expr::num(2) && r[i].old && r[i].neu);
-		for (unsigned j = 0; j < S; j++)
-			if (i != j)
-				cases.push_back(r[i].old && r[j].neu);
+		cases.push_back(r[i].neu && (before[i] || after[i]));
 	}
 	return any(cases);
 }

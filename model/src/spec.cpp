@@ -7,7 +7,7 @@
 #include "untorn/model.h"
 
 #include <algorithm>
-#include <map>
+#include <unordered_map>
 #include <sstream>
 
 namespace untorn {
@@ -84,14 +84,14 @@ namespace {
 // Everything built once per shape.
 struct ShapeSpec {
 	Sym sym;
-	std::vector<std::string> names;
+	std::vector<z3::expr> vars;
 	std::vector<Program> programs; // per invariant (compiled engine)
 	std::vector<bool> uses_crash;
 	std::vector<smt::Expr> broken; // per invariant (Z3 engine)
 	explicit ShapeSpec(const Shape &sh) : sym(sh)
 	{
 		for (unsigned i = 0; i < sh.slot_count(); i++)
-			names.push_back(slot_name(sh, i));
+			vars.push_back(sym.slot(i).z3());
 		for (const auto &inv : invariants())
 			broken.push_back(inv.broken(sym));
 	}
@@ -100,8 +100,8 @@ struct ShapeSpec {
 		if (!programs.empty())
 			return;
 		for (const auto &b : broken) {
-			programs.push_back(Program::compile(b.z3(), names));
-			uses_crash.push_back(programs.back().reads_slot_at_or_above(sym.shape().crash_k()));
+			programs.push_back(Program::compile(b.z3(), vars, sym.shape().crash_k()));
+			uses_crash.push_back(programs.back().reads_searched_slots());
 		}
 	}
 };
@@ -121,11 +121,19 @@ std::string crash_witness(const Shape &sh, const uint64_t *slots)
 struct Spec::Impl {
 	Engine engine;
 	unsigned timeout_ms;
-	std::map<std::string, std::unique_ptr<ShapeSpec>> shapes;
+	struct ShapeHash {
+		size_t operator()(const Shape &s) const
+		{
+			return std::hash<uint64_t>()(s.atomic_mask * 0x9e3779b97f4a7c15ULL ^ uint64_t(s.segs) << 48 ^
+						     uint64_t(s.bios) << 32 ^ uint64_t(s.txns) << 16 ^ s.calls);
+		}
+	};
+	std::unordered_map<Shape, std::unique_ptr<ShapeSpec>, ShapeHash> shapes;
+	std::vector<uint64_t> slots; // reused between judgements
 
 	ShapeSpec &shape(const Shape &sh)
 	{
-		auto &p = shapes[sh.key()];
+		auto &p = shapes[sh];
 		if (!p)
 			p = std::make_unique<ShapeSpec>(sh);
 		return *p;
@@ -147,12 +155,14 @@ struct Spec::Impl {
 		for (unsigned b = 0; b < sh.bios && b < 64; b++)
 			if ((sh.atomic_mask >> b) & 1)
 				bits.push_back(b);
+		if (!p.prepare(slots.data()))
+			return false;
 		for (uint64_t k = 0; k <= sh.txns; k++) {
 			slots[sh.crash_k()] = k;
 			for (uint64_t m = 0; m < (1ULL << bits.size()); m++) {
 				for (size_t j = 0; j < bits.size(); j++)
 					slots[sh.crash_atomic(bits[j])] = (m >> j) & 1;
-				if (p.eval(slots.data())) {
+				if (p.eval_dependent(slots.data())) {
 					*witness = crash_witness(sh, slots.data());
 					return true;
 				}
@@ -201,10 +211,10 @@ Judgement Spec::judge(const Trace &t)
 	ShapeSpec &ss = p->shape(f.shape);
 	const auto &invs = invariants();
 	Judgement j;
-	std::vector<uint64_t> slots;
+	std::vector<uint64_t> &slots = p->slots;
 	if (p->engine == Engine::compiled) {
 		ss.compile();
-		slots = f.v;
+		slots.assign(f.v.begin(), f.v.end());
 		slots.resize(f.shape.slot_count(), 0);
 	}
 	for (size_t i = 0; i < invs.size(); i++) {
