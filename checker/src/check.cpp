@@ -2,6 +2,7 @@
 // one replayable counterexample case per distinct finding; and `untorn bench`.
 #include "commands.h"
 #include "generate.h"
+#include "minimize.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -14,6 +15,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -34,6 +36,57 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 	cmd->add_flag("--json", o.json, "print the summary as JSON");
 	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)");
 	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
+	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
+	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
+}
+
+int cmd_minimize(const MinimizeOptions &o)
+{
+	Case c;
+	try {
+		c = load_case_file(o.input);
+	} catch (const CaseError &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	Spec spec(Engine::compiled);
+	MinimizeResult r;
+	try {
+		r = minimize_case(c, spec);
+	} catch (const std::invalid_argument &e) {
+		std::cerr << "untorn: minimize: " << o.input << ": " << e.what() << " (verdict clean under "
+			  << variant_name(c.variant) << ")\n";
+		return EXIT_BAD_INPUT;
+	}
+	Case m = r.minimized;
+	Trace t = run_atomic_write(m.state, m.write, m.variant);
+	Spec z3(Engine::z3);
+	Judgement j = z3.judge(t);
+	if (j.broken_names() != r.invariants) {
+		std::cerr << "untorn: minimize: Z3 and the compiled evaluator disagree on the result ([" << join(j.broken_names())
+			  << "] vs [" << join(r.invariants) << "]): a bug in untorn\n";
+		return EXIT_INTERNAL;
+	}
+	m.expect.result = t.result;
+	m.expect.path = t.path;
+	m.expect.verdict = std::string(verdict_name(j.verdict));
+	m.expect.invariants = r.invariants;
+	m.note = (c.note.empty() ? "" : c.note + " ") + "[minimized by untorn minimize: " + std::to_string(r.oracle_calls) +
+		 " oracle calls]";
+	std::cerr << "untorn minimize: " << join(r.invariants) << " kept; " << r.oracle_calls << " oracle calls ("
+		  << r.candidates_rejected_invalid << " invalid candidates never run); entries " << r.entries_before << " -> "
+		  << r.entries_after << ", magnitude " << r.magnitude_before << " -> " << r.magnitude_after << " bits\n";
+	if (o.output.empty()) {
+		std::cout << case_to_json(m);
+		return EXIT_CLEAN;
+	}
+	try {
+		write_file_atomically(o.output, case_to_json(m));
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: minimize: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_CLEAN;
 }
 
 namespace {
@@ -220,21 +273,65 @@ int cmd_check(const CheckOptions &o)
 	rep["paths"] = {{"hw", total.path_hw}, {"sw", total.path_sw}, {"none", total.path_none}};
 	rep["z3_cross_checks"] = total.z3_checked;
 	rep["engine_mismatches"] = total.engine_mismatch;
+	// Known findings: the content of every case under --known that expects
+	// a violation or a divergence.
+	std::set<std::string> known;
+	for (const auto &file : collect_case_files(o.known)) {
+		try {
+			Case k = load_case_file(file);
+			if (k.expect.verdict && *k.expect.verdict != "clean")
+				known.insert(canonical_content(k));
+		} catch (const CaseError &e) {
+			std::cerr << "untorn: check: --known: " << e.what() << "\n";
+			return EXIT_BAD_INPUT;
+		}
+	}
+
+	// Minimize each distinct raw finding (in key order: deterministic) and
+	// deduplicate on the minimized content.
+	std::map<std::string, std::pair<Case, uint64_t>> distinct; // canonical content -> case, layout
+	{
+		Spec spec(Engine::compiled, o.solver_timeout_ms);
+		for (const auto &[key, f] : found) {
+			Case c = as_counterexample(f);
+			if (!o.no_minimize) {
+				MinimizeResult m = minimize_case(c, spec);
+				std::string found_in = c.name;
+				c = m.minimized;
+				Trace t = run_atomic_write(c.state, c.write, c.variant);
+				Judgement j = spec.judge(t);
+				c.expect.result = t.result;
+				c.expect.path = t.path;
+				c.expect.verdict = std::string(verdict_name(j.verdict));
+				c.expect.invariants = j.broken_names();
+				c.note = "found by untorn check (" + found_in + "), minimized in " + std::to_string(m.oracle_calls) +
+					 " oracle calls: " + join(j.broken_names()) + ". " +
+					 (j.findings.empty() ? "" : j.findings.front().witness);
+			}
+			std::string content = canonical_content(c); // before c is moved from
+			distinct.emplace(std::move(content), std::make_pair(std::move(c), f.index));
+		}
+	}
 	rep["findings"] = nlohmann::ordered_json::array();
-	size_t nviol = 0, ndiv = 0;
-	for (const auto &[key, f] : found) {
-		Case c = as_counterexample(f);
-		std::string file = c.name + "-" + std::string(variant_name(c.variant)) + ".json";
-		c.name = std::string(variant_name(c.variant)) + "-" + join(c.expect.invariants, "+") + "-" + key.substr(key.rfind('|') + 1, 8);
-		file = c.name + ".json";
+	size_t nviol = 0, ndiv = 0, nnew = 0;
+	for (auto &[content, cf] : distinct) {
+		Case &c = cf.first;
+		char hash[9];
+		snprintf(hash, sizeof hash, "%08llx", (unsigned long long)(fnv1a(0xcbf29ce484222325ULL, std::hash<std::string>{}(content)) & 0xffffffffULL));
+		c.name = std::string(variant_name(c.variant)) + "-" + join(c.expect.invariants, "+") + "-" + hash;
+		std::string file = c.name + ".json";
+		bool is_known = known.count(content) > 0;
+		nnew += !is_known;
 		write_file_atomically(fs::path(o.out) / file, case_to_json(c));
-		(f.j.verdict == Verdict::violation ? nviol : ndiv)++;
+		(*c.expect.verdict == "violation" ? nviol : ndiv)++;
 		rep["findings"].push_back({{"file", file},
 					   {"variant", std::string(variant_name(c.variant))},
 					   {"verdict", *c.expect.verdict},
 					   {"invariants", c.expect.invariants},
-					   {"layout", f.index}});
+					   {"layout", cf.second},
+					   {"known", is_known}});
 	}
+	rep["new_findings"] = nnew;
 	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
 
 	if (o.json) {
@@ -247,10 +344,10 @@ int cmd_check(const CheckOptions &o)
 			  << "\n";
 		std::cout << "  verdicts: clean " << total.clean << ", violation " << total.violation << ", divergence "
 			  << total.divergence << ", inconclusive " << total.inconclusive << "\n";
-		std::cout << "  distinct findings: " << nviol << " violations, " << ndiv << " divergences (cases in "
-			  << o.out << ")\n";
+		std::cout << "  distinct findings" << (o.no_minimize ? "" : " (minimized)") << ": " << nviol << " violations, "
+			  << ndiv << " divergences, " << nnew << " not in --known (cases in " << o.out << ")\n";
 		for (const auto &f : rep["findings"])
-			std::cout << "    " << f["verdict"].get<std::string>() << " " << f["variant"].get<std::string>()
+			std::cout << "    " << (f["known"].get<bool>() ? "known " : "NEW   ") << f["verdict"].get<std::string>() << " " << f["variant"].get<std::string>()
 				  << " [" << join(f["invariants"].get<std::vector<std::string>>()) << "] "
 				  << f["file"].get<std::string>() << "\n";
 		std::cout << "  z3 cross-checks: " << total.z3_checked << ", mismatches: " << total.engine_mismatch.size()
@@ -262,7 +359,7 @@ int cmd_check(const CheckOptions &o)
 		return EXIT_INTERRUPTED;
 	if (!total.engine_mismatch.empty())
 		return EXIT_INTERNAL;
-	if (!found.empty())
+	if (nnew)
 		return EXIT_FOUND;
 	if (total.inconclusive)
 		return EXIT_INCONCLUSIVE;

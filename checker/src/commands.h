@@ -37,9 +37,17 @@ struct CheckOptions {
 	bool json = false;
 	uint64_t z3_every = 10000;
 	unsigned solver_timeout_ms = 10000;
+	bool no_minimize = false;
+	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
 };
 void add_check_options(CLI::App *cmd, CheckOptions &o);
 int cmd_check(const CheckOptions &o);
+
+struct MinimizeOptions {
+	std::string input;
+	std::string output; // "" = print to stdout
+};
+int cmd_minimize(const MinimizeOptions &o);
 
 struct BenchOptions {
 	uint64_t count = 200000;

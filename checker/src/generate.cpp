@@ -61,13 +61,14 @@ struct Builder {
 	{
 		static const uint32_t bss[] = {4096, 4096, 4096, 4096, 1024, 512, 65536};
 		// power-of-two sizes, and sizes whose largest power-of-two factor is small
-		static const uint32_t agbs[] = {1024, 4096, 256, 1000, 1536, 96, 100, 12, 24, 40, 7, 6, 33, 2048, 640};
+		static const uint32_t agbs[] = {1024, 4096, 256, 1000, 1536, 96, 100, 12, 24, 40, 7, 6, 33, 2048, 640,
+						1024, 4096, 1000, 1536, 640};
 		static const uint32_t cows[] = {0, 0, 1, 2, 4, 8, 16, 32};
 		auto &geo = c.state.geo;
 		geo.block_size = r.pick(bss);
 		geo.ag_blocks = r.pick(agbs);
 		geo.ag_count = 1 + uint32_t(r.below(4));
-		geo.reflink = r.chance(85);
+		geo.reflink = r.chance(90);
 		geo.cowextsize = r.pick(cows);
 		if (r.chance(10))
 			geo.max_atomic_ioend = 1u << r.below(6);
@@ -86,7 +87,8 @@ struct Builder {
 	void write(uint64_t *o, uint64_t *n)
 	{
 		const uint64_t bs = g().block_size;
-		*n = 1ULL << r.below(6); // 1..32 blocks
+		// 1..32 blocks, mostly short: most geometries cap awu_max low
+		*n = 1ULL << (r.chance(60) ? r.below(3) : r.below(6));
 		*o = *n * r.below(8);	 // aligned to the length
 		c.write.offset = *o * bs;
 		c.write.length = *n * bs;

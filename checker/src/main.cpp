@@ -35,6 +35,11 @@ int main(int argc, char **argv)
 	auto *check_cmd = app.add_subcommand("check", "random layouts, impl and specification side by side");
 	add_check_options(check_cmd, check);
 
+	MinimizeOptions min;
+	auto *min_cmd = app.add_subcommand("minimize", "shrink a failing case while it breaks the same invariants");
+	min_cmd->add_option("case", min.input, "the failing case")->required();
+	min_cmd->add_option("-o,--output", min.output, "write the minimized case here (atomically); default: stdout");
+
 	BenchOptions bench;
 	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
 	bench_cmd->add_option("--count", bench.count, "layouts per measurement")->check(CLI::Range(1000, 100000000));
@@ -61,5 +66,7 @@ int main(int argc, char **argv)
 		return cmd_check(check);
 	if (*bench_cmd)
 		return cmd_bench(bench);
+	if (*min_cmd)
+		return cmd_minimize(min);
 	return EXIT_BAD_INPUT;
 }

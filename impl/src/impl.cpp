@@ -274,10 +274,12 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w)
 	const DeviceLimits &d = st.dev;
 	if ((d.awu_min == 0) != (d.awu_max == 0))
 		v.err("device", "awu_min and awu_max are both 0 (no hardware atomics) or both non-zero");
-	if (d.awu_min && (d.awu_min & (d.awu_min - 1)))
-		v.err("device.awu_min", "a power of two (bytes)");
-	if (d.awu_max && (d.awu_max & (d.awu_max - 1)))
-		v.err("device.awu_max", "a power of two (bytes)");
+	// a block device's atomic write units are powers of two of at least one
+	// logical block (512 bytes)
+	if (d.awu_min && (d.awu_min < 512 || (d.awu_min & (d.awu_min - 1))))
+		v.err("device.awu_min", "0, or a power of two of at least 512 (bytes)");
+	if (d.awu_max && (d.awu_max < 512 || (d.awu_max & (d.awu_max - 1))))
+		v.err("device.awu_max", "0, or a power of two of at least 512 (bytes)");
 	if (d.awu_min > d.awu_max)
 		v.err("device.awu_min", "at most awu_max");
 	if (!v.errs.empty())

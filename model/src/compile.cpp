@@ -68,9 +68,9 @@ Program::Code Program::compile_one(const z3::expr &root, const std::unordered_ma
 			auto it = slot_of.find(e.id());
 			if (it == slot_of.end())
 				throw std::logic_error("compile: unknown variable " + e.decl().name().str());
-			in.op = SLOT;
-			in.a = it->second;
-			d = in.a >= search_first;
+			in.op = SLOT; // the slot goes in imm: a, b, c name registers only
+			in.imm = it->second;
+			d = it->second >= search_first;
 			break;
 		}
 		case Z3_OP_ITE:
@@ -153,7 +153,7 @@ void Program::Code::run(size_t from, size_t to, const uint64_t *slots) const
 		uint64_t v;
 		switch (in.op) {
 		case CONST: v = in.imm; break;
-		case SLOT: v = slots[in.a]; break;
+		case SLOT: v = slots[in.imm]; break;
 		case ADD: v = a + b; break;
 		case SUB: v = a - b; break;
 		case MUL: v = a * b; break;

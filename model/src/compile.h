@@ -38,8 +38,8 @@ private:
 	};
 	struct Insn {
 		Op op;
-		uint32_t a, b, c; // operand registers (or slot for SLOT)
-		uint64_t imm;
+		uint32_t a, b, c; // operand registers (0 when unused)
+		uint64_t imm;	  // the constant, or the slot for SLOT
 	};
 	struct Code {
 		std::vector<Insn> insns;

@@ -121,6 +121,13 @@ uint64_t cow_written_outside(const Fork &before, const Fork &after, xfs_fileoff_
 
 Facts extract_facts(const Trace &t)
 {
+	Facts f;
+	extract_facts(t, f);
+	return f;
+}
+
+void extract_facts(const Trace &t, Facts &f)
+{
 	const Geometry &g = t.initial.geo;
 	const uint64_t bs = g.block_size;
 	const xfs_fileoff_t o = t.write.offset / bs;
@@ -130,7 +137,8 @@ Facts extract_facts(const Trace &t)
 	// Segment boundaries: every extent edge in every snapshot, every bio's
 	// file range, and the file offsets where a bio's physical range starts
 	// or ends under each snapshot's mapping.
-	std::vector<xfs_fileoff_t> cuts{o, E};
+	thread_local std::vector<xfs_fileoff_t> cuts;
+	cuts.assign({o, E});
 	auto cut = [&](uint64_t f) {
 		if (f > o && f < E)
 			cuts.push_back(f);
@@ -156,8 +164,8 @@ Facts extract_facts(const Trace &t)
 	std::sort(cuts.begin(), cuts.end());
 	cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
 
-	Facts f;
 	Shape &sh = f.shape;
+	sh = Shape{};
 	sh.segs = unsigned(cuts.size() - 1);
 	sh.bios = unsigned(t.bios.size());
 	sh.txns = T;
@@ -265,7 +273,6 @@ Facts extract_facts(const Trace &t)
 		if (!x.error && !isnullstartblock(m.irec.br_startblock) && m.irec.br_startoff <= o && o < m.irec.end())
 			v[sh.call(c, C_DADDR_AT_O)] = xfs_fsb_to_db(g, m.irec.br_startblock + (o - m.irec.br_startoff));
 	}
-	return f;
 }
 
 } // namespace untorn::spec

@@ -75,6 +75,8 @@ struct Facts {
 };
 
 Facts extract_facts(const Trace &t);
+// The same, into `f`, reusing its storage (the hot path of `untorn check`).
+void extract_facts(const Trace &t, Facts &f);
 std::string slot_name(const Shape &sh, unsigned slot);
 
 } // namespace untorn::spec

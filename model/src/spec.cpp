@@ -130,6 +130,7 @@ struct Spec::Impl {
 	};
 	std::unordered_map<Shape, std::unique_ptr<ShapeSpec>, ShapeHash> shapes;
 	std::vector<uint64_t> slots; // reused between judgements
+	Facts facts;
 
 	ShapeSpec &shape(const Shape &sh)
 	{
@@ -187,7 +188,10 @@ struct Spec::Impl {
 			s.add(z3::ule(ss.sym.slot(sh.crash_atomic(b)).z3(), c.bv_val(1, 64)));
 		s.add(ss.broken[i].z3());
 		z3::check_result r = s.check();
-		if (r == z3::sat) {
+		ss.compile(); // (cheap) to know whether the formula reads crash choices
+		if (r == z3::sat && !ss.uses_crash[i]) {
+			*witness = "holds for every crash state";
+		} else if (r == z3::sat) {
 			z3::model m = s.get_model();
 			std::vector<uint64_t> slots(sh.slot_count(), 0);
 			for (unsigned j = sh.crash_k(); j < sh.slot_count(); j++)
@@ -207,7 +211,8 @@ Spec::~Spec() = default;
 
 Judgement Spec::judge(const Trace &t)
 {
-	Facts f = extract_facts(t);
+	Facts &f = p->facts;
+	extract_facts(t, f);
 	ShapeSpec &ss = p->shape(f.shape);
 	const auto &invs = invariants();
 	Judgement j;

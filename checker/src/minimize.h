@@ -1,0 +1,36 @@
+// Counterexample minimization: shrink a failing case while it still breaks
+// exactly the same invariants under the same variant.
+#pragma once
+
+#include "untorn/checker.h"
+#include "untorn/model.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace untorn {
+
+struct MinimizeResult {
+	Case minimized;
+	std::vector<std::string> invariants; // the set kept broken
+	uint64_t oracle_calls = 0;
+	uint64_t candidates_rejected_invalid = 0; // failed validate_state, never run
+	size_t entries_before = 0, entries_after = 0; // extents + refcounts + allocator answers
+	uint64_t magnitude_before = 0, magnitude_after = 0; // sum of the case's numbers' bit lengths
+};
+
+// Size measures used in reports.
+size_t case_entries(const Case &c);
+uint64_t case_magnitude(const Case &c);
+
+// Throws std::invalid_argument if the case breaks no invariant.  The result
+// is 1-minimal: no single step (removal, shrink, merge, move toward small
+// aligned values) keeps exactly the same broken invariants.  Deterministic.
+MinimizeResult minimize_case(const Case &input, Spec &spec);
+
+// The case's content (variant, state, write) as canonical JSON: two cases
+// with equal canonical forms are the same finding, whatever their names.
+std::string canonical_content(const Case &c);
+
+} // namespace untorn
