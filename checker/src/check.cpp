@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "generate.h"
 #include "minimize.h"
+#include "reports.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -38,6 +39,8 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
 	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
 	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
+	cmd->add_option("--sarif", o.sarif, "also write a SARIF 2.1.0 report here");
+	cmd->add_option("--junit", o.junit, "also write a JUnit XML report here");
 }
 
 int cmd_minimize(const MinimizeOptions &o)
@@ -314,6 +317,7 @@ int cmd_check(const CheckOptions &o)
 	}
 	rep["findings"] = nlohmann::ordered_json::array();
 	size_t nviol = 0, ndiv = 0, nnew = 0;
+	std::vector<ReportItem> items;
 	for (auto &[content, cf] : distinct) {
 		Case &c = cf.first;
 		char hash[9];
@@ -324,6 +328,12 @@ int cmd_check(const CheckOptions &o)
 		nnew += !is_known;
 		write_file_atomically(fs::path(o.out) / file, case_to_json(c));
 		(*c.expect.verdict == "violation" ? nviol : ndiv)++;
+		if (!o.sarif.empty() || !o.junit.empty()) {
+			Spec judge(Engine::compiled);
+			Trace t = run_atomic_write(c.state, c.write, c.variant);
+			Judgement j = judge.judge(t);
+			items.push_back({c, t, j, is_known, is_known ? "known finding" : "new finding"});
+		}
 		rep["findings"].push_back({{"file", file},
 					   {"variant", std::string(variant_name(c.variant))},
 					   {"verdict", *c.expect.verdict},
@@ -333,6 +343,8 @@ int cmd_check(const CheckOptions &o)
 	}
 	rep["new_findings"] = nnew;
 	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
+	if (!write_ci_reports(items, o.sarif, o.junit, "untorn check"))
+		return EXIT_BAD_INPUT;
 
 	if (o.json) {
 		std::cout << rep.dump(2) << "\n";

@@ -22,6 +22,7 @@ int cmd_run(const RunOptions &o);
 struct ReplayOptions {
 	std::vector<std::string> paths;
 	bool json = false;
+	std::string sarif, junit; // CI report files ("" = none)
 	std::string engine = "z3";
 	unsigned solver_timeout_ms = 10000;
 };
@@ -39,6 +40,7 @@ struct CheckOptions {
 	unsigned solver_timeout_ms = 10000;
 	bool no_minimize = false;
 	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
+	std::string sarif, junit;	 // CI report files ("" = none)
 };
 void add_check_options(CLI::App *cmd, CheckOptions &o);
 int cmd_check(const CheckOptions &o);
@@ -48,6 +50,30 @@ struct MinimizeOptions {
 	std::string output; // "" = print to stdout
 };
 int cmd_minimize(const MinimizeOptions &o);
+
+// Issue 7: reports people and CI use (bodies in explain.cpp, xfsio.cpp).
+struct ExplainOptions {
+	std::string input;
+	std::string svg; // "" = no picture
+};
+int cmd_explain(const ExplainOptions &o);
+
+struct ExportOptions {
+	std::string input;
+	std::string output; // "" = stdout
+	bool xfs_io = false;
+};
+int cmd_export(const ExportOptions &o);
+
+struct ImportOptions {
+	std::string input;	     // a file with the tool's output; "-" = stdin
+	std::string format = "auto"; // auto | xfs_bmap | fiemap | filefrag
+	std::string variant = "v6.18";
+	std::string output; // "" = stdout
+	uint64_t block_size = 4096;
+	uint64_t offset = 0, length = 0; // the write to put in the skeleton (0 length: one block at 0)
+};
+int cmd_import(const ImportOptions &o);
 
 struct BenchOptions {
 	uint64_t count = 200000;

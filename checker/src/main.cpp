@@ -26,6 +26,8 @@ int main(int argc, char **argv)
 	auto *replay_cmd = app.add_subcommand("replay", "run cases and compare each with its expect block");
 	replay_cmd->add_option("paths", replay.paths, "case files or folders")->required();
 	replay_cmd->add_flag("--json", replay.json, "print one JSON line per case");
+	replay_cmd->add_option("--sarif", replay.sarif, "also write a SARIF 2.1.0 report here");
+	replay_cmd->add_option("--junit", replay.junit, "also write a JUnit XML report here");
 	replay_cmd->add_option("--engine", replay.engine, "decide the specification with z3 or the compiled evaluator")
 		->check(CLI::IsMember({"z3", "compiled"}));
 	replay_cmd->add_option("--solver-timeout", replay.solver_timeout_ms, "Z3 timeout per query, ms")
@@ -39,6 +41,28 @@ int main(int argc, char **argv)
 	auto *min_cmd = app.add_subcommand("minimize", "shrink a failing case while it breaks the same invariants");
 	min_cmd->add_option("case", min.input, "the failing case")->required();
 	min_cmd->add_option("-o,--output", min.output, "write the minimized case here (atomically); default: stdout");
+
+	ExplainOptions explain;
+	auto *explain_cmd = app.add_subcommand("explain", "draw a case's layout, trace its decisions, show what breaks");
+	explain_cmd->add_option("case", explain.input, "the case")->required();
+	explain_cmd->add_option("--svg", explain.svg, "also draw the layout as an SVG picture into this file");
+
+	ExportOptions exp;
+	auto *export_cmd = app.add_subcommand("export", "turn a case into a reproducer for a real filesystem");
+	export_cmd->add_option("case", exp.input, "the case")->required();
+	export_cmd->add_flag("--xfs-io", exp.xfs_io, "an fstests-style shell script using xfs_io")->required();
+	export_cmd->add_option("-o,--output", exp.output, "write here (atomically); default: stdout");
+
+	ImportOptions imp;
+	auto *import_cmd = app.add_subcommand("import", "turn xfs_bmap -v / fiemap -v / filefrag -v output into a case skeleton");
+	import_cmd->add_option("input", imp.input, "the tool's output (a file, or - for stdin)")->required();
+	import_cmd->add_option("--format", imp.format, "which tool printed it")
+		->check(CLI::IsMember({"auto", "xfs_bmap", "fiemap", "filefrag"}));
+	import_cmd->add_option("--variant", imp.variant, "variant of the skeleton")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+	import_cmd->add_option("--block-size", imp.block_size, "filesystem block size in bytes")->check(CLI::Range(512, 65536));
+	import_cmd->add_option("--offset", imp.offset, "the atomic write's offset in bytes");
+	import_cmd->add_option("--length", imp.length, "the atomic write's length in bytes");
+	import_cmd->add_option("-o,--output", imp.output, "write here (atomically); default: stdout");
 
 	BenchOptions bench;
 	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
@@ -68,5 +92,11 @@ int main(int argc, char **argv)
 		return cmd_bench(bench);
 	if (*min_cmd)
 		return cmd_minimize(min);
+	if (*explain_cmd)
+		return cmd_explain(explain);
+	if (*export_cmd)
+		return cmd_export(exp);
+	if (*import_cmd)
+		return cmd_import(imp);
 	return EXIT_BAD_INPUT;
 }

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
+#include "reports.h"
 
 #include <iostream>
 
@@ -44,6 +45,21 @@ std::string compare(const Case &c, const Trace &t, const Judgement &j)
 
 } // namespace
 
+bool write_ci_reports(const std::vector<ReportItem> &items, const std::string &sarif, const std::string &junit,
+		      const std::string &tool)
+{
+	try {
+		if (!sarif.empty())
+			write_file_atomically(sarif, sarif_report(items, tool));
+		if (!junit.empty())
+			write_file_atomically(junit, junit_report(items, tool));
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return false;
+	}
+	return true;
+}
+
 int cmd_run(const RunOptions &o)
 {
 	std::vector<Case> cases;
@@ -76,6 +92,7 @@ int cmd_replay(const ReplayOptions &o)
 		return EXIT_BAD_INPUT;
 	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
 	size_t passed = 0, failed = 0, inconclusive = 0;
+	std::vector<ReportItem> items;
 	for (const auto &c : cases) {
 		Trace t = run_atomic_write(c.state, c.write, c.variant);
 		Judgement j = spec.judge(t);
@@ -85,6 +102,8 @@ int cmd_replay(const ReplayOptions &o)
 			inconclusive++;
 		}
 		(diff.empty() ? passed : failed)++;
+		if (!o.sarif.empty() || !o.junit.empty())
+			items.push_back({c, t, j, diff.empty(), diff});
 		if (o.json)
 			std::cout << outcome_json(c, t, j) << "\n";
 		else
@@ -92,6 +111,8 @@ int cmd_replay(const ReplayOptions &o)
 				  << result_name(t.result) << " " << path_name(t.path) << " " << verdict_name(j.verdict)
 				  << (diff.empty() ? "" : " -- " + diff) << "\n";
 	}
+	if (!write_ci_reports(items, o.sarif, o.junit, "untorn replay"))
+		return EXIT_BAD_INPUT;
 	std::cout << passed << " passed, " << failed << " failed\n";
 	if (failed && failed == inconclusive)
 		return EXIT_INCONCLUSIVE;

@@ -1,0 +1,30 @@
+// CI report formats (issue 7): SARIF 2.1.0 and JUnit XML for check, replay.
+#pragma once
+
+#include "untorn/checker.h"
+#include "untorn/model.h"
+
+#include <string>
+#include <vector>
+
+namespace untorn {
+
+// One judged case, as the report writers see it.
+struct ReportItem {
+	Case c;	      // the case (for check: the minimized counterexample)
+	Trace trace;  // its run
+	Judgement j;  // its verdict
+	bool passed = true;    // replay: matched its expect block; check: false for a new finding
+	std::string message;   // replay: what differed, if anything
+};
+
+// `tool_command` is e.g. "untorn check" or "untorn replay".
+std::string sarif_report(const std::vector<ReportItem> &items, const std::string &tool_command);
+std::string junit_report(const std::vector<ReportItem> &items, const std::string &suite_name);
+
+// Writes whichever of the two files is asked for, atomically; false (after
+// printing why) if one cannot be written.
+bool write_ci_reports(const std::vector<ReportItem> &items, const std::string &sarif, const std::string &junit,
+		      const std::string &tool);
+
+} // namespace untorn
