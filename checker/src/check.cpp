@@ -387,26 +387,40 @@ int cmd_bench(const BenchOptions &o)
 	for (uint64_t i = 0; i < o.count; i++)
 		cases.push_back(generate_layout(o.seed, i, v));
 
-	auto rate = [&](bool with_spec, uint64_t n, Engine e) {
-		Spec spec(e);
-		uint64_t sink = 0;
+	// The two measurements alternate over the same chunks of layouts, so a
+	// noisy machine slows both alike and their ratio stays meaningful.
+	Spec compiled(Engine::compiled);
+	uint64_t sink = 0;
+	auto time_chunk = [&](uint64_t from, uint64_t to, bool with_spec) {
 		auto t0 = clock::now();
-		for (uint64_t i = 0; i < n; i++) {
+		for (uint64_t i = from; i < to; i++) {
 			Trace t = run_atomic_write(cases[i].state, cases[i].write, v);
 			sink += t.calls.size();
 			if (with_spec)
-				sink += spec.judge(t).findings.size();
+				sink += compiled.judge(t).findings.size();
 		}
-		double s = std::chrono::duration<double>(clock::now() - t0).count();
-		if (sink == 42)
-			std::cerr << "";
-		return double(n) / s;
+		return std::chrono::duration<double>(clock::now() - t0).count();
 	};
-	rate(true, std::min<uint64_t>(o.count, 2000), Engine::compiled); // warm the per-shape cache
-	double impl = rate(false, o.count, Engine::compiled);
-	double both = rate(true, o.count, Engine::compiled);
+	time_chunk(0, std::min<uint64_t>(o.count, 2000), true); // warm the first shapes' code
+	const uint64_t chunks = 20;
+	double t_impl = 0, t_both = 0;
+	for (uint64_t k = 0; k < chunks; k++) {
+		uint64_t from = o.count * k / chunks, to = o.count * (k + 1) / chunks;
+		t_impl += time_chunk(from, to, false);
+		t_both += time_chunk(from, to, true);
+	}
+	double impl = double(o.count) / t_impl, both = double(o.count) / t_both;
 	uint64_t zn = std::min<uint64_t>(o.count, o.z3_sample);
-	double z3 = zn ? rate(true, zn, Engine::z3) : 0;
+	double z3 = 0;
+	if (zn) {
+		Spec z(Engine::z3);
+		auto t0 = clock::now();
+		for (uint64_t i = 0; i < zn; i++)
+			sink += z.judge(run_atomic_write(cases[i].state, cases[i].write, v)).findings.size();
+		z3 = double(zn) / std::chrono::duration<double>(clock::now() - t0).count();
+	}
+	if (sink == 42)
+		std::cerr << "";
 	std::cout << "untorn bench: variant " << o.variant << ", seed " << o.seed << ", " << o.count
 		  << " layouts, one thread\n";
 	std::cout << "  impl alone:                      " << uint64_t(impl) << " layouts/s\n";

@@ -31,7 +31,7 @@ Program Program::compile(const z3::expr &root, const std::vector<z3::expr> &slot
 	for (const auto &part : parts)
 		p.conjuncts_.push_back(compile_one(part, slot_of, search_first));
 	std::stable_sort(p.conjuncts_.begin(), p.conjuncts_.end(), [](const Code &a, const Code &b) {
-		bool da = a.n_independent < a.insns.size(), db = b.n_independent < b.insns.size();
+		bool da = !a.all_independent(), db = !b.all_independent();
 		return da != db ? !da : a.insns.size() < b.insns.size();
 	});
 	return p;
@@ -40,15 +40,15 @@ Program Program::compile(const z3::expr &root, const std::vector<z3::expr> &slot
 Program::Code Program::compile_one(const z3::expr &root, const std::unordered_map<unsigned, unsigned> &slot_of,
 				   unsigned search_first)
 {
-	std::vector<Insn> code;
-	std::vector<uint8_t> dep;
-	std::unordered_map<unsigned, uint32_t> reg_of; // Z3 AST id -> instruction
-	// Iterative post-order walk: formulas can be deep chains of || and &&.
+	// First pass: a post-order list of the distinct terms (iterative: the
+	// formulas can be deep chains of || and &&).
+	std::vector<z3::expr> order;
+	std::unordered_map<unsigned, uint32_t> index; // AST id -> position in order
 	std::vector<std::pair<z3::expr, bool>> stack{{root, false}};
 	while (!stack.empty()) {
 		auto [e, expanded] = stack.back();
 		stack.pop_back();
-		if (reg_of.count(e.id()))
+		if (index.count(e.id()))
 			continue;
 		if (!expanded && e.is_app() && e.num_args() > 0) {
 			stack.push_back({e, true});
@@ -56,32 +56,79 @@ Program::Code Program::compile_one(const z3::expr &root, const std::unordered_ma
 				stack.push_back({e.arg(i), false});
 			continue;
 		}
-		Insn in{CONST, 0, 0, 0, 0};
-		auto arg = [&](unsigned i) { return reg_of.at(e.arg(i).id()); };
-		Z3_decl_kind k = e.decl().decl_kind();
-		bool d = false;
-		switch (k) {
-		case Z3_OP_TRUE: in.imm = 1; break;
-		case Z3_OP_FALSE: in.imm = 0; break;
-		case Z3_OP_BNUM: in.imm = e.get_numeral_uint64(); break;
+		index[e.id()] = uint32_t(order.size());
+		order.push_back(e);
+	}
+
+	// Classify: constants, slots (searched or not), operations (dependent on
+	// a searched slot or not).
+	enum Kind : uint8_t { K_CONST, K_SLOT, K_OP };
+	const size_t n = order.size();
+	std::vector<Kind> kind(n);
+	std::vector<uint8_t> dep(n, 0);
+	std::vector<uint64_t> value(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		const z3::expr &e = order[i];
+		switch (e.decl().decl_kind()) {
+		case Z3_OP_TRUE: kind[i] = K_CONST; value[i] = 1; break;
+		case Z3_OP_FALSE: kind[i] = K_CONST; value[i] = 0; break;
+		case Z3_OP_BNUM: kind[i] = K_CONST; value[i] = e.get_numeral_uint64(); break;
 		case Z3_OP_UNINTERPRETED: {
 			auto it = slot_of.find(e.id());
 			if (it == slot_of.end())
 				throw std::logic_error("compile: unknown variable " + e.decl().name().str());
-			in.op = SLOT; // the slot goes in imm: a, b, c name registers only
-			in.imm = it->second;
-			d = it->second >= search_first;
+			kind[i] = K_SLOT;
+			value[i] = it->second;
+			dep[i] = it->second >= search_first;
 			break;
 		}
-		case Z3_OP_ITE:
-			in = {ITE, arg(0), arg(1), arg(2), 0};
-			d = dep[in.a] || dep[in.b] || dep[in.c];
-			break;
-		case Z3_OP_NOT:
-			in = {LNOT, arg(0), 0, 0, 0};
-			d = dep[in.a];
-			break;
-		default: {
+		default:
+			kind[i] = K_OP;
+			for (unsigned a = 0; a < e.num_args(); a++)
+				dep[i] |= dep[index.at(e.arg(a).id())];
+		}
+	}
+
+	// Register numbering: constants, independent slots, searched slots,
+	// independent operations, dependent operations.  Operands precede users
+	// within each group, and no independent item reads a dependent one.
+	Code c;
+	std::vector<uint32_t> reg(n);
+	uint32_t next = 0;
+	for (size_t i = 0; i < n; i++)
+		if (kind[i] == K_CONST)
+			reg[i] = next++;
+	c.n_const = next;
+	for (uint8_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (kind[i] == K_SLOT && dep[i] == pass) {
+				reg[i] = next++;
+				c.gather.push_back(uint32_t(value[i]));
+				c.n_gather_independent += !pass;
+			}
+	const uint32_t first_op = next;
+	std::vector<size_t> ops;
+	for (uint8_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (kind[i] == K_OP && dep[i] == pass) {
+				reg[i] = next++;
+				ops.push_back(i);
+				c.n_independent += !pass;
+			}
+	c.regs.assign(next, 0);
+	for (size_t i = 0; i < n; i++)
+		if (kind[i] == K_CONST)
+			c.regs[reg[i]] = value[i];
+	for (size_t i : ops) {
+		const z3::expr &e = order[i];
+		auto arg = [&](unsigned a) { return reg[index.at(e.arg(a).id())]; };
+		Z3_decl_kind k = e.decl().decl_kind();
+		Insn in{ADD, 0, 0, 0};
+		if (k == Z3_OP_ITE)
+			in = {ITE, arg(0), arg(1), arg(2)};
+		else if (k == Z3_OP_NOT)
+			in = {LNOT, arg(0), 0, 0};
+		else {
 			if (e.num_args() != 2)
 				throw std::logic_error("compile: unsupported term " + e.to_string());
 			Op op;
@@ -105,55 +152,32 @@ Program::Code Program::compile_one(const z3::expr &root, const std::unordered_ma
 			case Z3_OP_XOR: op = XOR; break;
 			default: throw std::logic_error("compile: unsupported operator in " + e.to_string());
 			}
-			in = {op, arg(0), arg(1), 0, 0};
-			d = dep[in.a] || dep[in.b];
-		}
-		}
-		reg_of[e.id()] = uint32_t(code.size());
-		code.push_back(in);
-		dep.push_back(d);
-	}
-
-	// Stable partition: independent instructions first.  Operands precede
-	// users in both halves, because an independent instruction never reads a
-	// dependent one.  Every instruction is reachable from the root, so either
-	// the root is dependent (and last of the second half) or all are
-	// independent: the root stays last either way.
-	std::vector<uint32_t> order, renum(code.size());
-	for (uint8_t pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < code.size(); i++)
-			if (dep[i] == pass)
-				order.push_back(i);
-	Code c;
-	for (uint32_t n = 0; n < order.size(); n++)
-		renum[order[n]] = n;
-	for (uint32_t i : order) {
-		Insn in = code[i];
-		if (in.op != CONST && in.op != SLOT) {
-			in.a = renum[in.a];
-			in.b = renum[in.b];
-			if (in.op == ITE)
-				in.c = renum[in.c];
+			in = {op, arg(0), arg(1), 0};
 		}
 		c.insns.push_back(in);
-		if (!dep[i])
-			c.n_independent++;
 	}
-	c.regs.resize(c.insns.size());
+	(void)first_op;
+	c.result_reg = reg[n - 1];
 	return c;
 }
 
-void Program::Code::run(size_t from, size_t to, const uint64_t *slots) const
+void Program::Code::gather_slots(size_t from, size_t to, const uint64_t *slots) const
+{
+	uint64_t *r = regs.data() + n_const;
+	for (size_t i = from; i < to; i++)
+		r[i] = slots[gather[i]];
+}
+
+void Program::Code::run(size_t from, size_t to) const
 {
 	uint64_t *r = regs.data();
+	uint64_t *out = r + n_const + gather.size();
 	const Insn *code = insns.data();
 	for (size_t i = from; i < to; i++) {
 		const Insn &in = code[i];
 		const uint64_t a = r[in.a], b = r[in.b];
 		uint64_t v;
 		switch (in.op) {
-		case CONST: v = in.imm; break;
-		case SLOT: v = slots[in.imm]; break;
 		case ADD: v = a + b; break;
 		case SUB: v = a - b; break;
 		case MUL: v = a * b; break;
@@ -175,15 +199,28 @@ void Program::Code::run(size_t from, size_t to, const uint64_t *slots) const
 		case XOR: v = (a != 0) != (b != 0); break;
 		default: v = 0; break;
 		}
-		r[i] = v;
+		out[i] = v;
 	}
+}
+
+void Program::Code::run_independent(const uint64_t *slots) const
+{
+	gather_slots(0, n_gather_independent, slots);
+	run(0, n_independent);
+}
+
+void Program::Code::run_dependent(const uint64_t *slots) const
+{
+	gather_slots(n_gather_independent, gather.size(), slots);
+	run(n_independent, insns.size());
 }
 
 uint64_t Program::eval(const uint64_t *slots) const
 {
 	uint64_t v = 1;
 	for (const auto &c : conjuncts_) {
-		c.run(0, c.insns.size(), slots);
+		c.run_independent(slots);
+		c.run_dependent(slots);
 		v = c.result();
 		if (conjuncts_.size() > 1 && !v)
 			return 0;
@@ -194,7 +231,7 @@ uint64_t Program::eval(const uint64_t *slots) const
 bool Program::reads_searched_slots() const
 {
 	for (const auto &c : conjuncts_)
-		if (c.n_independent < c.insns.size())
+		if (!c.all_independent())
 			return true;
 	return false;
 }
@@ -202,8 +239,8 @@ bool Program::reads_searched_slots() const
 bool Program::prepare(const uint64_t *slots) const
 {
 	for (const auto &c : conjuncts_) {
-		c.run(0, c.n_independent, slots);
-		if (c.n_independent == c.insns.size() && !c.result())
+		c.run_independent(slots);
+		if (c.all_independent() && !c.result())
 			return false; // an independent conjunct is false: no crash can help
 	}
 	return true;
@@ -212,9 +249,9 @@ bool Program::prepare(const uint64_t *slots) const
 bool Program::eval_dependent(const uint64_t *slots) const
 {
 	for (const auto &c : conjuncts_) {
-		if (c.n_independent == c.insns.size())
+		if (c.all_independent())
 			continue; // decided by prepare()
-		c.run(c.n_independent, c.insns.size(), slots);
+		c.run_dependent(slots);
 		if (!c.result())
 			return false;
 	}

@@ -32,21 +32,28 @@ public:
 	size_t size() const;
 
 private:
-	enum Op : uint8_t {
-		CONST, SLOT, ADD, SUB, MUL, AND, OR, UREM, UDIV, EQ, NE, ULT, ULE, UGT, UGE,
-		LAND, LOR, LNOT, IMPLIES, ITE, XOR
-	};
+	enum Op : uint8_t { ADD, SUB, MUL, AND, OR, UREM, UDIV, EQ, NE, ULT, ULE, UGT, UGE, LAND, LOR, LNOT, IMPLIES, ITE, XOR };
 	struct Insn {
 		Op op;
 		uint32_t a, b, c; // operand registers (0 when unused)
-		uint64_t imm;	  // the constant, or the slot for SLOT
 	};
+	// Registers: [constants | gathered slots | one per instruction].
+	// Constants are set once at compile time; slots are copied in by a tight
+	// loop; only real operations are dispatched.
 	struct Code {
 		std::vector<Insn> insns;
-		size_t n_independent = 0; // insns[0, n) do not read searched slots
+		std::vector<uint32_t> gather;	 // slot for each gathered register
+		uint32_t n_const = 0;		 // registers [0, n_const) are constants
+		size_t n_gather_independent = 0; // gathered slots that are not searched
+		size_t n_independent = 0;	 // insns [0, n) do not depend on searched slots
+		uint32_t result_reg = 0;
 		mutable std::vector<uint64_t> regs;
-		void run(size_t from, size_t to, const uint64_t *slots) const;
-		uint64_t result() const { return regs.back(); }
+		void gather_slots(size_t from, size_t to, const uint64_t *slots) const;
+		void run(size_t from, size_t to) const;
+		uint64_t result() const { return regs[result_reg]; }
+		bool all_independent() const { return n_independent == insns.size() && n_gather_independent == gather.size(); }
+		void run_independent(const uint64_t *slots) const;
+		void run_dependent(const uint64_t *slots) const;
 	};
 	static Code compile_one(const z3::expr &e, const std::unordered_map<unsigned, unsigned> &slot_of,
 				unsigned search_first);
