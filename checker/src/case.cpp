@@ -184,7 +184,7 @@ Case parse_case(const std::string &text, const std::string &file)
 				   std::to_string(max_json_depth));
 	try {
 		j = json::parse(text);
-	} catch (const json::parse_error &e) {
+	} catch (const json::exception &e) { // parse errors, and numbers out of range (1e400)
 		r.fail("", std::string("not valid JSON: ") + e.what());
 	}
 	(void)json_depth;
@@ -416,7 +416,9 @@ std::vector<fs::path> collect_case_files(const std::vector<std::string> &args)
 		if (fs::is_directory(a, ec)) {
 			for (auto it = fs::recursive_directory_iterator(a, ec); !ec && it != fs::recursive_directory_iterator();
 			     it.increment(ec))
-				if (it->is_regular_file() && it->path().extension() == ".json")
+				// report.json is untorn check's summary, not a case
+				if (it->is_regular_file() && it->path().extension() == ".json" &&
+				    it->path().filename() != "report.json")
 					out.insert(it->path());
 		} else {
 			out.insert(fs::path(a));

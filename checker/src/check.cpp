@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -29,13 +30,14 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 {
 	cmd->add_option("--variant", o.variants, "variant(s) to check (default: all)")
 		->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
-	cmd->add_option("--seed", o.seed, "64-bit generator seed");
+	cmd->add_option("--seed", o.seed, "64-bit generator seed")->check(CLI::NonNegativeNumber);
 	cmd->add_option("--count", o.count, "layouts per variant")->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
 	cmd->add_option("--jobs", o.jobs, "worker threads")->check(CLI::Range(1u, 256u));
 	cmd->add_option("--shard", o.shard, "K/N: run the K-th of N disjoint slices of the stream");
 	cmd->add_option("--out", o.out, "folder for counterexample cases and report.json");
 	cmd->add_flag("--json", o.json, "print the summary as JSON");
-	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)");
+	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)")
+		->check(CLI::NonNegativeNumber);
 	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
 	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
 	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
@@ -175,13 +177,129 @@ bool parse_shard(const std::string &s, uint64_t *k, uint64_t *n)
 	auto slash = s.find('/');
 	if (slash == std::string::npos)
 		return false;
-	try {
-		*k = std::stoull(s.substr(0, slash));
-		*n = std::stoull(s.substr(slash + 1));
-	} catch (...) {
+	auto whole_number = [](const std::string &t, uint64_t *v) {
+		if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos)
+			return false;
+		*v = std::stoull(t);
+		return true;
+	};
+	if (!whole_number(s.substr(0, slash), k) || !whole_number(s.substr(slash + 1), n))
 		return false;
-	}
 	return *n >= 1 && *k >= 1 && *k <= *n;
+}
+
+
+// A distinct raw finding (variant, invariants, branch path) with its
+// representative layout and its (minimized) counterexample.
+struct RawFinding {
+	std::string key;
+	uint64_t layout;
+	Case c;
+};
+
+std::string content_hash(const std::string &content)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (unsigned char ch : content) {
+		h ^= ch;
+		h *= 0x100000001b3ULL;
+	}
+	char buf[9];
+	snprintf(buf, sizeof buf, "%08llx", (unsigned long long)(h & 0xffffffffULL));
+	return buf;
+}
+
+// The counterexample as written: minimized unless asked not to, with its
+// expectations filled from the run.
+Case finish_finding(Case c, Spec &spec, bool no_minimize)
+{
+	if (no_minimize)
+		return c;
+	MinimizeResult m = minimize_case(c, spec);
+	std::string found_in = c.name;
+	c = m.minimized;
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	Judgement j = spec.judge(t);
+	c.expect.result = t.result;
+	c.expect.path = t.path;
+	c.expect.verdict = std::string(verdict_name(j.verdict));
+	c.expect.invariants = j.broken_names();
+	c.note = "found by untorn check (" + found_in + "), minimized in " + std::to_string(m.oracle_calls) +
+		 " oracle calls: " + join(j.broken_names()) + ". " + (j.findings.empty() ? "" : j.findings.front().witness);
+	return c;
+}
+
+// Known findings: the content of every case under the paths that expects a
+// violation or a divergence.
+bool load_known(const std::vector<std::string> &paths, std::set<std::string> &known)
+{
+	for (const auto &file : collect_case_files(paths)) {
+		try {
+			Case k = load_case_file(file);
+			if (k.expect.verdict && *k.expect.verdict != "clean")
+				known.insert(canonical_content(k));
+		} catch (const CaseError &e) {
+			std::cerr << "untorn: --known: " << e.what() << "\n";
+			return false;
+		}
+	}
+	return true;
+}
+
+// Writes one case per distinct content (its layout: the lowest of the raw
+// findings that led to it) and fills rep["raw_findings"] and rep["findings"].
+void write_findings(const std::string &out, std::vector<RawFinding> &raws, const std::set<std::string> &known,
+		    nlohmann::ordered_json &rep, size_t *nnew, std::vector<ReportItem> *items)
+{
+	std::sort(raws.begin(), raws.end(), [](const RawFinding &a, const RawFinding &b) { return a.key < b.key; });
+	std::map<std::string, std::pair<Case, uint64_t>> distinct; // content -> case, lowest layout
+	rep["raw_findings"] = nlohmann::ordered_json::array();
+	for (auto &r : raws) {
+		std::string content = canonical_content(r.c);
+		std::string hash = content_hash(content);
+		r.c.name = std::string(variant_name(r.c.variant)) + "-" + join(r.c.expect.invariants, "+") + "-" + hash;
+		rep["raw_findings"].push_back({{"key", r.key}, {"layout", r.layout}, {"file", r.c.name + ".json"}});
+		auto it = distinct.find(content);
+		if (it == distinct.end())
+			distinct.emplace(content, std::make_pair(r.c, r.layout));
+		else
+			it->second.second = std::min(it->second.second, r.layout);
+	}
+	rep["findings"] = nlohmann::ordered_json::array();
+	*nnew = 0;
+	for (auto &[content, cf] : distinct) {
+		const Case &c = cf.first;
+		std::string file = c.name + ".json";
+		bool is_known = known.count(content) > 0;
+		*nnew += !is_known;
+		write_file_atomically(fs::path(out) / file, case_to_json(c));
+		if (items) {
+			Spec judge(Engine::compiled);
+			Trace t = run_atomic_write(c.state, c.write, c.variant);
+			Judgement j = judge.judge(t);
+			items->push_back({c, t, j, is_known, is_known ? "known finding" : "new finding"});
+		}
+		rep["findings"].push_back({{"file", file},
+					   {"variant", std::string(variant_name(c.variant))},
+					   {"verdict", *c.expect.verdict},
+					   {"invariants", c.expect.invariants},
+					   {"layout", cf.second},
+					   {"known", is_known}});
+	}
+	rep["new_findings"] = *nnew;
+}
+
+void print_findings_summary(const nlohmann::ordered_json &rep, bool no_minimize, size_t nnew, const std::string &out)
+{
+	size_t nviol = 0, ndiv = 0;
+	for (const auto &f : rep["findings"])
+		(f["verdict"] == "violation" ? nviol : ndiv)++;
+	std::cout << "  distinct findings" << (no_minimize ? "" : " (minimized)") << ": " << nviol << " violations, "
+		  << ndiv << " divergences, " << nnew << " not in --known (cases in " << out << ")\n";
+	for (const auto &f : rep["findings"])
+		std::cout << "    " << (f["known"].get<bool>() ? "known " : "NEW   ") << f["verdict"].get<std::string>() << " "
+			  << f["variant"].get<std::string>() << " [" << join(f["invariants"].get<std::vector<std::string>>())
+			  << "] " << f["file"].get<std::string>() << "\n";
 }
 
 } // namespace
@@ -198,6 +316,10 @@ int cmd_check(const CheckOptions &o)
 		variants.push_back(*variant_from_name(n));
 	if (variants.empty())
 		variants.assign(std::begin(all_variants), std::end(all_variants));
+
+	std::set<std::string> known; // checked before anything runs or is written
+	if (!load_known(o.known, known))
+		return EXIT_BAD_INPUT;
 
 	std::signal(SIGINT, on_sigint);
 	const bool progress = isatty(2);
@@ -275,73 +397,19 @@ int cmd_check(const CheckOptions &o)
 			   {"inconclusive", total.inconclusive}};
 	rep["paths"] = {{"hw", total.path_hw}, {"sw", total.path_sw}, {"none", total.path_none}};
 	rep["z3_cross_checks"] = total.z3_checked;
+	std::sort(total.engine_mismatch.begin(), total.engine_mismatch.end()); // workers finish in any order
 	rep["engine_mismatches"] = total.engine_mismatch;
-	// Known findings: the content of every case under --known that expects
-	// a violation or a divergence.
-	std::set<std::string> known;
-	for (const auto &file : collect_case_files(o.known)) {
-		try {
-			Case k = load_case_file(file);
-			if (k.expect.verdict && *k.expect.verdict != "clean")
-				known.insert(canonical_content(k));
-		} catch (const CaseError &e) {
-			std::cerr << "untorn: check: --known: " << e.what() << "\n";
-			return EXIT_BAD_INPUT;
-		}
-	}
-
-	// Minimize each distinct raw finding (in key order: deterministic) and
-	// deduplicate on the minimized content.
-	std::map<std::string, std::pair<Case, uint64_t>> distinct; // canonical content -> case, layout
+	// Minimize the representative (lowest layout index) of each distinct
+	// raw finding, in key order: deterministic.
+	std::vector<RawFinding> raws;
 	{
 		Spec spec(Engine::compiled, o.solver_timeout_ms);
-		for (const auto &[key, f] : found) {
-			Case c = as_counterexample(f);
-			if (!o.no_minimize) {
-				MinimizeResult m = minimize_case(c, spec);
-				std::string found_in = c.name;
-				c = m.minimized;
-				Trace t = run_atomic_write(c.state, c.write, c.variant);
-				Judgement j = spec.judge(t);
-				c.expect.result = t.result;
-				c.expect.path = t.path;
-				c.expect.verdict = std::string(verdict_name(j.verdict));
-				c.expect.invariants = j.broken_names();
-				c.note = "found by untorn check (" + found_in + "), minimized in " + std::to_string(m.oracle_calls) +
-					 " oracle calls: " + join(j.broken_names()) + ". " +
-					 (j.findings.empty() ? "" : j.findings.front().witness);
-			}
-			std::string content = canonical_content(c); // before c is moved from
-			distinct.emplace(std::move(content), std::make_pair(std::move(c), f.index));
-		}
+		for (const auto &[key, f] : found)
+			raws.push_back({key, f.index, finish_finding(as_counterexample(f), spec, o.no_minimize)});
 	}
-	rep["findings"] = nlohmann::ordered_json::array();
-	size_t nviol = 0, ndiv = 0, nnew = 0;
+	size_t nnew = 0;
 	std::vector<ReportItem> items;
-	for (auto &[content, cf] : distinct) {
-		Case &c = cf.first;
-		char hash[9];
-		snprintf(hash, sizeof hash, "%08llx", (unsigned long long)(fnv1a(0xcbf29ce484222325ULL, std::hash<std::string>{}(content)) & 0xffffffffULL));
-		c.name = std::string(variant_name(c.variant)) + "-" + join(c.expect.invariants, "+") + "-" + hash;
-		std::string file = c.name + ".json";
-		bool is_known = known.count(content) > 0;
-		nnew += !is_known;
-		write_file_atomically(fs::path(o.out) / file, case_to_json(c));
-		(*c.expect.verdict == "violation" ? nviol : ndiv)++;
-		if (!o.sarif.empty() || !o.junit.empty()) {
-			Spec judge(Engine::compiled);
-			Trace t = run_atomic_write(c.state, c.write, c.variant);
-			Judgement j = judge.judge(t);
-			items.push_back({c, t, j, is_known, is_known ? "known finding" : "new finding"});
-		}
-		rep["findings"].push_back({{"file", file},
-					   {"variant", std::string(variant_name(c.variant))},
-					   {"verdict", *c.expect.verdict},
-					   {"invariants", c.expect.invariants},
-					   {"layout", cf.second},
-					   {"known", is_known}});
-	}
-	rep["new_findings"] = nnew;
+	write_findings(o.out, raws, known, rep, &nnew, (!o.sarif.empty() || !o.junit.empty()) ? &items : nullptr);
 	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
 	if (!write_ci_reports(items, o.sarif, o.junit, "untorn check"))
 		return EXIT_BAD_INPUT;
@@ -356,12 +424,7 @@ int cmd_check(const CheckOptions &o)
 			  << "\n";
 		std::cout << "  verdicts: clean " << total.clean << ", violation " << total.violation << ", divergence "
 			  << total.divergence << ", inconclusive " << total.inconclusive << "\n";
-		std::cout << "  distinct findings" << (o.no_minimize ? "" : " (minimized)") << ": " << nviol << " violations, "
-			  << ndiv << " divergences, " << nnew << " not in --known (cases in " << o.out << ")\n";
-		for (const auto &f : rep["findings"])
-			std::cout << "    " << (f["known"].get<bool>() ? "known " : "NEW   ") << f["verdict"].get<std::string>() << " " << f["variant"].get<std::string>()
-				  << " [" << join(f["invariants"].get<std::vector<std::string>>()) << "] "
-				  << f["file"].get<std::string>() << "\n";
+		print_findings_summary(rep, o.no_minimize, nnew, o.out);
 		std::cout << "  z3 cross-checks: " << total.z3_checked << ", mismatches: " << total.engine_mismatch.size()
 			  << "\n";
 		for (const auto &m : total.engine_mismatch)
@@ -374,6 +437,93 @@ int cmd_check(const CheckOptions &o)
 	if (nnew)
 		return EXIT_FOUND;
 	if (total.inconclusive)
+		return EXIT_INCONCLUSIVE;
+	return EXIT_CLEAN;
+}
+
+int cmd_merge(const MergeOptions &o)
+{
+	std::set<std::string> known;
+	if (!load_known(o.known, known))
+		return EXIT_BAD_INPUT;
+	nlohmann::ordered_json rep;
+	std::map<std::string, std::pair<uint64_t, fs::path>> best; // raw key -> lowest layout, its case file
+	std::vector<std::string> mismatches;
+	for (const auto &dir : o.dirs) {
+		fs::path file = fs::path(dir) / "report.json";
+		nlohmann::json r;
+		try {
+			std::ifstream in(file);
+			if (!in)
+				throw std::runtime_error("cannot open");
+			r = nlohmann::json::parse(in);
+			for (const char *k : {"seed", "count", "variants", "layouts", "verdicts", "paths", "raw_findings"})
+				if (!r.contains(k))
+					throw std::runtime_error(std::string("missing \"") + k + "\"; expected a report of untorn check");
+		} catch (const std::exception &e) {
+			std::cerr << "untorn: merge: " << file.string() << ": " << e.what() << "\n";
+			return EXIT_BAD_INPUT;
+		}
+		if (rep.empty()) {
+			rep["seed"] = r["seed"];
+			rep["count"] = r["count"];
+			rep["shard"] = "1/1";
+			rep["variants"] = r["variants"];
+			rep["interrupted"] = false;
+			rep["layouts"] = 0;
+			rep["verdicts"] = {{"clean", 0}, {"violation", 0}, {"divergence", 0}, {"inconclusive", 0}};
+			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
+			rep["z3_cross_checks"] = 0;
+		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"]) {
+			std::cerr << "untorn: merge: " << file.string() << ": a different run (seed, count or variants differ)\n";
+			return EXIT_BAD_INPUT;
+		}
+		rep["interrupted"] = rep["interrupted"].get<bool>() || r.value("interrupted", false);
+		rep["layouts"] = rep["layouts"].get<uint64_t>() + r["layouts"].get<uint64_t>();
+		for (const char *k : {"clean", "violation", "divergence", "inconclusive"})
+			rep["verdicts"][k] = rep["verdicts"][k].get<uint64_t>() + r["verdicts"][k].get<uint64_t>();
+		for (const char *k : {"hw", "sw", "none"})
+			rep["paths"][k] = rep["paths"][k].get<uint64_t>() + r["paths"][k].get<uint64_t>();
+		rep["z3_cross_checks"] = rep["z3_cross_checks"].get<uint64_t>() + r.value("z3_cross_checks", uint64_t(0));
+		for (const auto &m : r.value("engine_mismatches", std::vector<std::string>{}))
+			mismatches.push_back(m);
+		for (const auto &raw : r["raw_findings"]) {
+			std::string key = raw["key"];
+			uint64_t layout = raw["layout"];
+			auto it = best.find(key);
+			if (it == best.end() || layout < it->second.first)
+				best[key] = {layout, fs::path(dir) / raw["file"].get<std::string>()};
+		}
+	}
+	std::sort(mismatches.begin(), mismatches.end());
+	rep["engine_mismatches"] = mismatches;
+	std::vector<RawFinding> raws;
+	for (const auto &[key, lf] : best) {
+		try {
+			raws.push_back({key, lf.first, load_case_file(lf.second)});
+		} catch (const CaseError &e) {
+			std::cerr << "untorn: merge: " << e.what() << "\n";
+			return EXIT_BAD_INPUT;
+		}
+	}
+	std::error_code ec;
+	fs::create_directories(o.out, ec);
+	size_t nnew = 0;
+	write_findings(o.out, raws, known, rep, &nnew, nullptr);
+	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
+	if (o.json)
+		std::cout << rep.dump(2) << "\n";
+	else {
+		std::cout << "untorn merge: " << o.dirs.size() << " reports, " << rep["layouts"].get<uint64_t>() << " layouts\n";
+		print_findings_summary(rep, false, nnew, o.out);
+	}
+	if (rep["interrupted"].get<bool>())
+		return EXIT_INTERRUPTED;
+	if (!mismatches.empty())
+		return EXIT_INTERNAL;
+	if (nnew)
+		return EXIT_FOUND;
+	if (rep["verdicts"]["inconclusive"].get<uint64_t>())
 		return EXIT_INCONCLUSIVE;
 	return EXIT_CLEAN;
 }

@@ -45,6 +45,16 @@ struct CheckOptions {
 void add_check_options(CLI::App *cmd, CheckOptions &o);
 int cmd_check(const CheckOptions &o);
 
+// Merges the --out folders of `untorn check --shard K/N` runs into the report
+// the single run would have written.
+struct MergeOptions {
+	std::vector<std::string> dirs;
+	std::string out = "untorn-findings";
+	std::vector<std::string> known;
+	bool json = false;
+};
+int cmd_merge(const MergeOptions &o);
+
 struct MinimizeOptions {
 	std::string input;
 	std::string output; // "" = print to stdout

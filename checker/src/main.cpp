@@ -37,6 +37,13 @@ int main(int argc, char **argv)
 	auto *check_cmd = app.add_subcommand("check", "random layouts, impl and specification side by side");
 	add_check_options(check_cmd, check);
 
+	MergeOptions merge;
+	auto *merge_cmd = app.add_subcommand("merge", "merge the --out folders of sharded check runs into one report");
+	merge_cmd->add_option("dirs", merge.dirs, "the shards' --out folders")->required();
+	merge_cmd->add_option("--out", merge.out, "folder for the merged cases and report.json");
+	merge_cmd->add_option("--known", merge.known, "case files or folders of known findings");
+	merge_cmd->add_flag("--json", merge.json, "print the merged report as JSON");
+
 	MinimizeOptions min;
 	auto *min_cmd = app.add_subcommand("minimize", "shrink a failing case while it breaks the same invariants");
 	min_cmd->add_option("case", min.input, "the failing case")->required();
@@ -67,8 +74,9 @@ int main(int argc, char **argv)
 	BenchOptions bench;
 	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
 	bench_cmd->add_option("--count", bench.count, "layouts per measurement")->check(CLI::Range(1000, 100000000));
-	bench_cmd->add_option("--seed", bench.seed, "generator seed");
-	bench_cmd->add_option("--z3-sample", bench.z3_sample, "layouts to judge with Z3 itself (0: skip)");
+	bench_cmd->add_option("--seed", bench.seed, "generator seed")->check(CLI::NonNegativeNumber);
+	bench_cmd->add_option("--z3-sample", bench.z3_sample, "layouts to judge with Z3 itself (0: skip)")
+		->check(CLI::NonNegativeNumber);
 	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
 
 	try {
@@ -92,6 +100,8 @@ int main(int argc, char **argv)
 		return cmd_bench(bench);
 	if (*min_cmd)
 		return cmd_minimize(min);
+	if (*merge_cmd)
+		return cmd_merge(merge);
 	if (*explain_cmd)
 		return cmd_explain(explain);
 	if (*export_cmd)

@@ -47,15 +47,33 @@ template <class F> void for_each_number(const Case &c, F f)
 	}
 }
 
+// Progress is (entries, blocks covered, sum of all numbers), compared in that
+// order: removals, then shrinks (a head shrink raises the start offsets but
+// covers fewer blocks), then moves toward smaller values.
 struct Measure {
 	size_t entries;
+	uint64_t blocks;
 	unsigned __int128 sum;
-	bool operator<(const Measure &o) const { return entries != o.entries ? entries < o.entries : sum < o.sum; }
+	bool operator<(const Measure &o) const
+	{
+		if (entries != o.entries)
+			return entries < o.entries;
+		if (blocks != o.blocks)
+			return blocks < o.blocks;
+		return sum < o.sum;
+	}
 };
 
 Measure measure(const Case &c)
 {
-	Measure m{case_entries(c), 0};
+	Measure m{case_entries(c), c.write.length / c.state.geo.block_size, 0};
+	for (const Fork *fk : {&c.state.data_fork, &c.state.cow_fork})
+		for (const auto &e : *fk)
+			m.blocks += e.br_blockcount;
+	for (const auto &r : c.state.refcount)
+		m.blocks += r.rc_blockcount;
+	for (const auto &a : c.state.alloc)
+		m.blocks += a.blockcount;
 	for_each_number(c, [&](uint64_t v) { m.sum += v; });
 	return m;
 }

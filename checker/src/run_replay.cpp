@@ -62,8 +62,9 @@ bool write_ci_reports(const std::vector<ReportItem> &items, const std::string &s
 
 int cmd_run(const RunOptions &o)
 {
+	// run takes files only: a folder is an error (replay walks folders)
 	std::vector<Case> cases;
-	if (!load_all(collect_case_files(o.files), cases))
+	if (!load_all({o.files.begin(), o.files.end()}, cases))
 		return EXIT_BAD_INPUT;
 	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
 	bool inconclusive = false;
@@ -85,7 +86,7 @@ int cmd_replay(const ReplayOptions &o)
 	std::vector<Case> cases;
 	auto files = collect_case_files(o.paths);
 	if (files.empty()) {
-		std::cerr << "untorn: replay: no case files (*.json) under the given paths\n";
+		std::cerr << "untorn: replay: " << join(o.paths) << ": no case files (*.json) found; expected case files or folders holding them\n";
 		return EXIT_BAD_INPUT;
 	}
 	if (!load_all(files, cases))

@@ -157,7 +157,8 @@ struct Validator {
 	bool inside_ags(xfs_fsblock_t start, xfs_filblks_t count, const std::string &path)
 	{
 		const Geometry &g = st.geo;
-		uint32_t agno = xfs_fsb_to_agno(g, start), agbno = xfs_fsb_to_agbno(g, start);
+		const uint64_t agno = start >> g.agblklog(); // all of it: a uint32 agno would wrap
+		const uint32_t agbno = xfs_fsb_to_agbno(g, start);
 		if (agno >= g.ag_count || agbno >= g.ag_blocks) {
 			err(path + ".startblock", "fsblock " + std::to_string(start) + " is outside the AGs (agno " +
 							  std::to_string(agno) + ", agbno " + std::to_string(agbno) +
@@ -200,36 +201,85 @@ struct Validator {
 		}
 	}
 
+	struct Range {
+		uint64_t s, e; // [s, e) physical
+		std::string path;
+	};
+	static std::vector<Range> sorted(std::vector<Range> v)
+	{
+		// stable: among equal starts, the case's own order decides what is reported
+		std::stable_sort(v.begin(), v.end(), [](const Range &a, const Range &b) { return a.s < b.s; });
+		return v;
+	}
+	// The first pair of overlapping ranges within one sorted list.
+	static const Range *overlap_within(const std::vector<Range> &v, const Range **other)
+	{
+		const Range *reach = nullptr; // the range reaching furthest so far
+		for (const auto &r : v) {
+			if (reach && r.s < reach->e) {
+				*other = reach;
+				return &r;
+			}
+			if (!reach || r.e > reach->e)
+				reach = &r;
+		}
+		return nullptr;
+	}
+	// The first range of a that overlaps a range of b (both sorted).
+	static const Range *overlap_between(const std::vector<Range> &a, const std::vector<Range> &b, const Range **other)
+	{
+		size_t j = 0;
+		for (const auto &r : a) {
+			while (j < b.size() && b[j].e <= r.s)
+				j++;
+			for (size_t k = j; k < b.size() && b[k].s < r.e; k++)
+				if (b[k].e > r.s) {
+					*other = &b[k];
+					return &r;
+				}
+		}
+		return nullptr;
+	}
+	Range fork_range(const std::vector<xfs_bmbt_irec> &f, size_t i, const char *name)
+	{
+		return {f[i].br_startblock, f[i].br_startblock + f[i].br_blockcount,
+			std::string(name) + "[" + std::to_string(i) + "]"};
+	}
+
+	// Blocks owned by this file's forks and the allocator's answers never
+	// overlap; shared ranges cover written data-fork blocks only.  Sorted
+	// sweeps: linear after sorting, whatever the number of extents.
 	void physical_overlaps()
 	{
-		struct R {
-			xfs_fsblock_t s;
-			xfs_filblks_t n;
-			std::string path;
-		};
-		std::vector<R> rs;
+		std::vector<Range> owned, not_shareable, shared;
 		for (size_t i = 0; i < st.data_fork.size(); i++)
-			if (!isnullstartblock(st.data_fork[i].br_startblock))
-				rs.push_back({st.data_fork[i].br_startblock, st.data_fork[i].br_blockcount,
-					      "data_fork[" + std::to_string(i) + "]"});
+			if (!isnullstartblock(st.data_fork[i].br_startblock)) {
+				owned.push_back(fork_range(st.data_fork, i, "data_fork"));
+				if (st.data_fork[i].br_state == XFS_EXT_UNWRITTEN)
+					not_shareable.push_back(owned.back());
+			}
 		for (size_t i = 0; i < st.cow_fork.size(); i++)
-			if (!isnullstartblock(st.cow_fork[i].br_startblock))
-				rs.push_back({st.cow_fork[i].br_startblock, st.cow_fork[i].br_blockcount,
-					      "cow_fork[" + std::to_string(i) + "]"});
-		for (size_t i = 0; i < st.alloc.size(); i++)
-			rs.push_back({st.alloc[i].startblock, st.alloc[i].blockcount, "alloc[" + std::to_string(i) + "]"});
-		for (size_t i = 0; i < rs.size(); i++)
-			for (size_t j = i + 1; j < rs.size(); j++)
-				if (rs[i].s < rs[j].s + rs[j].n && rs[j].s < rs[i].s + rs[i].n)
-					err(rs[j].path + ".startblock", "physical blocks overlap " + rs[i].path);
-		// allocator answers and CoW staging blocks must not be shared
-		for (size_t i = 0; i < st.refcount.size(); i++) {
-			const auto &r = st.refcount[i];
-			for (const auto &x : rs)
-				if (x.path.rfind("data_fork", 0) != 0 && r.rc_startblock < x.s + x.n && x.s < r.rc_startblock + r.rc_blockcount)
-					err("refcount[" + std::to_string(i) + "]", "a shared range overlaps " + x.path +
-										   " (only data-fork blocks can be shared)");
+			if (!isnullstartblock(st.cow_fork[i].br_startblock)) {
+				owned.push_back(fork_range(st.cow_fork, i, "cow_fork"));
+				not_shareable.push_back(owned.back());
+			}
+		for (size_t i = 0; i < st.alloc.size(); i++) {
+			owned.push_back({st.alloc[i].startblock, st.alloc[i].startblock + st.alloc[i].blockcount,
+					 "alloc[" + std::to_string(i) + "]"});
+			not_shareable.push_back(owned.back());
 		}
+		for (size_t i = 0; i < st.refcount.size(); i++)
+			shared.push_back({st.refcount[i].rc_startblock,
+					  st.refcount[i].rc_startblock + st.refcount[i].rc_blockcount,
+					  "refcount[" + std::to_string(i) + "]"});
+		const Range *other = nullptr;
+		auto o = sorted(owned);
+		if (const Range *r = overlap_within(o, &other))
+			err(r->path + ".startblock", "physical blocks overlap " + other->path);
+		auto sh = sorted(shared), ns = sorted(not_shareable);
+		if (const Range *r = overlap_between(sh, ns, &other))
+			err(r->path, "a shared range overlaps " + other->path +
+					     " (only written data-fork blocks can be shared; unwritten extents never are)");
 	}
 
 	void refcounts()
@@ -245,15 +295,6 @@ struct Validator {
 				err(p + ".refcount", "records list shared blocks: refcount must be at least 2");
 			if (i > 0 && st.refcount[i - 1].rc_startblock + st.refcount[i - 1].rc_blockcount > r.rc_startblock)
 				err(p + ".startblock", "records must be sorted and must not overlap");
-			// xfs_reflink_remap_extent maps no unwritten extent: such blocks are never shared
-			for (size_t j = 0; j < st.data_fork.size(); j++) {
-				const auto &e = st.data_fork[j];
-				if (e.br_state == XFS_EXT_UNWRITTEN && !isnullstartblock(e.br_startblock) &&
-				    r.rc_startblock < e.br_startblock + e.br_blockcount &&
-				    e.br_startblock < r.rc_startblock + r.rc_blockcount)
-					err(p, "overlaps unwritten data_fork[" + std::to_string(j) +
-						       "]: unwritten extents are never shared");
-			}
 		}
 	}
 };

@@ -244,59 +244,74 @@ void xfs_trans_commit(xfs_inode *ip, const char *name, std::string what)
 
 // ---------------------------------------------------------------- allocation
 
-static bool block_in_use(xfs_inode *ip, xfs_fsblock_t b)
+// The used physical ranges of one AG, as sorted, merged agbno intervals:
+// both forks' real extents, shared ranges, and this run's allocations.
+static std::vector<std::pair<uint64_t, uint64_t>> used_in_ag(xfs_inode *ip, uint32_t agno)
 {
-	auto in = [b](xfs_fsblock_t s, xfs_filblks_t n) { return b >= s && b < s + n; };
+	const auto &g = ip->geo;
+	std::vector<std::pair<uint64_t, uint64_t>> v; // [start, end) in agbno
+	auto add = [&](xfs_fsblock_t s, xfs_filblks_t n) {
+		if (n && xfs_fsb_to_agno(g, s) == agno)
+			v.push_back({xfs_fsb_to_agbno(g, s), uint64_t(xfs_fsb_to_agbno(g, s)) + n});
+	};
 	for (const auto *f : {&ip->i_df, &ip->i_cowfp})
 		for (const auto &e : *f)
-			if (xfs_bmap_is_real_extent(&e) && in(e.br_startblock, e.br_blockcount))
-				return true;
+			if (xfs_bmap_is_real_extent(&e))
+				add(e.br_startblock, e.br_blockcount);
 	for (const auto &r : ip->refc)
-		if (in(r.rc_startblock, r.rc_blockcount))
-			return true;
+		add(r.rc_startblock, r.rc_blockcount);
 	for (const auto &[s, n] : ip->alloc.given)
-		if (in(s, n))
-			return true;
-	return false;
+		add(s, n);
+	v.push_back({0, 1}); // agbno 0 holds the AG headers (fsblock 0: the superblock)
+	std::sort(v.begin(), v.end());
+	std::vector<std::pair<uint64_t, uint64_t>> merged;
+	for (auto r : v) {
+		if (!merged.empty() && r.first <= merged.back().second)
+			merged.back().second = std::max(merged.back().second, r.second);
+		else
+			merged.push_back(r);
+	}
+	return merged;
 }
 
-// Length of the free run starting at agbno in agno, at most `want`.
-static xfs_filblks_t free_run(xfs_inode *ip, uint32_t agno, uint32_t agbno, xfs_filblks_t want)
-{
-	xfs_filblks_t n = 0;
-	while (n < want && agbno + n < ip->geo.ag_blocks &&
-	       !block_in_use(ip, xfs_agb_to_fsb(ip->geo, agno, uint32_t(agbno + n))))
-		n++;
-	return n;
-}
-
-// The default policy (see Allocator in xfs_kernel.h).  agbno 0 of each AG is
-// never handed out: it holds the AG headers, and fsblock 0 is the superblock.
+// The default policy (see Allocator in xfs_kernel.h): in AG order, the first
+// free run of `len` blocks whose agbno is aligned to `align`; failing that
+// unaligned; failing that the longest free run (a short allocation).
 static int default_alloc(xfs_inode *ip, xfs_filblks_t len, xfs_extlen_t align, xfs_fsblock_t *bno,
 			 xfs_filblks_t *got)
 {
 	const auto &g = ip->geo;
-	for (xfs_extlen_t a : {align, xfs_extlen_t(1)}) {
+	std::vector<std::vector<std::pair<uint64_t, uint64_t>>> free(g.ag_count); // free gaps per AG
+	for (uint32_t agno = 0; agno < g.ag_count; agno++) {
+		uint64_t at = 0;
+		for (auto [s, e] : used_in_ag(ip, agno)) {
+			if (s > at)
+				free[agno].push_back({at, s});
+			at = std::max(at, e);
+		}
+		if (at < g.ag_blocks)
+			free[agno].push_back({at, g.ag_blocks});
+	}
+	for (uint64_t a : {uint64_t(align), uint64_t(1)})
 		for (uint32_t agno = 0; agno < g.ag_count; agno++)
-			for (uint64_t agbno = a; agbno + len <= g.ag_blocks; agbno += a)
-				if (free_run(ip, agno, uint32_t(agbno), len) == len) {
-					*bno = xfs_agb_to_fsb(g, agno, uint32_t(agbno));
+			for (auto [s, e] : free[agno]) {
+				uint64_t start = (s + a - 1) / a * a;
+				if (start + len <= e) {
+					*bno = xfs_agb_to_fsb(g, agno, uint32_t(start));
 					*got = len;
 					return 0;
 				}
-	}
+			}
 	xfs_filblks_t best = 0;
 	for (uint32_t agno = 0; agno < g.ag_count; agno++)
-		for (uint32_t agbno = 1; agbno < g.ag_blocks; agbno++) {
-			xfs_filblks_t n = free_run(ip, agno, agbno, len);
-			if (n > best) {
-				best = n;
-				*bno = xfs_agb_to_fsb(g, agno, agbno);
+		for (auto [s, e] : free[agno])
+			if (e - s > best) {
+				best = e - s;
+				*bno = xfs_agb_to_fsb(g, agno, uint32_t(s));
 			}
-		}
 	if (best == 0)
 		return -ENOSPC;
-	*got = best;
+	*got = std::min<xfs_filblks_t>(best, len);
 	return 0;
 }
 
