@@ -1,8 +1,35 @@
 #!/usr/bin/env bash
-# Set up, build, and run the whole test suite (unit tests, corpus replay and
-# the CI property checks) under CTest.
+# The whole test suite, as CI runs it:
+#   1. a Release build (g++) and every CTest test: unit tests, corpus replay,
+#      the fixed-seed property checks per variant, the bad-input catalogue;
+#   2. a clang build with ASan and UBSan: the same CTest suite again, then a
+#      60-second libFuzzer run of the case loader, run and specification,
+#      seeded from corpus/.
+# Installs what is missing (Debian packages) and is safe to rerun.
+# UNTORN_QUICK=1 skips stage 2 (for a fast local loop; CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+
+echo "== stage 1: Release build and the CTest suite"
 BUILD_DIR=build bash scripts/setup.sh -DBUILD_TESTING=ON
-cd build
-ctest --output-on-failure -j"$(nproc)"
+(cd build && ctest --output-on-failure -j"$JOBS")
+
+if [ "${UNTORN_QUICK:-0}" = 1 ]; then
+	echo "UNTORN_QUICK=1: skipping the sanitizer build and the fuzz run"
+	exit 0
+fi
+
+echo "== stage 2: ASan + UBSan build (clang), the CTest suite, and a fuzz run"
+missing=()
+for p in clang libclang-rt-14-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+CC=clang CXX=clang++ BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo bash scripts/setup.sh \
+	-DBUILD_TESTING=ON -DUNTORN_SANITIZE=ON -DUNTORN_FUZZ=ON
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-sanitize && ctest --output-on-failure -j"$JOBS")
+cmake --build build-sanitize --target fuzz-run

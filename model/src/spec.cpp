@@ -177,7 +177,7 @@ struct Spec::Impl {
 	{
 		const Shape &sh = ss.sym.shape();
 		z3::context &c = smt::ctx();
-		z3::solver s(c);
+		z3::solver s(c, "QF_BV"); // the formulas are quantifier-free bit-vector logic
 		z3::params prm(c);
 		prm.set("timeout", timeout_ms);
 		s.set(prm);
