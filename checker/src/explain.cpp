@@ -1,7 +1,1132 @@
-// untorn explain: being written (issue 7).
+// `untorn explain CASE.json [--svg FILE]` (issue 7): one case, explained to a
+// person.  (1) The layout, one character per file block: data fork, CoW fork,
+// shared blocks, the write range, the atomic-unit grids, the disk (AG of each
+// block, natural alignment) -- before and after the write -- and one line per
+// extent with its disk range and AG.  (2) Every decision of every
+// ->iomap_begin call with its kernel function, condition and the line of
+// untorn's kernel model that took it, the mappings, bios and transactions.
+// (3) The judgement of the reference engine (Z3): each broken invariant, what
+// it forbids, where it comes from, the witness, and for a torn write which
+// blocks read old and which read new in the witness's crash state.
+#include "explain.h"
+
 #include "commands.h"
-#include "untorn/checker.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
 #include <iostream>
+#include <sstream>
+
 namespace untorn {
-int cmd_explain(const ExplainOptions &) { std::cerr << "untorn: explain: not built yet\n"; return EXIT_BAD_INPUT; }
+
+namespace explain {
+
+namespace {
+
+using Fork = std::vector<xfs_bmbt_irec>;
+using BlockChar = std::function<char(xfs_fileoff_t)>;
+
+constexpr uint64_t kSamplesPerCell = 4096; // beyond this, a cell's blocks are sampled
+constexpr char kMixed = '*';
+constexpr std::string_view kAgDigits = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+// ------------------------------------------------------------ one file block
+
+const xfs_bmbt_irec *extent_at(const Fork &f, xfs_fileoff_t off)
+{
+	auto it = std::partition_point(f.begin(), f.end(), [off](const xfs_bmbt_irec &e) { return e.end() <= off; });
+	if (it == f.end() || it->br_startoff > off)
+		return nullptr;
+	return &*it;
+}
+
+bool is_real(const xfs_bmbt_irec *e) { return e && !isnullstartblock(e->br_startblock); }
+xfs_fsblock_t pblk_of(const xfs_bmbt_irec &e, xfs_fileoff_t f) { return e.br_startblock + (f - e.br_startoff); }
+
+uint32_t refcount_of(const std::vector<xfs_refcount_irec> &rc, xfs_fsblock_t b)
+{
+	for (const auto &r : rc)
+		if (b >= r.rc_startblock && b - r.rc_startblock < r.rc_blockcount)
+			return r.rc_refcount;
+	return 1;
+}
+
+char ag_char(uint32_t agno) { return agno < kAgDigits.size() ? kAgDigits[agno] : '+'; }
+
+// N written, U unwritten, d delalloc, . hole
+char data_char(const Fork &f, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(f, x);
+	if (!e)
+		return '.';
+	if (e->br_startblock == DELAYSTARTBLOCK)
+		return 'd';
+	return e->br_state == XFS_EXT_UNWRITTEN ? 'U' : 'N';
+}
+
+// W written, u unwritten, d delalloc, . none
+char cow_char(const Fork &f, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(f, x);
+	if (!e)
+		return '.';
+	if (e->br_startblock == DELAYSTARTBLOCK)
+		return 'd';
+	return e->br_state == XFS_EXT_UNWRITTEN ? 'u' : 'W';
+}
+
+char shared_char(const FileState &st, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(st.data_fork, x);
+	return is_real(e) && refcount_of(st.refcount, pblk_of(*e, x)) > 1 ? 'S' : '.';
+}
+
+char disk_ag_char(const FileState &st, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(st.data_fork, x);
+	if (!e)
+		return '.';
+	if (!is_real(e))
+		return 'd';
+	return ag_char(xfs_fsb_to_agno(st.geo, pblk_of(*e, x)));
+}
+
+// | the block's disk address is a multiple of `unit` blocks, - it is not, . no block
+char disk_aligned_char(const FileState &st, uint64_t unit, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(st.data_fork, x);
+	if (!is_real(e))
+		return '.';
+	return xfs_fsb_to_db(st.geo, pblk_of(*e, x)) % unit == 0 ? '|' : '-';
+}
+
+// ------------------------------------------------------------ cells and rows
+
+// One cell's character: a marker row shows its marker if any of the cell's
+// blocks has it; any other row shows the blocks' common character, or '*'.
+char cell_char(const Window &w, uint64_t c, const BlockChar &at, char marker)
+{
+	const xfs_fileoff_t a = w.cell_start(c);
+	const uint64_t step = std::max<uint64_t>(1, w.scale / kSamplesPerCell);
+	const char first = at(a);
+	for (uint64_t i = 0; i < w.scale; i += step) {
+		char ch = at(a + i);
+		if (marker && ch == marker)
+			return marker;
+		if (!marker && ch != first)
+			return kMixed;
+	}
+	return first;
+}
+
+std::string cells_of(const Window &w, const BlockChar &at, char marker = 0)
+{
+	std::string s;
+	for (uint64_t c = 0; c < w.cells; c++)
+		s += cell_char(w, c, at, marker);
+	return s;
+}
+
+std::string blocks_str(uint64_t n) { return std::to_string(n) + (n == 1 ? " block" : " blocks"); }
+
+void add_fork_rows(Layout &l, const FileState &st, Section s)
+{
+	const Window &w = l.win;
+	l.rows.push_back({RowKind::data, s, "data fork", cells_of(w, [&](xfs_fileoff_t x) { return data_char(st.data_fork, x); }),
+			  "N written  U unwritten  . hole", 0, {}});
+	l.rows.push_back({RowKind::cow, s, "cow fork", cells_of(w, [&](xfs_fileoff_t x) { return cow_char(st.cow_fork, x); }),
+			  "W written  u unwritten  d delalloc  . none", 0, {}});
+	l.rows.push_back({RowKind::shared, s, "shared", cells_of(w, [&](xfs_fileoff_t x) { return shared_char(st, x); }, 'S'),
+			  "S data block with refcount > 1", 0, {}});
+}
+
+void add_grid_row(Layout &l, uint64_t unit, const std::string &name, const std::string &what)
+{
+	auto at = [unit](xfs_fileoff_t x) { return x % unit == 0 ? '|' : '-'; };
+	l.rows.push_back({RowKind::grid, Section::before, "grid " + name, cells_of(l.win, at, '|'),
+			  "| every " + blocks_str(unit) + " of the file (" + what + ")", unit, {}});
+}
+
+void add_write_rows(Layout &l, const Trace &t)
+{
+	const uint64_t bs = t.initial.geo.block_size;
+	auto in_write = [&](xfs_fileoff_t x) { return x >= l.o && x < l.E ? '=' : ' '; };
+	l.rows.push_back({RowKind::write, Section::before, "write", cells_of(l.win, in_write, '='),
+			  "= file blocks [" + std::to_string(l.o) + ", " + std::to_string(l.E) + "): bytes [" +
+				  std::to_string(t.write.offset) + ", " + std::to_string(t.write.offset + t.write.length) + ")",
+			  0, {}});
+	add_grid_row(l, l.write_unit, "len", "the write length: natural alignment");
+	const uint64_t max_u = t.awu_max / bs, min_u = t.awu_min / bs;
+	if (max_u >= 1 && max_u != l.write_unit)
+		add_grid_row(l, max_u, "awu_max", "the inode's atomic write unit max");
+	if (min_u > 1 && min_u != l.write_unit && min_u != max_u)
+		add_grid_row(l, min_u, "awu_min", "the inode's atomic write unit min");
+}
+
+// "disk block 1042 (AG 1 agbno 18)" for the first block of each cell.
+std::vector<std::string> disk_titles(const Window &w, const FileState &st)
+{
+	std::vector<std::string> v;
+	for (uint64_t c = 0; c < w.cells; c++) {
+		const xfs_bmbt_irec *e = extent_at(st.data_fork, w.cell_start(c));
+		if (!is_real(e) || !st.geo.ag_blocks) {
+			v.emplace_back();
+			continue;
+		}
+		const xfs_fsblock_t p = pblk_of(*e, w.cell_start(c));
+		v.push_back("disk block " + std::to_string(xfs_fsb_to_db(st.geo, p)) + " (AG " +
+			    std::to_string(xfs_fsb_to_agno(st.geo, p)) + " agbno " + std::to_string(xfs_fsb_to_agbno(st.geo, p)) + ")");
+	}
+	return v;
+}
+
+void add_disk_rows(Layout &l, const FileState &st)
+{
+	const uint64_t unit = l.write_unit;
+	l.rows.push_back({RowKind::disk_ag, Section::before, "disk: AG",
+			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_ag_char(st, x); }),
+			  "AG number of each data-fork block (0-9, a-z)", 0, disk_titles(l.win, st)});
+	l.rows.push_back({RowKind::disk_aligned, Section::before, "disk: aligned",
+			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_aligned_char(st, unit, x); }, '|'),
+			  "| disk block a multiple of the write length, - not", unit, {}});
+}
+
+// ------------------------------------------------------------ the disk, per extent
+
+std::string extent_disk_line(const Geometry &g, const std::string &which, const xfs_bmbt_irec &e, const Layout &l)
+{
+	std::ostringstream o;
+	const xfs_daddr_blk_t db = xfs_fsb_to_db(g, e.br_startblock);
+	const uint32_t agno = xfs_fsb_to_agno(g, e.br_startblock), agbno = xfs_fsb_to_agbno(g, e.br_startblock);
+	const uint64_t ag_start = uint64_t(agno) * g.ag_blocks, ag_end = ag_start + g.ag_blocks;
+	o << which << " " << format_extent(e) << ": file [" << e.br_startoff << ", " << e.end() << ") -> disk ["
+	  << db << ", " << db + e.br_blockcount << "), AG " << agno << " agbno " << agbno << ".."
+	  << agbno + e.br_blockcount - 1 << " (AG " << agno << " is disk [" << ag_start << ", " << ag_end << "))";
+	if (db + e.br_blockcount > ag_end)
+		o << ", CROSSES the AG boundary at disk " << ag_end;
+	o << "; disk start " << (db % l.write_unit == 0 ? "naturally aligned" : "NOT aligned") << " to the "
+	  << blocks_str(l.write_unit) << " of the write";
+	if (e.br_startoff < l.o && e.end() > l.o) {
+		const xfs_daddr_blk_t at_o = xfs_fsb_to_db(g, pblk_of(e, l.o));
+		o << "; file block " << l.o << " at disk " << at_o << (at_o % l.write_unit == 0 ? " (aligned)" : " (NOT aligned)");
+	}
+	return o.str();
+}
+
+void add_extent_lines(std::vector<std::string> &out, const Geometry &g, const std::string &which, const Fork &f,
+		      const Layout &l)
+{
+	for (const auto &e : f)
+		if (is_real(&e) && e.br_blockcount && e.br_startoff < l.win.end() && e.end() > l.win.first)
+			out.push_back(extent_disk_line(g, which, e, l));
+}
+
+std::vector<std::string> physical_lines(const Trace &t, const Layout &l)
+{
+	std::vector<std::string> out;
+	const Geometry &g = t.initial.geo;
+	if (!g.ag_blocks)
+		return out;
+	add_extent_lines(out, g, "before, data fork", t.initial.data_fork, l);
+	add_extent_lines(out, g, "before, cow fork ", t.initial.cow_fork, l);
+	add_extent_lines(out, g, "after,  data fork", t.final_state.data_fork, l);
+	add_extent_lines(out, g, "after,  cow fork ", t.final_state.cow_fork, l);
+	return out;
+}
+
+// ------------------------------------------------------------ text
+
+std::string padded(std::string s, size_t width)
+{
+	if (s.size() < width)
+		s.resize(width, ' ');
+	return s;
+}
+
+// Block numbers above the cells: a label every 10 cells, and the units digit
+// of every block when one cell is one block.
+std::string ruler(const Window &w, const std::string &caption)
+{
+	std::string labels(w.cells, ' ');
+	for (uint64_t c = 0; c < w.cells; c++) {
+		xfs_fileoff_t b = w.cell_start(c);
+		if ((b / w.scale) % 10 != 0 && c != 0)
+			continue;
+		std::string n = std::to_string(b);
+		if (c + n.size() > labels.size())
+			labels.resize(c + n.size(), ' ');
+		if (c == 0 || labels[c - 1] == ' ')
+			labels.replace(c, n.size(), n);
+	}
+	while (!labels.empty() && labels.back() == ' ')
+		labels.pop_back();
+	std::string s = "  " + padded(caption, kCellsColumn - 2) + labels + "\n";
+	if (w.scale == 1) {
+		std::string units;
+		for (uint64_t c = 0; c < w.cells; c++)
+			units += char('0' + w.cell_start(c) % 10);
+		s += std::string(kCellsColumn, ' ') + units + "\n";
+	}
+	return s;
+}
+
+std::string row_line(const Row &r)
+{
+	return "    " + padded(r.label, kCellsColumn - 4) + r.cells + "   " + r.legend + "\n";
+}
+
+std::string scale_caption(const Window &w)
+{
+	if (w.scale == 1)
+		return "1 character = 1 file block; file blocks [" + std::to_string(w.first) + ", " + std::to_string(w.end()) + ")";
+	return "1 character = " + std::to_string(w.scale) + " file blocks (the range is wide); file blocks [" +
+	       std::to_string(w.first) + ", " + std::to_string(w.end()) + "); " + kMixed +
+	       " = a cell whose blocks differ; a marker (S = | ) shows if any block of the cell has it" +
+	       (w.scale > kSamplesPerCell ? "; cells are sampled" : "");
+}
+
+std::string section_title(Section s)
+{
+	switch (s) {
+	case Section::before: return "before the write";
+	case Section::after: return "after the write";
+	case Section::crash: return "after the witness's crash (illustration)";
+	}
+	return "";
+}
+
+std::string rows_text(const Layout &l, Section s)
+{
+	std::string out = "  " + section_title(s) + "\n";
+	for (const auto &r : l.rows)
+		if (r.section == s)
+			out += row_line(r);
+	return out;
+}
+
+std::string wrap(const std::string &text, size_t width, const std::string &indent)
+{
+	std::istringstream in(text);
+	std::string word, line, out;
+	while (in >> word) {
+		if (!line.empty() && line.size() + 1 + word.size() > width) {
+			out += indent + line + "\n";
+			line.clear();
+		}
+		line += (line.empty() ? "" : " ") + word;
+	}
+	if (!line.empty())
+		out += indent + line + "\n";
+	return out;
+}
+
+// ------------------------------------------------------------ SVG
+
+std::string xml_escape(std::string_view s)
+{
+	std::string o;
+	for (char c : s) {
+		switch (c) {
+		case '&': o += "&amp;"; break;
+		case '<': o += "&lt;"; break;
+		case '>': o += "&gt;"; break;
+		case '"': o += "&quot;"; break;
+		default: o += c;
+		}
+	}
+	return o;
+}
+
+const char *ag_fill(char c)
+{
+	static const char *palette[] = {"#8e7cc3", "#76a5af", "#93c47d", "#e69138", "#c27ba0", "#6d9eeb"};
+	size_t i = kAgDigits.find(c);
+	return palette[(i == std::string_view::npos ? 0 : i) % 6];
+}
+
+const char *cell_fill(RowKind k, char c)
+{
+	if (c == kMixed)
+		return "#999999";
+	if (c == ' ')
+		return "#ffffff";
+	if (c == '.')
+		return "#eeeeee";
+	if (c == 'd')
+		return "#f0c94d";
+	switch (k) {
+	case RowKind::data: return c == 'N' ? "#3b6fc4" : "#9dbbeb";
+	case RowKind::cow: return c == 'W' ? "#e07b24" : "#f5c593";
+	case RowKind::shared: return "#c0392b";
+	case RowKind::write: return "#2e9d5b";
+	case RowKind::grid:
+	case RowKind::disk_aligned: return c == '|' ? "#444444" : "#dddddd";
+	case RowKind::disk_ag: return ag_fill(c);
+	case RowKind::reads: return c == 'N' ? "#2e9d5b" : c == 'O' ? "#9aa5b1" : "#c0392b";
+	}
+	return "#ffffff";
+}
+
+bool dark_fill(RowKind k, char c)
+{
+	return (k == RowKind::data && c == 'N') || (k == RowKind::cow && c == 'W') || k == RowKind::shared ||
+	       (k == RowKind::reads && c != 'O');
+}
+
+std::string cell_meaning(RowKind k, char c)
+{
+	if (c == kMixed)
+		return "mixed";
+	switch (k) {
+	case RowKind::data: return c == 'N' ? "written" : c == 'U' ? "unwritten" : c == 'd' ? "delalloc" : "hole";
+	case RowKind::cow: return c == 'W' ? "written CoW staging" : c == 'u' ? "unwritten CoW" : c == 'd' ? "delalloc CoW" : "no CoW extent";
+	case RowKind::shared: return c == 'S' ? "shared (refcount > 1)" : "not shared";
+	case RowKind::write: return c == '=' ? "in the write" : "outside the write";
+	case RowKind::grid: return c == '|' ? "unit boundary" : "inside a unit";
+	case RowKind::disk_ag: return c == '.' ? "hole" : c == 'd' ? "delalloc" : std::string("AG ") + std::to_string(kAgDigits.find(c));
+	case RowKind::disk_aligned: return c == '|' ? "disk block aligned to the write length" : c == '-' ? "not aligned" : "no disk block";
+	case RowKind::reads: return c == 'N' ? "reads new" : c == 'O' ? "reads old" : c == '?' ? "reads neither" : "";
+	}
+	return "";
+}
+
+struct Svg {
+	const Layout &l;
+	double cw, ch = 18, left = 190, y = 0;
+	std::ostringstream body;
+	double rows_top = 0, rows_bottom = 0;
+	size_t longest_text = 0;
+	explicit Svg(const Layout &lay) : l(lay), cw(lay.win.cells <= 40 ? 20 : 12) {}
+	double x_of_cell(double c) const { return left + c * cw; }
+
+	void text(double x, double ty, const std::string &s, const char *extra = "")
+	{
+		body << "<text x=\"" << x << "\" y=\"" << ty << "\"" << extra << ">" << xml_escape(s) << "</text>\n";
+		longest_text = std::max(longest_text, size_t(x / 6.6) + s.size());
+	}
+
+	// Block numbers above the cells, as dense as they fit: every 1, 2, 5 or 10 cells.
+	void ruler()
+	{
+		const size_t digits = std::to_string(l.win.end()).size();
+		uint64_t step = 10;
+		for (uint64_t s : {1, 2, 5})
+			if (double(digits) * 6.5 + 10 <= double(s) * cw) {
+				step = s;
+				break;
+			}
+		for (uint64_t c = 0; c < l.win.cells; c++)
+			if ((l.win.cell_start(c) / l.win.scale) % step == 0)
+				text(x_of_cell(double(c)), y, std::to_string(l.win.cell_start(c)), " class=\"ruler\"");
+		y += 8;
+	}
+
+	void cell(const Row &r, uint64_t c)
+	{
+		char ch_ = r.cells[c];
+		const Window &w = l.win;
+		body << "<rect class=\"block\" x=\"" << x_of_cell(double(c)) << "\" y=\"" << y << "\" width=\"" << cw
+		     << "\" height=\"" << ch << "\" fill=\"" << cell_fill(r.kind, ch_) << "\" stroke=\"#ffffff\">"
+		     << "<title>" << xml_escape(r.label) << ", file block" << (w.scale > 1 ? "s " : " ") << w.cell_start(c)
+		     << (w.scale > 1 ? ".." + std::to_string(w.cell_start(c) + w.scale - 1) : "") << ": "
+		     << xml_escape(cell_meaning(r.kind, ch_))
+		     << (c < r.titles.size() && !r.titles[c].empty() ? ", " + xml_escape(r.titles[c]) : "")
+		     << "</title></rect>\n";
+		bool lettered = r.kind == RowKind::data || r.kind == RowKind::cow || r.kind == RowKind::disk_ag ||
+				r.kind == RowKind::reads;
+		if (lettered && ch_ != '.' && ch_ != ' ' && cw >= 12)
+			text(x_of_cell(double(c) + 0.5), y + ch - 5, std::string(1, ch_),
+			     dark_fill(r.kind, ch_) ? " class=\"cell\" fill=\"#ffffff\"" : " class=\"cell\"");
+	}
+
+	void ag_boundaries(const Row &r)
+	{
+		for (uint64_t c = 1; c < r.cells.size(); c++) {
+			char a = r.cells[c - 1], b = r.cells[c];
+			bool both = kAgDigits.find(a) != std::string_view::npos && kAgDigits.find(b) != std::string_view::npos;
+			if (!both || a == b)
+				continue;
+			double x = x_of_cell(double(c));
+			body << "<line class=\"ag-boundary\" x1=\"" << x << "\" y1=\"" << y - 4 << "\" x2=\"" << x << "\" y2=\""
+			     << y + ch + 4 << "\" stroke=\"#c0392b\" stroke-width=\"3\"/>\n";
+		}
+	}
+
+	void row(const Row &r)
+	{
+		text(12, y + ch - 5, r.label);
+		for (uint64_t c = 0; c < r.cells.size(); c++)
+			cell(r, c);
+		if (r.kind == RowKind::disk_ag)
+			ag_boundaries(r);
+		y += ch + 5;
+	}
+
+	void rows()
+	{
+		rows_top = y;
+		for (Section s : {Section::before, Section::after, Section::crash}) {
+			bool any = std::any_of(l.rows.begin(), l.rows.end(), [s](const Row &r) { return r.section == s; });
+			if (!any)
+				continue;
+			text(4, y + 13, section_title(s), " font-weight=\"bold\"");
+			y += 20;
+			for (const auto &r : l.rows)
+				if (r.section == s)
+					row(r);
+		}
+		rows_bottom = y;
+	}
+
+	// The write range, over every row, on top of the blocks.
+	void write_range()
+	{
+		const Window &w = l.win;
+		double a = double(std::clamp(l.o, w.first, w.end()) - w.first) / double(w.scale);
+		double b = double(std::clamp(l.E, w.first, w.end()) - w.first) / double(w.scale);
+		body << "<rect id=\"write-range\" class=\"write-range\" x=\"" << x_of_cell(a) << "\" y=\"" << rows_top - 4
+		     << "\" width=\"" << (b - a) * cw << "\" height=\"" << rows_bottom - rows_top + 4
+		     << "\" fill=\"#2e9d5b\" fill-opacity=\"0.10\" stroke=\"#2e9d5b\" stroke-width=\"2\"><title>the write: file blocks ["
+		     << l.o << ", " << l.E << ")</title></rect>\n";
+	}
+
+	// A dashed line at every boundary of the write length's alignment unit.
+	void grid_lines()
+	{
+		const Window &w = l.win;
+		const uint64_t u = l.write_unit;
+		if (u < w.scale || (w.end() - w.first) / u > 400)
+			return;
+		for (xfs_fileoff_t f = (w.first + u - 1) / u * u; f <= w.end(); f += u) {
+			double x = x_of_cell(double(f - w.first) / double(w.scale));
+			body << "<line class=\"grid\" x1=\"" << x << "\" y1=\"" << rows_top - 6 << "\" x2=\"" << x << "\" y2=\""
+			     << rows_bottom << "\" stroke=\"#333333\" stroke-width=\"1\" stroke-dasharray=\"3,3\"/>\n";
+		}
+	}
+
+	bool has_row(RowKind k) const
+	{
+		return std::any_of(l.rows.begin(), l.rows.end(), [k](const Row &r) { return r.kind == k; });
+	}
+
+	// One swatch per AG the disk row shows.
+	void ag_legend()
+	{
+		std::string seen;
+		for (const auto &r : l.rows)
+			for (char c : r.cells)
+				if (r.kind == RowKind::disk_ag && kAgDigits.find(c) != std::string_view::npos &&
+				    seen.find(c) == std::string::npos)
+					seen += c;
+		std::sort(seen.begin(), seen.end(), [](char a, char b) { return kAgDigits.find(a) < kAgDigits.find(b); });
+		double x = 12;
+		for (char c : seen)
+			legend_item(x, RowKind::disk_ag, c, "AG " + std::to_string(kAgDigits.find(c)));
+		if (x > 12)
+			y += 18;
+	}
+
+	void legend_item(double &x, RowKind k, char c, const std::string &what)
+	{
+		body << "<rect class=\"legend\" x=\"" << x << "\" y=\"" << y << "\" width=\"12\" height=\"12\" fill=\""
+		     << cell_fill(k, c) << "\" stroke=\"#888888\"/>\n";
+		text(x + 16, y + 10, what);
+		x += 16 + 6.6 * double(what.size()) + 14;
+	}
+
+	void legend()
+	{
+		y += 10;
+		text(4, y + 10, "legend", " font-weight=\"bold\"");
+		y += 18;
+		struct Item {
+			RowKind k;
+			char c;
+			const char *what;
+		};
+		const std::vector<std::vector<Item>> lines = {
+			{{RowKind::data, 'N', "data: written"}, {RowKind::data, 'U', "data: unwritten"},
+			 {RowKind::data, '.', "hole / none"}, {RowKind::data, 'd', "delalloc"}},
+			{{RowKind::cow, 'W', "CoW: written (write in progress)"}, {RowKind::cow, 'u', "CoW: unwritten"},
+			 {RowKind::shared, 'S', "shared (refcount > 1)"}, {RowKind::write, '=', "the write"}},
+			{{RowKind::grid, '|', "unit boundary / disk block aligned to the write length"},
+			 {RowKind::grid, '-', "inside a unit / not aligned"}, {RowKind::data, kMixed, "mixed cell"}},
+			{{RowKind::reads, 'N', "reads new"}, {RowKind::reads, 'O', "reads old"}, {RowKind::reads, '?', "reads neither"}},
+		};
+		for (const auto &line : lines) {
+			double x = 12;
+			for (const auto &i : line)
+				if (has_row(i.k))
+					legend_item(x, i.k, i.c, i.what);
+			if (x > 12)
+				y += 18;
+		}
+		ag_legend();
+		text(12, y + 10, "red bar on the disk row: an AG boundary between neighbouring blocks; dashed lines: the "
+				 "write length's alignment grid",
+		     "");
+		y += 18;
+	}
+
+	void physical()
+	{
+		if (l.physical.empty())
+			return;
+		y += 6;
+		text(4, y + 10, "disk (disk block = agno * ag_blocks + agbno, xfs_fsb_to_db)", " font-weight=\"bold\"");
+		y += 18;
+		for (const auto &p : l.physical) {
+			text(12, y + 10, p);
+			y += 16;
+		}
+	}
+
+	std::string finish()
+	{
+		double width = std::max(x_of_cell(double(l.win.cells)) + 40, 6.6 * double(longest_text) + 40);
+		std::ostringstream o;
+		o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << int(width) << "\" height=\"" << int(y + 10)
+		  << "\" viewBox=\"0 0 " << int(width) << " " << int(y + 10)
+		  << "\" font-family=\"monospace\" font-size=\"11\" style=\"background:#ffffff\">\n"
+		  << "<style>.cell { text-anchor: middle; font-size: 10px; } .ruler { font-size: 10px; fill: #555555; }</style>\n"
+		  << body.str() << "</svg>\n";
+		return o.str();
+	}
+};
+
+// ------------------------------------------------------------ the crash illustration
+
+enum class Fate { all, none, either };
+struct BioFate {
+	Fate fate = Fate::none;
+	uint64_t prefix = 0; // either: how many of its first blocks persisted (the illustration's choice)
+	std::string why;
+};
+
+bool device_atomic_ok(const FileState &st, uint64_t size, uint64_t addr)
+{
+	const DeviceLimits &d = st.dev;
+	return d.awu_min != 0 && size && (size & (size - 1)) == 0 && size <= d.awu_max && size % d.awu_min == 0 &&
+	       addr % size == 0;
+}
+
+std::optional<bool> witness_bit(const CrashChoice &c, size_t b)
+{
+	for (const auto &[i, persisted] : c.atomic)
+		if (i == b)
+			return persisted;
+	return std::nullopt;
+}
+
+// What bio b left on disk, per the crash model (DOMAIN §7, model/src/invariants.cpp).
+BioFate bio_fate(const Trace &t, size_t b, const CrashChoice &c)
+{
+	const Bio &x = t.bios[b];
+	if (x.status)
+		return {Fate::none, 0, "ended with " + std::string(errno_name(x.status)) + ": nothing written"};
+	if (c.committed < x.txns_before)
+		return {Fate::none, 0, "not yet submitted at the crash: nothing written"};
+	if (c.committed > x.txns_before)
+		return {Fate::all, 0, "durable: a transaction after it committed (the log flush)"};
+	const uint64_t bs = t.initial.geo.block_size;
+	auto bit = witness_bit(c, b);
+	if (x.req_atomic && bit && device_atomic_ok(t.initial, x.nblocks * bs, x.daddr * bs))
+		return {*bit ? Fate::all : Fate::none, 0,
+			std::string("in flight, a valid REQ_ATOMIC bio: ") + (*bit ? "persisted whole" : "lost whole") +
+				" (the witness's choice)"};
+	return {Fate::either, 0,
+		x.req_atomic ? "in flight, REQ_ATOMIC but not one the device writes atomically: any subset may persist"
+			     : "in flight, a plain bio: any subset of its blocks may persist"};
+}
+
+bool landed(const Bio &x, const BioFate &f, xfs_fsblock_t p)
+{
+	return f.fate == Fate::all || (f.fate == Fate::either && p - x.fsbno < f.prefix);
+}
+
+std::optional<size_t> last_writer(const Trace &t, xfs_fsblock_t p)
+{
+	for (size_t b = t.bios.size(); b-- > 0;)
+		if (p >= t.bios[b].fsbno && p - t.bios[b].fsbno < t.bios[b].nblocks)
+			return b;
+	return std::nullopt;
+}
+
+// What file block x reads with snapshot k committed (the rules of
+// model/src/invariants.cpp's `reading`, for one concrete crash).
+char block_reading(const Trace &t, const std::vector<BioFate> &fates, unsigned k, xfs_fileoff_t x)
+{
+	const Fork &snap = k == 0 ? t.initial.data_fork : t.txns[k - 1].data_fork;
+	const xfs_bmbt_irec *e = extent_at(snap, x), *e0 = extent_at(t.initial.data_fork, x);
+	if (e && e->br_startblock == DELAYSTARTBLOCK)
+		return '?';
+	const bool old_zeros = !e0 || (is_real(e0) && e0->br_state == XFS_EXT_UNWRITTEN);
+	if (!e || e->br_state == XFS_EXT_UNWRITTEN)
+		return old_zeros ? 'O' : '?';
+	const xfs_fsblock_t p = pblk_of(*e, x);
+	auto w = last_writer(t, p);
+	if (w && landed(t.bios[*w], fates[*w], p))
+		return t.bios[*w].payload == Payload::old_copy ? 'O' : 'N';
+	const bool orig_is_old = is_real(e0) && e0->br_state == XFS_EXT_NORM && pblk_of(*e0, x) == p;
+	return orig_is_old ? 'O' : '?';
+}
+
+std::string readings(const Trace &t, const std::vector<BioFate> &fates, unsigned k, xfs_fileoff_t o, xfs_fileoff_t E)
+{
+	std::string s;
+	for (xfs_fileoff_t x = o; x < E; x++)
+		s += block_reading(t, fates, k, x);
+	return s;
+}
+
+bool is_torn(const std::string &reads)
+{
+	return reads.find('?') != std::string::npos ||
+	       (reads.find('O') != std::string::npos && reads.find('N') != std::string::npos);
+}
+
+// The splits tried for a bio whose blocks may persist in any subset: its
+// first half (the split that shows a tear most often), all, none.
+std::vector<uint64_t> prefix_options(const Bio &b)
+{
+	if (b.nblocks >= 2)
+		return {(b.nblocks + 1) / 2, b.nblocks, 0};
+	return {b.nblocks, 0};
+}
+
+std::string describe_fate(const Bio &x, size_t b, const BioFate &f)
+{
+	std::ostringstream o;
+	o << "bio " << b << " (" << (x.req_atomic ? "REQ_ATOMIC" : "plain") << ", file blocks [" << x.file_off << ", "
+	  << x.file_off + x.nblocks << ")): " << f.why;
+	if (f.fate == Fate::either)
+		o << " -- chosen for the illustration: its first " << blocks_str(f.prefix) << " persisted, the other "
+		  << x.nblocks - f.prefix << " lost";
+	return o.str();
+}
+
+// "blocks [0, 2) read new; blocks [2, 4) read old"
+std::string describe_runs(const std::string &reads, xfs_fileoff_t o)
+{
+	std::string out;
+	for (size_t i = 0; i < reads.size();) {
+		size_t j = i;
+		while (j < reads.size() && reads[j] == reads[i])
+			j++;
+		const char *what = reads[i] == 'N' ? "new" : reads[i] == 'O' ? "old" : "neither old nor new";
+		out += (out.empty() ? "" : "; ") + std::string(j - i == 1 ? "block " : "blocks ") +
+		       (j - i == 1 ? std::to_string(o + i) : "[" + std::to_string(o + i) + ", " + std::to_string(o + j) + ")") +
+		       (j - i == 1 ? " reads " : " read ") + what;
+		i = j;
+	}
+	return out;
+}
+
+// ------------------------------------------------------------ judgement
+
+const InvariantInfo *info_of(const std::string &name)
+{
+	for (const auto &i : invariant_catalogue())
+		if (name == i.name)
+			return &i;
+	return nullptr;
+}
+
+std::string crash_row_cells(const Layout &l, const std::string &reads)
+{
+	return cells_of(l.win, [&](xfs_fileoff_t x) { return x >= l.o && x < l.E ? reads[x - l.o] : ' '; });
+}
+
+std::string format_crash(const Trace &t, const Finding &f, const Layout &l)
+{
+	auto c = parse_witness(f.witness);
+	if (!c)
+		return "    (the witness is not a crash state: no illustration)\n";
+	CrashIllustration ill = illustrate_crash(t, *c);
+	std::ostringstream o;
+	o << "    which blocks read old and which new -- an ILLUSTRATION derived by `untorn explain` from the trace and\n"
+	  << "    this witness (the solver fixes the committed transactions and each REQ_ATOMIC bio; for a bio that may\n"
+	  << "    persist in part, explain picks a split of its blocks that shows the tear):\n";
+	o << "      " << c->committed << " of " << t.txns.size() << " transactions committed: the data fork as "
+	  << (c->committed ? "after transaction " + std::to_string(c->committed - 1) : std::string("before the write"))
+	  << "\n";
+	for (const auto &b : ill.bios)
+		o << "      " << b << "\n";
+	Row r{RowKind::reads, Section::crash, "reads", crash_row_cells(l, ill.reads), "N new  O old  ? neither", 0, {}};
+	o << ruler(l.win, "    file block") << row_line(r);
+	o << "      " << describe_runs(ill.reads, l.o) << "\n";
+	if (!ill.torn)
+		o << "      (no tear under the splits explain tries; the solver's crash may need another subset of an "
+		     "in-flight bio's blocks)\n";
+	return o.str();
+}
+
+std::string format_finding(const Trace &t, const Finding &f, const Layout &l)
+{
+	std::ostringstream o;
+	const InvariantInfo *info = info_of(f.invariant);
+	o << "  " << f.invariant << " (" << (f.cls == InvClass::safety ? "violation" : "divergence") << ")\n";
+	if (info)
+		o << "    forbids: " << info->forbids << "\n    origin:  " << info->origin << "\n";
+	o << "    witness: " << f.witness << "\n";
+	if (f.invariant == "torn_write")
+		o << format_crash(t, f, l);
+	return o.str();
+}
+
+std::string format_expect(const Case &c, const Trace &t, const Judgement &j)
+{
+	const Expect &e = c.expect;
+	if (!e.result && !e.path && !e.verdict && e.invariants.empty())
+		return "";
+	std::ostringstream o;
+	o << "  the case expects:";
+	if (e.result)
+		o << " result " << (*e.result ? std::string(errno_name(*e.result)) : "ok");
+	if (e.path)
+		o << ", path " << path_name(*e.path);
+	if (e.verdict)
+		o << ", verdict " << *e.verdict;
+	if (!e.invariants.empty())
+		o << ", invariants [" << join(e.invariants) << "]";
+	bool same = (!e.result || *e.result == t.result) && (!e.path || *e.path == t.path) &&
+		    (!e.verdict || *e.verdict == verdict_name(j.verdict)) &&
+		    (e.invariants.empty() || e.invariants == j.broken_names());
+	o << (same ? " -- as happened\n" : " -- NOT what happened (see `untorn replay`)\n");
+	return o.str();
+}
+
+// ------------------------------------------------------------ decisions
+
+std::string branch_line(Variant v, const Branch &b, const char *indent)
+{
+	std::ostringstream o;
+	o << indent << b.func << ": if (" << b.cond << ") -> " << (b.taken ? "taken" : "not taken") << "   ["
+	  << branch_source(v, b.func) << ":" << b.line << "]\n";
+	return o.str();
+}
+
+std::string call_text(const Trace &t, size_t i)
+{
+	const IomapBeginCall &c = t.calls[i];
+	const uint64_t bs = t.initial.geo.block_size;
+	std::ostringstream o;
+	o << "  iomap_begin #" << i + 1 << " via " << ops_name(c.ops) << ": pos " << c.pos << ", length " << c.length
+	  << " (file blocks [" << c.pos / bs << ", " << (c.pos + c.length + bs - 1) / bs << ")), flags "
+	  << iomap_flags_str(c.flags) << "\n";
+	for (const auto &b : c.branches)
+		o << branch_line(t.variant, b, "    ");
+	if (c.error) {
+		o << "    returns -" << errno_name(c.error) << "\n";
+		return o.str();
+	}
+	o << "    returns " << iomap_type_name(c.iomap.type) << " " << format_extent(c.iomap.irec) << " = bytes ["
+	  << c.iomap.offset << ", " << c.iomap.offset + c.iomap.length << "), flags " << iomap_fflags_str(c.iomap.flags)
+	  << "\n";
+	if (c.srcmap)
+		o << "    srcmap " << iomap_type_name(c.srcmap->type) << " " << format_extent(c.srcmap->irec) << "\n";
+	return o.str();
+}
+
+std::string bio_text(const Trace &t, size_t i)
+{
+	const Bio &b = t.bios[i];
+	const Geometry &g = t.initial.geo;
+	std::ostringstream o;
+	o << "  bio " << i << ": file blocks [" << b.file_off << ", " << b.file_off + b.nblocks << ") -> fsbno " << b.fsbno
+	  << " = disk block " << b.daddr;
+	if (g.ag_blocks)
+		o << " (AG " << xfs_fsb_to_agno(g, b.fsbno) << ", agbno " << xfs_fsb_to_agbno(g, b.fsbno) << ")";
+	o << ", " << blocks_str(b.nblocks) << ", " << (b.req_atomic ? "REQ_ATOMIC" : "plain") << ", "
+	  << (b.payload == Payload::old_copy ? "a copy of old data (unshare)" : "new data") << ", submitted after "
+	  << b.txns_before << " transaction" << (b.txns_before == 1 ? "" : "s");
+	if (b.status)
+		o << "; the block layer ends it with " << errno_name(b.status);
+	o << "\n";
+	return o.str();
+}
+
+std::string event_text(const Trace &t, const TraceEvent &ev)
+{
+	const size_t i = size_t(ev.index);
+	switch (ev.kind) {
+	case TraceEvent::call: return call_text(t, i);
+	case TraceEvent::bio: return bio_text(t, i);
+	case TraceEvent::txn: return "  transaction " + std::to_string(i) + " (" + t.txns[i].name + "): " + t.txns[i].what + "\n";
+	case TraceEvent::note: return "  note: " + t.notes[i] + "\n";
+	}
+	return "";
+}
+
+std::string header_text(const Case &c, const Trace &t)
+{
+	const Geometry &g = t.initial.geo;
+	std::ostringstream o;
+	o << "untorn explain: " << c.name << (c.file.empty() ? "" : " (" + c.file + ")") << "\n";
+	o << "variant " << variant_name(t.variant) << ": RWF_ATOMIC pwrite offset " << t.write.offset << " length "
+	  << t.write.length << " = file blocks [" << t.write.offset / g.block_size << ", "
+	  << (t.write.offset + t.write.length + g.block_size - 1) / g.block_size << ")\n";
+	o << "geometry: bs " << g.block_size << ", ag_blocks " << g.ag_blocks << " (agblklog " << g.agblklog() << "), "
+	  << g.ag_count << " AG" << (g.ag_count == 1 ? "" : "s") << ", reflink " << (g.reflink ? "yes" : "no")
+	  << ", cowextsize " << g.cowextsize << (g.cowextsize ? "" : " (unset: 32)") << "; device awu ["
+	  << t.initial.dev.awu_min << ", " << t.initial.dev.awu_max << "] bytes; inode atomic write limits [" << t.awu_min
+	  << ", " << t.awu_max << "]\n";
+	if (!c.note.empty())
+		o << "note:\n" << wrap(c.note, 100, "  ");
+	return o.str();
+}
+
+} // namespace
+
+// ------------------------------------------------------------ exported
+
+std::optional<uint64_t> Window::column(xfs_fileoff_t f) const
+{
+	if (f < first || f >= end())
+		return std::nullopt;
+	return (f - first) / scale;
+}
+
+Window choose_window(xfs_fileoff_t o, xfs_fileoff_t E)
+{
+	const xfs_fileoff_t end = std::max(E, o + 1);
+	const uint64_t pad = std::max<uint64_t>(4, (end - o) / 4);
+	const xfs_fileoff_t lo = o > pad ? o - pad : 0, hi = end + pad;
+	// A power-of-two scale, cells starting at multiples of it: alignment
+	// units (powers of two) then begin at cell boundaries.
+	Window w;
+	for (w.scale = 1;; w.scale *= 2) {
+		w.first = lo / w.scale * w.scale;
+		w.cells = (hi - w.first + w.scale - 1) / w.scale;
+		if (w.cells <= kMaxCells)
+			return w;
+	}
+}
+
+const Row *Layout::find(RowKind k, Section s, uint64_t u) const
+{
+	for (const auto &r : rows)
+		if (r.kind == k && r.section == s && (!u || r.unit == u))
+			return &r;
+	return nullptr;
+}
+
+Layout build_layout(const Trace &t, const std::string &title)
+{
+	Layout l;
+	l.title = title;
+	const uint64_t bs = t.initial.geo.block_size;
+	l.o = t.write.offset / bs;
+	l.E = (t.write.offset + t.write.length + bs - 1) / bs;
+	l.write_unit = std::max<uint64_t>(1, t.write.length / bs);
+	l.win = choose_window(l.o, l.E);
+	add_fork_rows(l, t.initial, Section::before);
+	add_write_rows(l, t);
+	add_disk_rows(l, t.initial);
+	add_fork_rows(l, t.final_state, Section::after);
+	l.physical = physical_lines(t, l);
+	return l;
+}
+
+std::string render_text(const Layout &l)
+{
+	std::string out = "  " + scale_caption(l.win) + "\n";
+	out += ruler(l.win, "file block");
+	out += rows_text(l, Section::before);
+	out += rows_text(l, Section::after);
+	if (!l.physical.empty()) {
+		out += "  disk, per extent in the window (disk block = agno * ag_blocks + agbno, as xfs_fsb_to_db)\n";
+		for (const auto &p : l.physical)
+			out += "    " + p + "\n";
+	}
+	return out;
+}
+
+std::string render_svg(const Layout &l)
+{
+	Svg s(l);
+	s.y = 20;
+	s.text(4, s.y, l.title, " font-weight=\"bold\" font-size=\"13\"");
+	s.y += 18;
+	s.text(4, s.y, scale_caption(l.win));
+	s.y += 22;
+	s.ruler();
+	s.rows();
+	s.grid_lines();
+	s.write_range();
+	s.legend();
+	s.physical();
+	return s.finish();
+}
+
+std::string_view branch_source(Variant v, std::string_view func)
+{
+	// Functions of the shared kernel machinery (impl/src/xfs_kernel.cpp).
+	static constexpr std::string_view kernel[] = {
+		"generic_atomic_write_valid", "iomap_dio_rw", "xfs_dio_write_end_io", "submit_bio",
+		"blk_validate_atomic_write_op_size", "xfs_bmapi_read", "xfs_bmapi_write", "xfs_bmapi_allocate",
+		"xfs_bmap_extsize_align", "xfs_alloc_vextent", "default_alloc", "xfs_trim_extent",
+		"xfs_reflink_trim_around_shared", "xfs_find_trim_cow_extent", "xfs_reflink_allocate_cow",
+		"xfs_reflink_fill_cow_hole", "xfs_reflink_fill_delalloc", "xfs_reflink_convert_unwritten",
+		"xfs_reflink_convert_cow_locked", "xfs_reflink_end_cow", "xfs_reflink_end_cow_extent_locked",
+		"xfs_reflink_end_atomic_cow", "xfs_reflink_unshare", "xfs_iomap_write_direct",
+		"xfs_iomap_write_unwritten", "xfs_refcount_find_shared", "imap_needs_alloc", "imap_needs_cow",
+		"imap_spans_range", "xfs_bmbt_to_iomap"};
+	if (std::find(std::begin(kernel), std::end(kernel), func) != std::end(kernel))
+		return "impl/src/xfs_kernel.cpp";
+	switch (v) {
+	case Variant::rfc_v1: return "impl/variants/rfc_v1.cpp";
+	case Variant::v6_16: return "impl/variants/v6_16.cpp";
+	case Variant::v6_18:
+		// v6.18 replaces only the CoW ->iomap_begin; the rest is v6.16's.
+		return func == "xfs_atomic_write_cow_iomap_begin" ? "impl/variants/v6_18.cpp" : "impl/variants/v6_16.cpp";
+	}
+	return "impl/variants/?";
+}
+
+std::string format_decisions(const Trace &t)
+{
+	std::string out = "  before and around the mappings (admission, limits, the path):\n";
+	for (const auto &b : t.file_branches)
+		out += branch_line(t.variant, b, "    ");
+	for (const auto &ev : t.timeline)
+		out += event_text(t, ev);
+	out += "  result: " +
+	       (t.result ? "-" + std::string(errno_name(t.result)) : "ok (" + std::to_string(t.bytes_written) + " bytes)") +
+	       ", path " + std::string(path_name(t.path)) + "\n";
+	return out;
+}
+
+std::optional<CrashChoice> parse_witness(const std::string &w)
+{
+	unsigned k = 0, total = 0;
+	if (std::sscanf(w.c_str(), "crash with %u of %u transactions committed", &k, &total) != 2)
+		return std::nullopt;
+	CrashChoice c;
+	c.committed = k;
+	static const std::string key = "REQ_ATOMIC bio ";
+	for (size_t p = w.find(key); p != std::string::npos; p = w.find(key, p)) {
+		p += key.size();
+		unsigned b = 0;
+		char word[16] = {};
+		if (std::sscanf(w.c_str() + p, "%u %15s", &b, word) != 2)
+			return std::nullopt;
+		c.atomic.emplace_back(b, std::string_view(word).starts_with("persisted"));
+	}
+	return c;
+}
+
+CrashIllustration illustrate_crash(const Trace &t, const CrashChoice &choice)
+{
+	CrashChoice c = choice;
+	c.committed = std::min<unsigned>(c.committed, unsigned(t.txns.size()));
+	const uint64_t bs = t.initial.geo.block_size;
+	const xfs_fileoff_t o = t.write.offset / bs, E = (t.write.offset + t.write.length + bs - 1) / bs;
+	std::vector<BioFate> fates;
+	std::vector<size_t> open; // bios that may persist in part: the illustration picks a split
+	for (size_t b = 0; b < t.bios.size(); b++) {
+		fates.push_back(bio_fate(t, b, c));
+		if (fates.back().fate == Fate::either && open.size() < 6 && E - o <= 65536)
+			open.push_back(b);
+	}
+	std::vector<size_t> idx(open.size(), 0);
+	CrashIllustration best;
+	for (bool first = true;; first = false) {
+		for (size_t i = 0; i < open.size(); i++)
+			fates[open[i]].prefix = prefix_options(t.bios[open[i]])[idx[i]];
+		std::string reads = readings(t, fates, c.committed, o, E);
+		if (first || is_torn(reads)) {
+			best.reads = reads;
+			best.torn = is_torn(reads);
+			best.bios.clear();
+			for (size_t b = 0; b < t.bios.size(); b++)
+				best.bios.push_back(describe_fate(t.bios[b], b, fates[b]));
+		}
+		if (best.torn)
+			break;
+		size_t i = 0; // next combination of splits
+		while (i < idx.size() && ++idx[i] == prefix_options(t.bios[open[i]]).size())
+			idx[i++] = 0;
+		if (i == idx.size())
+			break;
+	}
+	best.choice = c;
+	return best;
+}
+
+std::string format_judgement_explained(const Trace &t, const Judgement &j, const Layout &l)
+{
+	std::ostringstream o;
+	o << "  verdict (Z3, the reference engine): " << verdict_name(j.verdict) << "\n";
+	if (j.findings.empty() && j.inconclusive.empty())
+		o << "  every invariant holds, for every crash state\n";
+	for (const auto &f : j.findings)
+		o << format_finding(t, f, l);
+	for (const auto &n : j.inconclusive) {
+		const InvariantInfo *info = info_of(n);
+		o << "  " << n << ": INCONCLUSIVE (the solver answered unknown or timed out) -- not a pass"
+		  << (info ? std::string("; it forbids ") + info->forbids : "") << "\n";
+	}
+	return o.str();
+}
+
+std::string case_title(const Case &c, const Trace &t)
+{
+	return c.name + " -- " + std::string(variant_name(t.variant)) + ", RWF_ATOMIC write of " +
+	       std::to_string(t.write.length) + " bytes at " + std::to_string(t.write.offset);
+}
+
+Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l)
+{
+	for (const auto &f : j.findings) {
+		auto c = f.invariant == "torn_write" ? parse_witness(f.witness) : std::nullopt;
+		if (!c)
+			continue;
+		CrashIllustration ill = illustrate_crash(t, *c);
+		l.rows.push_back({RowKind::reads, Section::crash, "reads (torn_write)", crash_row_cells(l, ill.reads),
+				  "N new  O old  ? neither: an illustration derived from the witness", 0, {}});
+	}
+	return l;
+}
+
+std::string explain_case(const Case &c, const Trace &t, const Judgement &j)
+{
+	Layout l = build_layout(t, case_title(c, t));
+	std::string out = header_text(c, t);
+	out += "\n1. layout\n" + render_text(l);
+	out += "\n2. decisions, call by call ([file:line] is untorn's model of the kernel source)\n" + format_decisions(t);
+	out += "\n3. judgement\n" + format_judgement_explained(t, j, l) + format_expect(c, t, j);
+	return out;
+}
+
+} // namespace explain
+
+int cmd_explain(const ExplainOptions &o)
+{
+	Case c;
+	try {
+		c = load_case_file(o.input);
+	} catch (const CaseError &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	Spec spec(Engine::z3);
+	Judgement j = spec.judge(t);
+	if (!o.svg.empty()) {
+		try {
+			auto l = explain::build_layout(t, explain::case_title(c, t));
+			write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, l)));
+		} catch (const std::exception &e) {
+			std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what() << "\n";
+			return EXIT_BAD_INPUT;
+		}
+	}
+	std::cout << explain::explain_case(c, t, j);
+	if (!o.svg.empty())
+		std::cout << "\npicture: " << o.svg << "\n";
+	return j.verdict == Verdict::inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+}
+
 } // namespace untorn

@@ -1,0 +1,94 @@
+// `untorn explain` (issue 7): the pieces behind the command, exported for the
+// tests.  A Layout is the picture of one case -- rows of one character per
+// cell (a cell is one file block, or `scale` blocks when the window is wide)
+// -- drawn as text by render_text and as SVG by render_svg from the very
+// same rows.  The crash illustration recomputes, from the trace and the
+// solver's witness, which blocks of the write read old and which read new.
+#pragma once
+
+#include "untorn/checker.h"
+#include "untorn/impl.h"
+#include "untorn/model.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace untorn::explain {
+
+inline constexpr uint64_t kMaxCells = 96;     // wider windows are scaled down
+inline constexpr size_t kCellsColumn = 20;    // text: where the first cell is printed
+
+// The file blocks drawn: cells [0, cells), cell c covering file blocks
+// [first + c*scale, first + (c+1)*scale).
+struct Window {
+	xfs_fileoff_t first = 0;
+	uint64_t cells = 0;
+	uint64_t scale = 1;
+	xfs_fileoff_t cell_start(uint64_t c) const { return first + c * scale; }
+	xfs_fileoff_t end() const { return first + cells * scale; }
+	std::optional<uint64_t> column(xfs_fileoff_t f) const; // the cell of file block f, if drawn
+};
+Window choose_window(xfs_fileoff_t o, xfs_fileoff_t E);
+
+enum class RowKind { data, cow, shared, write, grid, disk_ag, disk_aligned, reads };
+enum class Section { before, after, crash };
+
+struct Row {
+	RowKind kind;
+	Section section;
+	std::string label;  // e.g. "data fork"
+	std::string cells;  // one character per cell
+	std::string legend; // what the characters mean
+	uint64_t unit = 0;  // grid rows: the unit, in file blocks
+	std::vector<std::string> titles; // optional, per cell: more than the character says (SVG tooltips)
+};
+
+struct Layout {
+	std::string title;
+	Window win;
+	xfs_fileoff_t o = 0, E = 0; // the write's file blocks [o, E)
+	uint64_t write_unit = 1;    // the write length in blocks (at least 1): the natural-alignment unit
+	std::vector<Row> rows;
+	std::vector<std::string> physical; // one line per extent: disk range, AG, alignment
+	const Row *find(RowKind k, Section s, uint64_t unit = 0) const;
+};
+
+Layout build_layout(const Trace &t, const std::string &title);
+std::string render_text(const Layout &l);
+std::string render_svg(const Layout &l);
+
+// Where a Branch's line is: the file of untorn's kernel model that holds
+// `func` for this variant (impl/variants/<v>.cpp or impl/src/xfs_kernel.cpp).
+std::string_view branch_source(Variant v, std::string_view func);
+std::string format_decisions(const Trace &t);
+
+// A crash state as the solver's witness states it.
+struct CrashChoice {
+	unsigned committed = 0;			       // crash_k: transactions committed
+	std::vector<std::pair<unsigned, bool>> atomic; // REQ_ATOMIC bio index -> persisted
+};
+std::optional<CrashChoice> parse_witness(const std::string &witness);
+
+// What each block of [o, E) reads after that crash: 'N' new, 'O' old,
+// '?' neither (zeros where there was data, stale disk contents, delalloc).
+struct CrashIllustration {
+	CrashChoice choice;
+	std::string reads;		 // one character per block of [o, E)
+	std::vector<std::string> bios;	 // what each bio left on disk
+	bool torn = false;
+};
+CrashIllustration illustrate_crash(const Trace &t, const CrashChoice &c);
+
+// The picture's title; the picture with, for a torn write, the crash
+// illustration's row (what --svg draws).
+std::string case_title(const Case &c, const Trace &t);
+Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l);
+
+// The whole explanation printed by `untorn explain` (without the header's I/O).
+std::string format_judgement_explained(const Trace &t, const Judgement &j, const Layout &l);
+std::string explain_case(const Case &c, const Trace &t, const Judgement &j);
+
+} // namespace untorn::explain
