@@ -1,8 +1,1717 @@
-// untorn export --xfs-io and untorn import: being written (issue 7).
+// `untorn export CASE.json --xfs-io` and `untorn import` (issue 7).
+//
+// export: an fstests-style bash script that builds the case's layout on a
+// scratch XFS with xfs_io (pwrite, falloc, reflink from a donor file,
+// cowextsize), issues the atomic write exactly as fstests does
+// (`xfs_io -d -c "pwrite -A -D -V1 -b LEN OFF LEN"`: O_DIRECT, pwritev2 with
+// one iovec and RWF_ATOMIC|RWF_DSYNC -- xfsprogs io/pwrite.c: -A sets
+// RWF_ATOMIC, -D RWF_DSYNC, and the pwritev2 flags only reach the kernel
+// through the vectored path, -V), and checks the result and the data read
+// back.  The script says what of the case a real filesystem cannot be made to
+// hold (the allocator's choices, the CoW fork, the device's limits) and how
+// it approximates each.
+//
+// import: the output of `xfs_bmap -v`, `xfs_io -c 'fiemap -v'` or
+// `filefrag -v` for one file, turned into an untorn-case/1 skeleton.  Every
+// format is parsed strictly: a line that is not what the tool prints is an
+// error naming the file and line.
 #include "commands.h"
 #include "untorn/checker.h"
+#include "untorn/model.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
-namespace untorn {
-int cmd_export(const ExportOptions &) { std::cerr << "untorn: export: not built yet\n"; return EXIT_BAD_INPUT; }
-int cmd_import(const ImportOptions &) { std::cerr << "untorn: import: not built yet\n"; return EXIT_BAD_INPUT; }
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace untorn
+{
+
+namespace fs = std::filesystem;
+
+namespace
+{
+
+// ======================================================================
+// shared helpers
+// ======================================================================
+
+std::string result_name(int r)
+{
+	return r ? std::string(errno_name(r)) : std::string("ok");
+}
+
+// Text that goes into a shell comment: one line, printable ASCII only.
+std::string comment_safe(std::string_view s)
+{
+	std::string o;
+	for (unsigned char ch : s)
+		o.push_back(ch == '\t' ? ' ' : (ch < 0x20 || ch >= 0x7f) ? '?' : char(ch));
+	return o;
+}
+
+// Wraps text into comment lines of at most `width` columns, each "# "-prefixed.
+std::string comment_block(std::string_view text, size_t width = 78, std::string_view indent = "")
+{
+	std::string out, line;
+	std::istringstream in{comment_safe(text)};
+	std::string word;
+	const std::string prefix = "# " + std::string(indent);
+	while (in >> word) {
+		if (!line.empty() && prefix.size() + line.size() + 1 + word.size() > width) {
+			out += prefix + line + "\n";
+			line.clear();
+		}
+		line += (line.empty() ? "" : " ") + word;
+	}
+	if (!line.empty())
+		out += prefix + line + "\n";
+	return out;
+}
+
+// A name usable in a file name or a shell word without quoting.
+std::string safe_name(std::string_view s)
+{
+	std::string o;
+	for (char ch : s)
+		o.push_back((std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
+		             ch == '_' || ch == '-')
+		                ? ch
+		                : '_');
+	if (o.empty())
+		o = "case";
+	return o;
+}
+
+uint64_t next_pow2(uint64_t n)
+{
+	uint64_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+// ======================================================================
+// export --xfs-io
+// ======================================================================
+
+constexpr uint64_t kBB = 512;                 // xfs_bmap's and fiemap's unit
+constexpr uint64_t kMinAgBytes = 16ULL << 20; // XFS_AG_MIN_BYTES
+constexpr uint64_t kMaxAgBytes = 1ULL << 40;  // XFS_AG_MAX_BYTES
+constexpr uint64_t kMinFsBytes = 300ULL
+                                 << 20;  // mkfs.xfs refuses smaller filesystems (xfsprogs >= 5.19)
+constexpr uint64_t kMaxBuf = 1ULL << 20; // xfs_io pwrite buffer for layout writes
+
+// What a run of file blocks holds before the write.
+enum class Kind { norm, unwritten, shared };
+const char *kind_name(Kind k)
+{
+	return k == Kind::norm ? "norm" : k == Kind::unwritten ? "unwritten" : "shared";
+}
+
+struct Piece {
+	xfs_fileoff_t off = 0; // file block
+	xfs_filblks_t len = 0;
+	xfs_fsblock_t fsbno = 0;
+	Kind kind = Kind::norm;
+	uint32_t refcount = 1;
+};
+
+// Splits the data fork into runs of one kind: a norm extent splits where
+// refcount records start and end.
+std::vector<Piece> pieces_of(const FileState &st)
+{
+	std::vector<xfs_refcount_irec> rc = st.refcount;
+	std::sort(rc.begin(), rc.end(),
+	          [](const auto &a, const auto &b) { return a.rc_startblock < b.rc_startblock; });
+	std::vector<Piece> out;
+	for (const auto &e : st.data_fork) {
+		if (e.br_state == XFS_EXT_UNWRITTEN) {
+			out.push_back(
+			    {e.br_startoff, e.br_blockcount, e.br_startblock, Kind::unwritten, 1});
+			continue;
+		}
+		xfs_fsblock_t p = e.br_startblock, end = e.br_startblock + e.br_blockcount;
+		while (p < end) {
+			// the first refcount record that ends after p
+			const xfs_refcount_irec *hit = nullptr;
+			for (const auto &r : rc)
+				if (r.rc_startblock + r.rc_blockcount > p &&
+				    r.rc_startblock < end) {
+					hit = &r;
+					break;
+				}
+			xfs_fsblock_t stop = end;
+			Piece pc;
+			pc.off = e.br_startoff + (p - e.br_startblock);
+			pc.fsbno = p;
+			if (hit && hit->rc_startblock <= p) {
+				stop = std::min<xfs_fsblock_t>(end, hit->rc_startblock +
+				                                        hit->rc_blockcount);
+				pc.kind = Kind::shared;
+				pc.refcount = hit->rc_refcount;
+			} else if (hit) {
+				stop = hit->rc_startblock;
+			}
+			pc.len = stop - p;
+			out.push_back(pc);
+			p = stop;
+		}
+	}
+	return out;
+}
+
+// The layout as `xfs_io -c "bmap -vp"` should show it, in 512-byte units,
+// holes left out, neighbours of one kind merged: "START END KIND" lines.
+std::string kind_map(const std::vector<Piece> &ps, uint64_t rbs)
+{
+	std::string o;
+	uint64_t cs = 0, ce = 0;
+	const char *ck = nullptr;
+	for (const auto &p : ps) {
+		uint64_t s = p.off * rbs / kBB, e = (p.off + p.len) * rbs / kBB - 1;
+		const char *k = kind_name(p.kind);
+		if (ck && std::strcmp(ck, k) == 0 && s == ce + 1) {
+			ce = e;
+			continue;
+		}
+		if (ck)
+			o += std::to_string(cs) + " " + std::to_string(ce) + " " + ck + "\n";
+		cs = s, ce = e, ck = k;
+	}
+	if (ck)
+		o += std::to_string(cs) + " " + std::to_string(ce) + " " + ck + "\n";
+	return o;
+}
+
+struct ExportPlan {
+	const Case &c;
+	const Trace &t;
+	const Judgement &j;
+	uint64_t bs, scale, rbs;
+	std::ostringstream s;
+
+	uint64_t B(uint64_t blocks) const { return blocks * rbs; }
+	void line(const std::string &x = "") { s << x << "\n"; }
+	void comment(std::string_view x, std::string_view indent = "")
+	{
+		s << comment_block(x, 78, indent);
+	}
+};
+
+std::string extent_words(const Geometry &g, const xfs_bmbt_irec &e)
+{
+	std::string w =
+	    "file blocks [" + std::to_string(e.br_startoff) + ", " + std::to_string(e.end()) + ")";
+	if (e.br_startblock == DELAYSTARTBLOCK)
+		return w + " delalloc (no blocks yet)";
+	w += " -> fsbno " + std::to_string(e.br_startblock) + " (AG " +
+	     std::to_string(xfs_fsb_to_agno(g, e.br_startblock)) + ", agbno " +
+	     std::to_string(xfs_fsb_to_agbno(g, e.br_startblock)) + "; disk block " +
+	     std::to_string(xfs_fsb_to_db(g, e.br_startblock)) + ")";
+	return w + (e.br_state == XFS_EXT_UNWRITTEN ? " unwritten" : " written");
+}
+
+std::string export_script(const Case &c, const Trace &t, const Judgement &j)
+{
+	const Geometry &g = c.state.geo;
+	const uint64_t bs = g.block_size;
+	const uint64_t scale =
+	    bs < 1024 ? 1024 / bs : 1; // v5 (reflink) filesystems need bs >= 1024
+	const uint64_t rbs = bs * scale;
+	ExportPlan P{c, t, j, bs, scale, rbs, {}};
+	auto &S = P.s;
+	const std::string seq = "untorn-" + safe_name(c.name);
+	const uint64_t woff = c.write.offset * scale, wlen = c.write.length * scale;
+	const int expected = c.expect.result ? *c.expect.result : t.result;
+	const std::vector<Piece> pieces = pieces_of(c.state);
+	auto B = [&](uint64_t blocks) { return blocks * rbs; };
+
+	// ---------------------------------------------------------------- header
+	P.line("#!/bin/bash");
+	P.line("# SPDX-License-Identifier: GPL-2.0");
+	P.line("#");
+	P.line("# " + comment_safe(seq) +
+	       ": a reproducer written by `untorn export --xfs-io`, in the style of an");
+	P.line("# fstests test (tests/generic/7xx).");
+	P.line("#");
+	P.comment("Case: " + c.name + (c.file.empty() ? std::string() : " (" + c.file + ")"));
+	P.comment("Variant: " + std::string(variant_name(c.variant)) +
+	          ". What untorn's model of that kernel predicts for this layout: result " +
+	          result_name(t.result) + ", path " + std::string(path_name(t.path)) +
+	          ", verdict " + std::string(verdict_name(j.verdict)) +
+	          (j.findings.empty() ? std::string() : " [" + join(j.broken_names()) + "]") + ".");
+	if (c.expect.result && *c.expect.result != t.result)
+		P.comment(
+		    "The case's expect.result (" + result_name(*c.expect.result) +
+		    ") differs from the model's prediction; this script checks expect.result.");
+	for (const auto &f : j.findings)
+		for (const auto &inv : invariant_catalogue())
+			if (f.invariant == inv.name)
+				P.comment(f.invariant + " forbids " + inv.forbids + " [" +
+				              inv.origin + "]",
+				          "  ");
+	if (!c.note.empty()) {
+		P.line("#");
+		P.comment("Note: " + c.note);
+	}
+	P.line("#");
+	P.comment("What it does: makes an XFS on $SCRATCH_DEV (DESTROYING what is there) with the "
+	          "case's block size "
+	          "and reflink setting, builds the case's data fork in $SCRATCH_MNT/untorn.file "
+	          "with xfs_io, then "
+	          "issues the case's RWF_ATOMIC direct write: pwrite -A -D -V1 -b " +
+	          std::to_string(wlen) + " " + std::to_string(woff) + " " + std::to_string(wlen) +
+	          " (pwritev2 with one iovec, RWF_ATOMIC|RWF_DSYNC, O_DIRECT).");
+	P.comment("What it checks: (1) the write's result is the expected one: " +
+	          std::string(
+	              expected ? "it fails with " + result_name(expected) +
+	                             " (xfs_io prints \"pwrite: " + std::strerror(expected) + "\")"
+	                       : "it succeeds (xfs_io prints \"wrote " + std::to_string(wlen) +
+	                             "/" + std::to_string(wlen) + " bytes at offset " +
+	                             std::to_string(woff) + "\")") +
+	          "; (2) the data read back, through the page cache and again after a remount: the "
+	          "write's range "
+	          "reads all new (pattern 0xa5) if it succeeded and all old if it failed, every "
+	          "other byte of the file "
+	          "reads old (0x5a where the case has written blocks, zeros for unwritten blocks "
+	          "and holes), and the "
+	          "donor file that shares blocks with the file is unchanged. (3) with "
+	          "UNTORN_SHUTDOWN=1 it also shuts "
+	          "the filesystem down right after the write (xfs_io -x -c shutdown, log not "
+	          "flushed), remounts "
+	          "(log recovery) and checks (2) again.");
+	P.comment("What a user-space test cannot see: which path (hardware REQ_ATOMIC bio or "
+	          "software CoW) served "
+	          "the write, and states a crash in the middle of the write would expose; the "
+	          "model predicts path " +
+	          std::string(path_name(t.path)) +
+	          ". Tracing the xfs:xfs_reflink_* and iomap:* trace events (trace-cmd record -e "
+	          "xfs -e iomap) shows "
+	          "the path.");
+	P.line("#");
+	P.line("# Exit status: 0 the outcome is as expected; 1 the data read back is wrong (a torn "
+	       "or misplaced");
+	P.line("# write, or a shared block overwritten); 3 the data is right but the write's "
+	       "result differs");
+	P.line("# from the expected one (another kernel version, or one of the approximations "
+	       "below changed the");
+	P.line("# path); 2 not run (a requirement is missing).");
+	P.line("#");
+	P.line("# Usage: SCRATCH_DEV=/dev/sdX SCRATCH_MNT=/mnt/scratch bash " + comment_safe(seq) +
+	       ".sh");
+	P.line("#   optional: XFS_IO_PROG, MKFS_XFS_PROG, UNTORN_SHUTDOWN=1");
+	P.line("#");
+
+	// ------------------------------------------------- what cannot be forced
+	P.line("# ---- What a real filesystem cannot be made to hold, and how this script "
+	       "approximates it ----");
+	P.line("#");
+	P.line("# The case's layout (fsbno = agno << agblklog | agbno; agblklog " +
+	       std::to_string(g.agblklog()) + "):");
+	for (const auto &e : c.state.data_fork)
+		P.comment("data fork: " + extent_words(g, e), "  ");
+	for (const auto &e : c.state.cow_fork)
+		P.comment("CoW fork: " + extent_words(g, e), "  ");
+	for (const auto &r : c.state.refcount)
+		P.comment("shared: fsbno [" + std::to_string(r.rc_startblock) + ", " +
+		              std::to_string(r.rc_startblock + r.rc_blockcount) + ") refcount " +
+		              std::to_string(r.rc_refcount),
+		          "  ");
+	if (c.state.data_fork.empty() && c.state.cow_fork.empty())
+		P.line("#   (no extents: the file is one hole)");
+	P.line("#");
+	P.comment("- Physical start blocks: XFS's allocator picks them; a script can only ask for "
+	          "written, unwritten "
+	          "and shared ranges at the right file offsets, in file order, with O_DIRECT "
+	          "writes (allocated at once, no "
+	          "delayed allocation) so that neighbouring ranges tend to be contiguous. Whether "
+	          "an extent is aligned "
+	          "on disk (what decides the hardware path: xfs_bmap_hw_atomic_write_possible) is "
+	          "whatever XFS chose. "
+	          "The script prints `xfs_io -c \"bmap -vp\"` of the file next to the case's "
+	          "layout above, and stops "
+	          "(not run) if the kinds of ranges (written, unwritten, shared, hole) differ.");
+	if (!c.state.alloc.empty()) {
+		std::string a;
+		for (const auto &x : c.state.alloc)
+			a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
+			     std::to_string(x.blockcount);
+		P.comment("- The allocator's answers (case alloc: " + a +
+		          "): cannot be scripted; the real allocator answers what it answers. The "
+		          "model's path and result "
+		          "depend on them (e.g. a short or misaligned CoW allocation); a different "
+		          "answer can legitimately "
+		          "change the result (exit 3).");
+	} else {
+		P.comment(
+		    "- The allocator: the case leaves it to untorn's default policy (first aligned "
+		    "free run in AG "
+		    "order); XFS's real allocator is not scripted and may answer differently.");
+	}
+	P.comment("- Shared ranges: made with a donor file: the donor gets the old data and "
+	          "`xfs_io -c \"reflink "
+	          "DONOR OFF OFF LEN\"` maps its blocks into the file, so the file's blocks there "
+	          "have refcount 2 "
+	          "(refcount N > 2: N-2 more clones of the donor's range). The case's refcount "
+	          "records outside the "
+	          "file's data fork belong to other files and need nothing here.");
+	if (!c.state.cow_fork.empty())
+		P.comment("- The CoW fork: cannot be written directly; it is approximated after "
+		          "the layout check, right "
+		          "before the atomic write, with one sacrificial block per "
+		          "cowextsize-aligned window, outside the "
+		          "write (a written block of the case if there is one, else a hole of the "
+		          "case, which then becomes "
+		          "a written block). Unwritten CoW extents: the block is reflinked from "
+		          "the donor and overwritten "
+		          "with the same old data by an O_DIRECT write; xfs_reflink_fill_cow_hole "
+		          "allocates the whole "
+		          "aligned window in the CoW fork, the block is written out of place and "
+		          "remapped, and the rest of "
+		          "the window stays in the CoW fork as unwritten preallocation (until the "
+		          "CoW block GC reclaims it: "
+		          "fs.xfs.speculative_cow_prealloc_lifetime). Delalloc CoW extents: the "
+		          "block is shared and written "
+		          "through the page cache and left dirty; xfs_bmapi_reserve_delalloc "
+		          "reserves the window in the CoW "
+		          "fork, and the atomic write flushes only its own range, so the "
+		          "reservation is still delalloc when "
+		          "the write maps it. Either way XFS decides where the CoW extents start "
+		          "and end, and the "
+		          "sacrificial block itself is not in the CoW fork. Written (\"write in "
+		          "progress\") CoW extents are "
+		          "not reproduced: they exist only while a write is in flight. `xfs_io -c "
+		          "\"bmap -cv\"` shows the "
+		          "CoW fork on kernels built with CONFIG_XFS_DEBUG.");
+	P.comment("- Device atomic write limits: the real device's "
+	          "(/sys/block/DEV/queue/atomic_write_unit_"
+	          "{min,max}_bytes); the case says awu_min " +
+	          std::to_string(uint64_t(c.state.dev.awu_min) * scale) + ", awu_max " +
+	          std::to_string(uint64_t(c.state.dev.awu_max) * scale) +
+	          " bytes (0 = no hardware atomics). The script prints both; when they differ the "
+	          "admission limits and "
+	          "the path can differ (exit 3).");
+	P.comment("- What one atomic completion transaction can remap (case "
+	          "geometry.x_max_atomic_ioend = " +
+	          std::to_string(g.max_atomic_ioend) +
+	          " blocks) follows from the real log size (tr_atomic_ioend); it is not set here.");
+	if (scale > 1)
+		P.comment("- Block size: the case has " + std::to_string(bs) +
+		          "-byte blocks, but a reflink (v5) XFS needs at least 1024; every byte "
+		          "quantity is scaled by " +
+		          std::to_string(scale) + " (blocks of " + std::to_string(rbs) +
+		          " bytes), which keeps every block count, offset in blocks and alignment "
+		          "of the case.");
+	if (rbs > 4096)
+		P.comment("- Block size " + std::to_string(rbs) +
+		          " is larger than a 4 KiB page: mounting needs a kernel with large block "
+		          "size support "
+		          "(Linux >= 6.12); mount failures are reported as not run.");
+
+	// AG geometry: the case's AG size, times the smallest odd factor that
+	// reaches mkfs's minimum (an odd factor keeps the largest power of two
+	// dividing agblocks, which is what bounds hardware atomic writes).
+	uint64_t k = 1;
+	while (uint64_t(g.ag_blocks) * k * rbs < kMinAgBytes)
+		k += 2;
+	const uint64_t agbytes = uint64_t(g.ag_blocks) * k * rbs;
+	const bool agsize_ok = agbytes <= kMaxAgBytes;
+	uint64_t agcount = std::max<uint64_t>(g.ag_count, 2);
+	if (agsize_ok)
+		while (agcount * agbytes < kMinFsBytes)
+			agcount++;
+	const uint64_t fsbytes = agsize_ok ? agcount * agbytes : 0;
+	std::string agtext = "- AG geometry: the case has " + std::to_string(g.ag_count) +
+	                     " AG(s) of " + std::to_string(g.ag_blocks) + " blocks. ";
+	if (!agsize_ok)
+		agtext +=
+		    "That AG size is beyond mkfs.xfs's maximum (1 TiB); mkfs chooses the AG size.";
+	else {
+		if (k > 1)
+			agtext +=
+			    "mkfs.xfs's smallest AG is 16 MiB, so each AG has " +
+			    std::to_string(g.ag_blocks * k) + " blocks (" + std::to_string(k) +
+			    " x the case's, an odd factor: the largest power of two dividing "
+			    "agblocks stays " +
+			    std::to_string(uint64_t(g.ag_blocks) & -uint64_t(g.ag_blocks)) + "). ";
+		else
+			agtext += "mkfs.xfs makes AGs of exactly that size. ";
+		if (agcount != g.ag_count)
+			agtext += "There are " + std::to_string(agcount) +
+			          " AGs (mkfs.xfs wants at least 2 and a filesystem of at least "
+			          "300 MiB). ";
+		agtext += "Only what the file's extents use matters to the write.";
+	}
+	P.comment(agtext);
+	if (!g.reflink)
+		P.comment("- No reflink: no CoW fork, no shared blocks, no software path; the CoW "
+		          "extent size hint "
+		          "does not apply.");
+	else if (g.cowextsize)
+		P.comment("- CoW extent size hint: set to the case's " +
+		          std::to_string(g.cowextsize) + " blocks (" +
+		          std::to_string(B(g.cowextsize)) + " bytes) with xfs_io's cowextsize.");
+	else
+		P.comment(
+		    "- CoW extent size hint: the case has none, so the kernel's default of 32 "
+		    "blocks "
+		    "(XFS_DEFAULT_COWEXTSZ_HINT) applies, as on a real inode without a hint.");
+	P.line("");
+
+	// ---------------------------------------------------------------- prologue
+	P.line("seq=" + seq);
+	P.line("here=$(pwd)");
+	P.line("tmp=$(mktemp -d \"${TMPDIR:-/tmp}/$seq.XXXXXX\") || exit 2");
+	P.line("XFS_IO_PROG=${XFS_IO_PROG:-xfs_io}");
+	P.line("MKFS_XFS_PROG=${MKFS_XFS_PROG:-mkfs.xfs}");
+	P.line("mounted=0");
+	P.line("");
+	P.line("_cleanup()");
+	P.line("{");
+	P.line("\tcd \"$here\" || true");
+	P.line("\t[ \"$mounted\" = 1 ] && umount \"$SCRATCH_MNT\" 2>/dev/null");
+	P.line("\trm -rf \"$tmp\"");
+	P.line("}");
+	P.line("trap _cleanup EXIT");
+	P.line("");
+	P.line("_notrun() { echo \"$seq: not run: $*\" >&2; exit 2; }");
+	P.line("_require_command() { command -v \"$1\" >/dev/null 2>&1 || _notrun \"$1 is not "
+	       "installed\"; }");
+	P.line("");
+	P.line("# ---- _require_scratch, _require_xfs_io_command \"pwrite\" \"-A\" ----");
+	P.line("[ -n \"${SCRATCH_DEV:-}\" ] || _notrun \"set SCRATCH_DEV to a scratch block device "
+	       "(its contents are destroyed)\"");
+	P.line("[ -n \"${SCRATCH_MNT:-}\" ] || _notrun \"set SCRATCH_MNT to the scratch mount "
+	       "point\"");
+	P.line("[ -b \"$SCRATCH_DEV\" ] || _notrun \"SCRATCH_DEV=$SCRATCH_DEV is not a block "
+	       "device\"");
+	P.line(
+	    "[ -d \"$SCRATCH_MNT\" ] || _notrun \"SCRATCH_MNT=$SCRATCH_MNT is not a directory\"");
+	P.line("[ \"$(id -u)\" = 0 ] || _notrun \"must run as root (mkfs, mount)\"");
+	P.line("for c in \"$XFS_IO_PROG\" \"$MKFS_XFS_PROG\" mount umount blockdev cmp od head tr "
+	       "dd truncate awk diff; do");
+	P.line("\t_require_command \"$c\"");
+	P.line("done");
+	P.line(
+	    "\"$XFS_IO_PROG\" -c \"help pwrite\" 2>/dev/null | grep -q -- \"-A.*RWF_ATOMIC\" ||");
+	P.line("\t_notrun \"$XFS_IO_PROG has no pwrite -A (RWF_ATOMIC): xfsprogs 6.10 or later is "
+	       "needed\"");
+	P.line("if grep -q \" $SCRATCH_MNT \" /proc/mounts; then");
+	P.line("\tumount \"$SCRATCH_MNT\" || _notrun \"cannot unmount $SCRATCH_MNT\"");
+	P.line("fi");
+	P.line("grep -q \"^$SCRATCH_DEV \" /proc/mounts && _notrun \"$SCRATCH_DEV is mounted "
+	       "elsewhere\"");
+	if (agsize_ok) {
+		P.line("devbytes=$(blockdev --getsize64 \"$SCRATCH_DEV\") || _notrun \"cannot size "
+		       "$SCRATCH_DEV\"");
+		P.line("[ \"$devbytes\" -ge " + std::to_string(fsbytes) +
+		       " ] || _notrun \"$SCRATCH_DEV is smaller than " + std::to_string(fsbytes) +
+		       " bytes\"");
+	}
+	P.line("");
+
+	// ---------------------------------------------------------------- mkfs, mount
+	std::string mkfs = "\"$MKFS_XFS_PROG\" -f -b size=" + std::to_string(rbs) +
+	                   " -m reflink=" + (g.reflink ? "1" : "0");
+	if (agsize_ok)
+		mkfs +=
+		    " -d agsize=" + std::to_string(agbytes) + ",size=" + std::to_string(fsbytes);
+	P.line("# ---- _scratch_mkfs_xfs, _scratch_mount ----");
+	P.line(mkfs + " \"$SCRATCH_DEV\" > \"$tmp/mkfs.out\" 2>&1 ||");
+	P.line("\t_notrun \"mkfs.xfs failed: $(tail -n 3 \"$tmp/mkfs.out\")\"");
+	P.line("_scratch_mount() { mount -t xfs \"$SCRATCH_DEV\" \"$SCRATCH_MNT\" && mounted=1; }");
+	P.line("_scratch_unmount() { umount \"$SCRATCH_MNT\" && mounted=0; }");
+	P.line("_scratch_mount || _notrun \"cannot mount the new XFS (block size " +
+	       std::to_string(rbs) + ": see dmesg)\"");
+	P.line("file=$SCRATCH_MNT/untorn.file");
+	P.line("donor=$SCRATCH_MNT/untorn.donor");
+	P.line("");
+
+	// ---------------------------------------------------------------- build
+	P.line("# ---- build the layout (old data: pattern 0x5a; unwritten blocks and holes read "
+	       "zeros) ----");
+	P.line("_run() { \"$@\" || _notrun \"a layout step failed: $*\"; }");
+	P.line("_run \"$XFS_IO_PROG\" -f -c \"truncate 0\" \"$file\"");
+	if (g.cowextsize && g.reflink)
+		P.line("_run \"$XFS_IO_PROG\" -c \"cowextsize " + std::to_string(B(g.cowextsize)) +
+		       "\" \"$file\"");
+	bool need_donor = false;
+	for (const auto &p : pieces)
+		need_donor |= p.kind == Kind::shared;
+	// CoW fork approximations (done after the layout check): per
+	// cowextsize-aligned window holding CoW extents, one sacrificial block B
+	// outside the write.  Unwritten CoW extents: B is shared from the donor
+	// and overwritten with O_DIRECT, so XFS allocates the window in the CoW
+	// fork as unwritten preallocation.  Delalloc CoW extents: B is shared and
+	// written through the page cache and left dirty, so XFS reserves the
+	// window as delalloc in the CoW fork, and the atomic write's flush of its
+	// own range leaves that reservation alone.
+	const uint64_t hint = g.cowextsize ? g.cowextsize : 32;
+	const xfs_fileoff_t wo = c.write.offset / bs,
+	                    we = (c.write.offset + c.write.length + bs - 1) / bs;
+	struct CowStep {
+		xfs_fileoff_t b;
+		bool buffered;    // delalloc: a dirty buffered write; else an O_DIRECT overwrite
+		bool make_shared; // reflink B from the donor first
+		bool was_hole;    // B is a hole in the case: the file gains a written block there
+		std::string why;
+	};
+	std::vector<CowStep> cow_steps;
+	std::vector<std::string> cow_unreproduced;
+	{
+		auto kind_at = [&](xfs_fileoff_t b) -> std::optional<Kind> {
+			for (const auto &p : pieces)
+				if (b >= p.off && b < p.off + p.len)
+					return p.kind;
+			return std::nullopt;
+		};
+		auto in_cow = [&](xfs_fileoff_t b) {
+			for (const auto &e : c.state.cow_fork)
+				if (b >= e.br_startoff && b < e.end())
+					return true;
+			return false;
+		};
+		std::set<xfs_fileoff_t> unwritten_windows, delalloc_windows;
+		for (const auto &e : c.state.cow_fork) {
+			if (e.br_startblock != DELAYSTARTBLOCK && e.br_state == XFS_EXT_NORM) {
+				cow_unreproduced.push_back(
+				    "written CoW extent " + extent_words(g, e) +
+				    ": not reproduced (it exists only while a write is in flight)");
+				continue;
+			}
+			auto &ws = e.br_startblock == DELAYSTARTBLOCK ? delalloc_windows
+			                                              : unwritten_windows;
+			for (xfs_fileoff_t w = e.br_startoff / hint * hint; w < e.end(); w += hint)
+				ws.insert(w);
+		}
+		// the first block of the window, outside the write and not used by
+		// another step, that passes `ok`
+		std::set<xfs_fileoff_t> used;
+		auto find = [&](xfs_fileoff_t w, auto ok) -> std::optional<xfs_fileoff_t> {
+			for (xfs_fileoff_t b = w; b < w + hint; b++)
+				if ((b < wo || b >= we) && !used.count(b) && ok(b)) {
+					used.insert(b);
+					return b;
+				}
+			return std::nullopt;
+		};
+		for (xfs_fileoff_t w : unwritten_windows) {
+			std::string win =
+			    "[" + std::to_string(w) + ", " + std::to_string(w + hint) + ")";
+			auto norm = [&](xfs_fileoff_t b) { return kind_at(b) == Kind::norm; };
+			auto hole = [&](xfs_fileoff_t b) { return !kind_at(b); };
+			std::optional<xfs_fileoff_t> b;
+			std::string how;
+			if ((b = find(w, [&](xfs_fileoff_t x) { return norm(x) && !in_cow(x); })))
+				how = "";
+			else if ((b = find(w, norm)))
+				how = " (inside the case's CoW extent: the CoW fork will lack that "
+				      "block)";
+			else if ((b = find(w,
+			                   [&](xfs_fileoff_t x) { return hole(x) && !in_cow(x); })))
+				how = " (a hole in the case: the file gains a written block there)";
+			else if ((b = find(w, hole)))
+				how = " (a hole in the case, inside its CoW extent: the file gains "
+				      "a written block there and "
+				      "the CoW fork lacks it)";
+			if (!b) {
+				cow_unreproduced.push_back(
+				    "unwritten CoW extent(s) in window " + win +
+				    ": not reproduced (no written, unshared block or hole of the "
+				    "window outside the write to CoW)");
+				continue;
+			}
+			cow_steps.push_back({*b, false, true, !kind_at(*b),
+			                     "unwritten CoW extent(s) in window " + win +
+			                         ": share file block " + std::to_string(*b) + how +
+			                         " and overwrite it with the same old data "
+			                         "(O_DIRECT): XFS allocates the "
+			                         "window in the CoW fork and leaves the rest of it "
+			                         "there as unwritten "
+			                         "preallocation"});
+		}
+		for (xfs_fileoff_t w : delalloc_windows) {
+			std::string win =
+			    "[" + std::to_string(w) + ", " + std::to_string(w + hint) + ")";
+			std::optional<xfs_fileoff_t> b;
+			std::string how;
+			bool share = true;
+			if ((b = find(w,
+			              [&](xfs_fileoff_t x) { return kind_at(x) == Kind::shared; })))
+				how = "", share = false;
+			else if ((b = find(w, [&](xfs_fileoff_t x) {
+				          return kind_at(x) == Kind::norm;
+			          })))
+				how = " (unshared in the case: shared here)";
+			else if ((b = find(w, [&](xfs_fileoff_t x) { return !kind_at(x); })))
+				how = " (a hole in the case: the file gains a written, shared "
+				      "block there)";
+			if (!b) {
+				cow_unreproduced.push_back(
+				    "delalloc CoW extent(s) in window " + win +
+				    ": not reproduced (no block of the window outside the write to "
+				    "CoW through the page cache)");
+				continue;
+			}
+			cow_steps.push_back(
+			    {*b, true, share, !kind_at(*b),
+			     "delalloc CoW extent(s) in window " + win +
+			         ": write shared file block " + std::to_string(*b) + how +
+			         " through the page cache and leave it dirty: XFS reserves the "
+			         "window as "
+			         "delalloc in the CoW fork (xfs_bmapi_reserve_delalloc aligns CoW "
+			         "reservations to the hint); the atomic write flushes only its own "
+			         "range"});
+		}
+		for (const auto &st : cow_steps)
+			need_donor |= st.make_shared;
+	}
+	if (need_donor)
+		P.line("_run \"$XFS_IO_PROG\" -f -c \"truncate 0\" \"$donor\"");
+	auto pwrite_cmd = [&](uint64_t off, uint64_t len, const char *target) {
+		uint64_t buf = std::min(len, kMaxBuf);
+		return "_run \"$XFS_IO_PROG\" -d -c \"pwrite -q -S 0x5a5a5a5a -b " +
+		       std::to_string(buf) + " " + std::to_string(off) + " " + std::to_string(len) +
+		       "\" \"" + target + "\"";
+	};
+	std::vector<std::pair<uint64_t, uint64_t>> donor_ranges; // bytes the donor holds (old data)
+	unsigned clones = 0;
+	for (const auto &p : pieces) {
+		const uint64_t off = B(p.off), len = B(p.len);
+		switch (p.kind) {
+		case Kind::norm:
+			P.line("# file blocks [" + std::to_string(p.off) + ", " +
+			       std::to_string(p.off + p.len) + "): written, unshared (case fsbno " +
+			       std::to_string(p.fsbno) + ")");
+			P.line(pwrite_cmd(off, len, "$file"));
+			break;
+		case Kind::unwritten:
+			P.line("# file blocks [" + std::to_string(p.off) + ", " +
+			       std::to_string(p.off + p.len) + "): unwritten (case fsbno " +
+			       std::to_string(p.fsbno) + ")");
+			P.line("_run \"$XFS_IO_PROG\" -c \"falloc " + std::to_string(off) + " " +
+			       std::to_string(len) + "\" \"$file\"");
+			break;
+		case Kind::shared:
+			P.line("# file blocks [" + std::to_string(p.off) + ", " +
+			       std::to_string(p.off + p.len) + "): written and shared, refcount " +
+			       std::to_string(p.refcount) + " (case fsbno " +
+			       std::to_string(p.fsbno) + ")");
+			P.line(pwrite_cmd(off, len, "$donor"));
+			P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " + std::to_string(off) +
+			       " " + std::to_string(off) + " " + std::to_string(len) +
+			       "\" \"$file\"");
+			for (uint32_t n = 2; n < p.refcount && n < 64; n++) {
+				std::string clone =
+				    "$SCRATCH_MNT/untorn.clone" + std::to_string(++clones);
+				P.line("_run \"$XFS_IO_PROG\" -f -c \"reflink $donor " +
+				       std::to_string(off) + " " + std::to_string(off) + " " +
+				       std::to_string(len) + "\" \"" + clone + "\"");
+			}
+			donor_ranges.push_back({off, len});
+			break;
+		}
+	}
+	if (pieces.empty())
+		P.line("# (no data-fork extents: the file stays one hole)");
+	for (const auto &st : cow_steps)
+		if (st.make_shared)
+			donor_ranges.push_back({B(st.b), rbs});
+	P.line("sync");
+	P.line("");
+
+	// ------------------------------------------------ expected content files
+	uint64_t size0 = 0;
+	for (const auto &p : pieces)
+		size0 = std::max<uint64_t>(size0, B(p.off + p.len));
+	for (const auto &st : cow_steps)
+		size0 = std::max<uint64_t>(size0, B(st.b + 1));
+	const uint64_t size_ok = std::max(size0, woff + wlen);
+	uint64_t donor_size = 0;
+	for (const auto &[o, l] : donor_ranges)
+		donor_size = std::max(donor_size, o + l);
+	P.line("# ---- what the files must read: old data (0x5a) where the case has written blocks "
+	       "----");
+	P.line("_fill() { head -c \"$3\" /dev/zero | tr '\\000' \"\\\\$4\" |");
+	P.line("\tdd of=\"$1\" bs=512 seek=$(( $2 / 512 )) conv=notrunc status=none; }");
+	P.line("truncate -s " + std::to_string(size0) + " \"$tmp/old\"");
+	for (const auto &p : pieces)
+		if (p.kind != Kind::unwritten)
+			P.line("_fill \"$tmp/old\" " + std::to_string(B(p.off)) + " " +
+			       std::to_string(B(p.len)) + " 132");
+	for (const auto &st : cow_steps)
+		if (st.was_hole)
+			P.line("_fill \"$tmp/old\" " + std::to_string(B(st.b)) + " " +
+			       std::to_string(rbs) + " 132 # the CoW fork's sacrificial block");
+	P.line("cp \"$tmp/old\" \"$tmp/new\"");
+	P.line("truncate -s " + std::to_string(size_ok) + " \"$tmp/new\"");
+	if (woff % kBB == 0 && wlen % kBB == 0)
+		P.line("_fill \"$tmp/new\" " + std::to_string(woff) + " " + std::to_string(wlen) +
+		       " 245");
+	P.line("truncate -s " + std::to_string(donor_size) + " \"$tmp/donor\"");
+	for (const auto &[o, l] : donor_ranges)
+		P.line("_fill \"$tmp/donor\" " + std::to_string(o) + " " + std::to_string(l) +
+		       " 132");
+	P.line("");
+
+	// ---------------------------------------------------------- layout check
+	P.line("# ---- the layout XFS made, next to the case's ----");
+	P.line("cat > \"$tmp/layout.expected\" <<'EOF'");
+	S << kind_map(pieces, rbs);
+	P.line("EOF");
+	P.line("\"$XFS_IO_PROG\" -r -c \"bmap -vp\" \"$file\" > \"$tmp/bmap\" 2>&1");
+	P.line("echo \"xfs_io bmap -vp of the file (512-byte units):\"; cat \"$tmp/bmap\"");
+	P.line("\"$XFS_IO_PROG\" -r -c \"bmap -cv\" \"$file\" > \"$tmp/bmap.cow\" 2>&1 &&");
+	P.line(
+	    "\t{ echo \"its CoW fork (CONFIG_XFS_DEBUG kernels only):\"; cat \"$tmp/bmap.cow\"; }");
+	P.line("awk '$1 ~ /^[0-9]+:$/ && $3 != \"hole\" {");
+	P.line("\tr = substr($2, 2, length($2) - 3); split(r, a, \"[.][.]\")");
+	P.line("\tk = \"norm\"");
+	P.line("\tif ($3 == \"delalloc\") k = \"delalloc\"");
+	P.line("\telse if (NF >= 7 && substr($7, 1, 1) == \"1\") k = \"shared\"");
+	P.line("\telse if (NF >= 7 && substr($7, 2, 1) == \"1\") k = \"unwritten\"");
+	P.line("\tif (n && k == pk && a[1] == pe + 1) { pe = a[2]; next }");
+	P.line("\tif (n) print ps, pe, pk");
+	P.line("\tn = 1; ps = a[1]; pe = a[2]; pk = k");
+	P.line("} END { if (n) print ps, pe, pk }' \"$tmp/bmap\" > \"$tmp/layout.real\"");
+	P.line("if ! diff -u \"$tmp/layout.expected\" \"$tmp/layout.real\" > \"$tmp/layout.diff\"; "
+	       "then");
+	P.line("\techo \"the layout differs from the case's (START END KIND in 512-byte units):\"");
+	P.line("\tcat \"$tmp/layout.diff\"");
+	P.line("\t_notrun \"could not build the case's layout on this filesystem\"");
+	P.line("fi");
+	P.line("");
+
+	// ---------------------------------------------------------------- limits
+	P.line("# ---- atomic write limits: the device's and the file's (statx STATX_WRITE_ATOMIC) "
+	       "----");
+	P.line("dev=$(basename \"$(readlink -f \"$SCRATCH_DEV\")\")");
+	P.line("q=/sys/class/block/$dev/queue; [ -d \"$q\" ] || q=/sys/class/block/$dev/../queue");
+	P.line("awu_min=$(cat \"$q/atomic_write_unit_min_bytes\" 2>/dev/null || echo 0)");
+	P.line("awu_max=$(cat \"$q/atomic_write_unit_max_bytes\" 2>/dev/null || echo 0)");
+	P.line("echo \"device atomic write units: min $awu_min max $awu_max (the case: min " +
+	       std::to_string(uint64_t(c.state.dev.awu_min) * scale) + " max " +
+	       std::to_string(uint64_t(c.state.dev.awu_max) * scale) + ")\"");
+	P.line("if [ \"$awu_min\" != " + std::to_string(uint64_t(c.state.dev.awu_min) * scale) +
+	       " ] || [ \"$awu_max\" != " + std::to_string(uint64_t(c.state.dev.awu_max) * scale) +
+	       " ]; then");
+	P.line("\techo \"note: the device's limits differ from the case's: admission and path may "
+	       "differ\"");
+	P.line("fi");
+	P.line("\"$XFS_IO_PROG\" -c \"statx -r -m 0x10000\" \"$file\" 2>/dev/null | grep "
+	       "atomic_write");
+	P.line("");
+
+	// ---------------------------------------------------- the CoW fork, last
+	if (!cow_steps.empty() || !cow_unreproduced.empty()) {
+		P.line("# ---- the CoW fork (approximated; see the header): after the layout "
+		       "check, right before the write ----");
+		std::stable_sort(
+		    cow_steps.begin(), cow_steps.end(),
+		    [](const CowStep &x, const CowStep &y) { return !x.buffered && y.buffered; });
+		for (const auto &st : cow_steps) {
+			P.comment(st.why);
+			if (st.make_shared) {
+				P.line(pwrite_cmd(B(st.b), rbs, "$donor"));
+				P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " +
+				       std::to_string(B(st.b)) + " " + std::to_string(B(st.b)) +
+				       " " + std::to_string(rbs) + "\" \"$file\"");
+			}
+			if (st.buffered)
+				P.line("_run \"$XFS_IO_PROG\" -c \"pwrite -q -S 0x5a5a5a5a -b " +
+				       std::to_string(rbs) + " " + std::to_string(B(st.b)) + " " +
+				       std::to_string(rbs) +
+				       "\" \"$file\"  # no sync: stays dirty");
+			else
+				P.line(pwrite_cmd(B(st.b), rbs, "$file"));
+		}
+		for (const auto &u : cow_unreproduced)
+			P.comment("CoW fork: " + u);
+		P.line("\"$XFS_IO_PROG\" -r -c \"bmap -cv\" \"$file\" 2>/dev/null &&");
+		P.line("\techo \"(the CoW fork now, as a CONFIG_XFS_DEBUG kernel shows it)\"");
+		P.line("");
+	}
+
+	// ---------------------------------------------------------------- the write
+	std::string expect_line = expected ? "pwrite: " + std::string(std::strerror(expected))
+	                                   : "wrote " + std::to_string(wlen) + "/" +
+	                                         std::to_string(wlen) + " bytes at offset " +
+	                                         std::to_string(woff);
+	P.line("# ---- the atomic write: RWF_ATOMIC|RWF_DSYNC, one iovec, O_DIRECT; new data: "
+	       "pattern 0xa5 ----");
+	P.line("\"$XFS_IO_PROG\" -d -c \"pwrite -A -D -V1 -b " + std::to_string(wlen) +
+	       " -S 0xa5a5a5a5 " + std::to_string(woff) + " " + std::to_string(wlen) +
+	       "\" \"$file\" > \"$tmp/write.out\" 2>&1");
+	P.line("cat \"$tmp/write.out\"");
+	P.line("if grep -q \"^wrote " + std::to_string(wlen) + "/" + std::to_string(wlen) +
+	       " bytes\" \"$tmp/write.out\"; then");
+	P.line("\tgot=\"wrote " + std::to_string(wlen) + "/" + std::to_string(wlen) +
+	       " bytes at offset " + std::to_string(woff) + "\"; reads=\"$tmp/new\"");
+	P.line("else");
+	P.line("\tgot=$(grep -m1 \"^pwrite: \" \"$tmp/write.out\")");
+	P.line("\t[ -n \"$got\" ] || got=\"(no result line: $(head -n 1 \"$tmp/write.out\"))\"");
+	P.line("\treads=\"$tmp/old\"");
+	P.line("fi");
+	P.line("expected_result=\"" + expect_line + "\"");
+	P.line("result_ok=1");
+	P.line("if [ \"$got\" != \"$expected_result\" ]; then");
+	P.line("\techo \"RESULT DIFFERS: got \\\"$got\\\", expected \\\"$expected_result\\\"\"");
+	P.line("\tresult_ok=0");
+	P.line("fi");
+	P.line("");
+
+	// ---------------------------------------------------------------- the data
+	P.line("data_ok=1");
+	P.line("_check_data()");
+	P.line("{");
+	P.line("\tlocal when=$1");
+	P.line("\tif ! cmp -s \"$file\" \"$reads\"; then");
+	P.line("\t\techo \"DATA WRONG ($when): the file does not read what it must; differing " +
+	       std::to_string(rbs) + "-byte blocks (first 20):\"");
+	P.line("\t\tcmp -l \"$file\" \"$reads\" 2>&1 | awk -v bs=" + std::to_string(rbs) +
+	       " '/EOF/ { print \"  \" $0; next } { b = int(($1 - 1) / bs); if (!(b in s)) { s[b] "
+	       "= 1; print \"  block \" b \": reads \" $2 \" (octal), must read \" $3 } }' | head "
+	       "-n 20");
+	P.line("\t\tls -l \"$file\" \"$reads\"");
+	P.line("\t\tdata_ok=0");
+	P.line("\tfi");
+	if (donor_size) {
+		P.line("\tif ! cmp -s \"$donor\" \"$tmp/donor\"; then");
+		P.line("\t\techo \"DATA WRONG ($when): the donor file changed: a shared block was "
+		       "overwritten in place\"");
+		P.line("\t\tdata_ok=0");
+		P.line("\tfi");
+	}
+	P.line("}");
+	P.line("_check_data \"through the page cache\"");
+	P.line("_scratch_unmount && _scratch_mount || { echo \"cannot remount\"; exit 1; }");
+	P.line("_check_data \"after a remount\"");
+	P.line("if [ \"${UNTORN_SHUTDOWN:-0}\" = 1 ]; then");
+	P.line("\t# shut down without flushing the log, then let log recovery replay what was "
+	       "committed");
+	P.line(
+	    "\t\"$XFS_IO_PROG\" -x -c \"shutdown\" \"$SCRATCH_MNT\" || echo \"shutdown failed\"");
+	P.line("\t_scratch_unmount && _scratch_mount || { echo \"cannot mount after the "
+	       "shutdown\"; exit 1; }");
+	P.line("\t_check_data \"after a shutdown and log recovery\"");
+	P.line("fi");
+	P.line("");
+	P.line("if [ \"$data_ok\" = 0 ]; then echo \"$seq: FAIL: data\"; exit 1; fi");
+	P.line("if [ \"$result_ok\" = 0 ]; then echo \"$seq: result differs from the expected one "
+	       "(data is right)\"; exit 3; fi");
+	P.line("echo \"$seq: outcome as expected\"");
+	P.line("exit 0");
+	return S.str();
+}
+
+// ======================================================================
+// import
+// ======================================================================
+
+struct ImportError {
+	std::string msg;
+};
+
+struct RawExtent {
+	size_t line = 0;
+	uint64_t off = 0, len = 0; // bytes
+	bool hole = false;
+	uint64_t phys = 0;            // bytes (disk address)
+	bool have_ag = false;         // xfs_bmap -v: AG and AG-OFFSET
+	uint64_t agno = 0, agoff = 0; // agoff in bytes
+	bool unwritten = false, shared = false;
+};
+
+struct Parsed {
+	std::string format;
+	std::vector<RawExtent> ext;
+	uint64_t unit_bytes = 0; // filefrag: the block size it counted in (0 = not stated)
+	std::vector<std::string> warnings;
+};
+
+std::string trim(std::string_view s)
+{
+	size_t b = 0, e = s.size();
+	while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+		b++;
+	while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+		e--;
+	return std::string(s.substr(b, e - b));
+}
+
+std::vector<std::string> words(std::string_view s)
+{
+	std::vector<std::string> w;
+	std::istringstream in{std::string(s)};
+	std::string x;
+	while (in >> x)
+		w.push_back(x);
+	return w;
+}
+
+bool parse_u64(std::string_view s, uint64_t *v, int base = 10)
+{
+	if (s.empty())
+		return false;
+	uint64_t r = 0;
+	for (char ch : s) {
+		int d;
+		if (ch >= '0' && ch <= '9')
+			d = ch - '0';
+		else if (base == 16 && ch >= 'a' && ch <= 'f')
+			d = ch - 'a' + 10;
+		else if (base == 16 && ch >= 'A' && ch <= 'F')
+			d = ch - 'A' + 10;
+		else
+			return false;
+		if (d >= base || r > (UINT64_MAX - uint64_t(d)) / uint64_t(base))
+			return false;
+		r = r * uint64_t(base) + uint64_t(d);
+	}
+	*v = r;
+	return true;
+}
+
+// "A..B" with A <= B, whitespace allowed around the numbers.
+bool parse_range(std::string_view s, uint64_t *a, uint64_t *b)
+{
+	std::string t;
+	for (char ch : s)
+		if (!std::isspace(static_cast<unsigned char>(ch)))
+			t.push_back(ch);
+	size_t dots = t.find("..");
+	if (dots == std::string::npos)
+		return false;
+	return parse_u64(std::string_view(t).substr(0, dots), a) &&
+	       parse_u64(std::string_view(t).substr(dots + 2), b) && *a <= *b;
+}
+
+// "N:" -- the extent number column.
+bool is_index(std::string_view w)
+{
+	if (w.size() < 2 || w.back() != ':')
+		return false;
+	uint64_t v;
+	return parse_u64(w.substr(0, w.size() - 1), &v);
+}
+
+struct LineReader {
+	const std::string &name;
+	[[noreturn]] void fail(size_t line, const std::string &what) const
+	{
+		throw ImportError{name + ":" + std::to_string(line) + ": " + what};
+	}
+};
+
+uint64_t bb_bytes(const LineReader &r, size_t ln, uint64_t a, uint64_t b)
+{
+	if (b - a + 1 > (UINT64_MAX / kBB) || a > UINT64_MAX / kBB)
+		r.fail(ln, "number out of range");
+	return (b - a + 1) * kBB;
+}
+
+// `xfs_bmap -v FILE` / `xfs_io -c "bmap -v[p]"` (xfsprogs io/bmap.c):
+//   FILE:
+//    EXT: FILE-OFFSET      BLOCK-RANGE      AG AG-OFFSET        TOTAL[ FLAGS]
+//      0: [0..7]:          96..103           0 (96..103)            8[ 000000]
+//      1: [8..15]:         hole                                     8
+// 512-byte units; FLAGS octal: 0100000 shared, 0010000 unwritten (the
+// others are stripe alignment hints); a " FLAG Values:" legend with -vv.
+Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r)
+{
+	Parsed p;
+	p.format = "xfs_bmap";
+	bool header = false, legend = false, rows = false, no_extents = false;
+	for (size_t i = 0; i < lines.size(); i++) {
+		const size_t ln = i + 1;
+		std::string l = trim(lines[i]);
+		if (l.empty())
+			continue;
+		auto w = words(l);
+		if (legend) {
+			uint64_t v;
+			if (w.size() >= 2 && parse_u64(w[0], &v, 8))
+				continue;
+			r.fail(ln, "expected a line of the FLAG Values legend (\"0100000 Shared "
+			           "extent\"), got \"" +
+			               l + "\"");
+		}
+		if (!header) {
+			if (w.size() >= 2 && w[0] == "EXT:" && w[1] == "FILE-OFFSET") {
+				if (w.size() >= 3 && w[2] == "RT-BLOCK-RANGE")
+					r.fail(
+					    ln,
+					    "a realtime file: untorn models the data device only");
+				if (w.size() < 6 || w.size() > 7 || w[2] != "BLOCK-RANGE" ||
+				    w[3] != "AG" || w[4] != "AG-OFFSET" || w[5] != "TOTAL" ||
+				    (w.size() == 7 && w[6] != "FLAGS"))
+					r.fail(ln, "expected the header \"EXT: FILE-OFFSET "
+					           "BLOCK-RANGE AG AG-OFFSET TOTAL [FLAGS]\" "
+					           "of xfs_bmap -v");
+				header = true;
+				continue;
+			}
+			if (l.size() > 13 && l.compare(l.size() - 12, 12, ": no extents") == 0) {
+				no_extents = true;
+				continue;
+			}
+			if (l.back() == ':' && !is_index(w[0]))
+				continue; // the file name line
+			r.fail(ln, "expected the header line of `xfs_bmap -v` (\"EXT: FILE-OFFSET "
+			           "BLOCK-RANGE AG AG-OFFSET "
+			           "TOTAL\"), got \"" +
+			               l + "\"");
+		}
+		if (l == "FLAG Values:") {
+			legend = true;
+			continue;
+		}
+		if (l.back() == ':' && !is_index(w[0])) {
+			if (rows)
+				r.fail(ln, "a second file's map (\"" + l +
+				               "\"): import one file at a time");
+			continue;
+		}
+		if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
+		    w[1].substr(w[1].size() - 2) != "]:")
+			r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK-RANGE AG "
+			           "(AG-OFFSET) TOTAL [FLAGS]\" "
+			           "or \"N: [START..END]: hole TOTAL\", got \"" +
+			               l + "\"");
+		RawExtent e;
+		e.line = ln;
+		uint64_t a, b, total;
+		if (!parse_range(std::string_view(w[1]).substr(1, w[1].size() - 3), &a, &b))
+			r.fail(
+			    ln,
+			    "expected a file offset range [START..END] in 512-byte units, got \"" +
+			        w[1] + "\"");
+		e.off = a * kBB;
+		e.len = bb_bytes(r, ln, a, b);
+		rows = true;
+		if (w[2] == "hole" || w[2] == "delalloc") {
+			if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
+				r.fail(ln, "expected \"N: [START..END]: " + w[2] +
+				               " TOTAL\" with TOTAL = END-START+1, got \"" + l +
+				               "\"");
+			if (w[2] == "delalloc")
+				r.fail(ln, "a delalloc extent: the case format has no delalloc "
+				           "data-fork extents; "
+				           "sync the file and run xfs_bmap again");
+			e.hole = true;
+			p.ext.push_back(e);
+			continue;
+		}
+		uint64_t c, d, agno, ea, eb;
+		if (w.size() < 6 || w.size() > 7 || !parse_range(w[2], &c, &d) ||
+		    !parse_u64(w[3], &agno) || w[4].size() < 5 || w[4].front() != '(' ||
+		    w[4].back() != ')' ||
+		    !parse_range(std::string_view(w[4]).substr(1, w[4].size() - 2), &ea, &eb) ||
+		    !parse_u64(w[5], &total))
+			r.fail(ln, "expected \"N: [START..END]: BLOCK..BLOCK AG (AGOFF..AGOFF) "
+			           "TOTAL [FLAGS]\", got \"" +
+			               l + "\"");
+		if (d - c + 1 != b - a + 1 || eb - ea + 1 != b - a + 1 || total != b - a + 1)
+			r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
+		e.phys = c * kBB;
+		e.have_ag = true;
+		e.agno = agno;
+		e.agoff = ea * kBB;
+		if (w.size() == 7) {
+			uint64_t fl;
+			if (!parse_u64(w[6], &fl, 8))
+				r.fail(ln,
+				       "expected octal FLAGS (e.g. 010000), got \"" + w[6] + "\"");
+			e.shared = fl & 0100000;
+			e.unwritten = fl & 0010000;
+		}
+		p.ext.push_back(e);
+	}
+	if (!header && !no_extents)
+		r.fail(lines.size() ? lines.size() : 1,
+		       "no `xfs_bmap -v` header line (\"EXT: FILE-OFFSET BLOCK-RANGE AG "
+		       "AG-OFFSET TOTAL\") found");
+	return p;
+}
+
+// `xfs_io -c "fiemap -v" FILE` (xfsprogs io/fiemap.c):
+//   FILE:
+//    EXT: FILE-OFFSET      BLOCK-RANGE      TOTAL FLAGS
+//      0: [0..7]:          96..103              8 0x1
+//      1: [8..15]:         hole                 8
+// 512-byte units; FLAGS are the FIEMAP_EXTENT_* bits in hex.
+Parsed parse_fiemap(const std::vector<std::string> &lines, const LineReader &r)
+{
+	Parsed p;
+	p.format = "fiemap";
+	bool header = false, rows = false;
+	for (size_t i = 0; i < lines.size(); i++) {
+		const size_t ln = i + 1;
+		std::string l = trim(lines[i]);
+		if (l.empty())
+			continue;
+		auto w = words(l);
+		if (!header) {
+			if (w.size() >= 2 && w[0] == "EXT:" && w[1] == "FILE-OFFSET") {
+				if (w.size() != 5 || w[2] != "BLOCK-RANGE" || w[3] != "TOTAL" ||
+				    w[4] != "FLAGS")
+					r.fail(ln, "expected the header \"EXT: FILE-OFFSET "
+					           "BLOCK-RANGE TOTAL FLAGS\" of "
+					           "xfs_io's fiemap -v");
+				header = true;
+				continue;
+			}
+			if (l.back() == ':' && !is_index(w[0]))
+				continue;
+			r.fail(ln, "expected the header line of `xfs_io -c \"fiemap -v\"` (\"EXT: "
+			           "FILE-OFFSET BLOCK-RANGE "
+			           "TOTAL FLAGS\"), got \"" +
+			               l + "\"");
+		}
+		if (l.back() == ':' && !is_index(w[0])) {
+			if (rows)
+				r.fail(ln, "a second file's map (\"" + l +
+				               "\"): import one file at a time");
+			continue;
+		}
+		if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
+		    w[1].substr(w[1].size() - 2) != "]:")
+			r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK..BLOCK TOTAL "
+			           "FLAGS\" or "
+			           "\"N: [START..END]: hole TOTAL\", got \"" +
+			               l + "\"");
+		RawExtent e;
+		e.line = ln;
+		uint64_t a, b, total;
+		if (!parse_range(std::string_view(w[1]).substr(1, w[1].size() - 3), &a, &b))
+			r.fail(
+			    ln,
+			    "expected a file offset range [START..END] in 512-byte units, got \"" +
+			        w[1] + "\"");
+		e.off = a * kBB;
+		e.len = bb_bytes(r, ln, a, b);
+		rows = true;
+		if (w[2] == "hole") {
+			if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
+				r.fail(ln, "expected \"N: [START..END]: hole TOTAL\" with TOTAL = "
+				           "END-START+1, got \"" +
+				               l + "\"");
+			e.hole = true;
+			p.ext.push_back(e);
+			continue;
+		}
+		uint64_t c, d, fl;
+		if (w.size() != 5 || !parse_range(w[2], &c, &d) || !parse_u64(w[3], &total) ||
+		    w[4].size() < 3 || w[4].compare(0, 2, "0x") != 0 ||
+		    !parse_u64(std::string_view(w[4]).substr(2), &fl, 16))
+			r.fail(ln,
+			       "expected \"N: [START..END]: BLOCK..BLOCK TOTAL 0xFLAGS\", got \"" +
+			           l + "\"");
+		if (d - c + 1 != b - a + 1 || total != b - a + 1)
+			r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
+		// FIEMAP_EXTENT_UNKNOWN 0x2, _DELALLOC 0x4, _DATA_INLINE 0x200
+		if (fl & (0x2 | 0x4))
+			r.fail(ln, "an extent with no disk address yet "
+			           "(FIEMAP_EXTENT_UNKNOWN/DELALLOC): sync the file and "
+			           "run fiemap again");
+		if (fl & 0x200)
+			r.fail(ln,
+			       "inline data (FIEMAP_EXTENT_DATA_INLINE): not an XFS data extent");
+		e.phys = c * kBB;
+		e.unwritten = fl & 0x800; // FIEMAP_EXTENT_UNWRITTEN
+		e.shared = fl & 0x2000;   // FIEMAP_EXTENT_SHARED
+		p.ext.push_back(e);
+	}
+	if (!header)
+		r.fail(lines.size() ? lines.size() : 1,
+		       "no `fiemap -v` header line (\"EXT: FILE-OFFSET BLOCK-RANGE TOTAL "
+		       "FLAGS\") found");
+	return p;
+}
+
+// `filefrag -v FILE` (e2fsprogs misc/filefrag.c):
+//   Filesystem type is: 58465342
+//   File size of FILE is 65536 (16 blocks of 4096 bytes)
+//    ext:     logical_offset:        physical_offset: length:   expected: flags:
+//      0:        0..       3:         24..        27:      4:
+//      1:        4..       7:        100..       103:      4:         28: unwritten,last,eof
+//   FILE: 2 extents found
+// In filesystem blocks (the size in the "File size" line); holes are gaps.
+Parsed parse_filefrag(const std::vector<std::string> &lines, const LineReader &r)
+{
+	Parsed p;
+	p.format = "filefrag";
+	bool header = false;
+	for (size_t i = 0; i < lines.size(); i++) {
+		const size_t ln = i + 1;
+		std::string l = trim(lines[i]);
+		if (l.empty())
+			continue;
+		if (l.rfind("Filesystem type is:", 0) == 0) {
+			std::string t = trim(l.substr(19));
+			if (t != "58465342")
+				p.warnings.push_back(r.name + ":" + std::to_string(ln) +
+				                     ": filesystem type " + t +
+				                     " is not XFS (58465342)");
+			continue;
+		}
+		if (l.rfind("File size of ", 0) == 0) {
+			// "(K blocks of B bytes)" (e2fsprogs >= 1.42.9) or "(K blocks, blocksize
+			// B)"
+			size_t lp = l.rfind('(');
+			std::string in = lp == std::string::npos ? "" : l.substr(lp + 1);
+			auto w = words(in);
+			uint64_t v = 0;
+			if (w.size() == 5 && w[1] == "blocks" && w[2] == "of" && w[4] == "bytes)" &&
+			    parse_u64(w[3], &v))
+				p.unit_bytes = v;
+			else if (w.size() == 4 && (w[1] == "blocks," || w[1] == "block,") &&
+			         w[2] == "blocksize" && !w[3].empty() && w[3].back() == ')' &&
+			         parse_u64(std::string_view(w[3]).substr(0, w[3].size() - 1), &v))
+				p.unit_bytes = v;
+			else
+				r.fail(ln, "expected \"File size of FILE is N (K blocks of B "
+				           "bytes)\", got \"" +
+				               l + "\"");
+			if (v < 512 || (v & (v - 1)))
+				r.fail(ln, "block size " + std::to_string(v) +
+				               " is not a power of two of at least 512");
+			continue;
+		}
+		if (l.rfind("ext:", 0) == 0) {
+			auto w = words(l);
+			if (w.size() != 6 || w[1] != "logical_offset:" ||
+			    w[2] != "physical_offset:" || w[3] != "length:" ||
+			    w[4] != "expected:" || w[5] != "flags:")
+				r.fail(ln, "expected the header \"ext: logical_offset: "
+				           "physical_offset: length: expected: flags:\" "
+				           "of filefrag -v");
+			header = true;
+			continue;
+		}
+		if ((l.size() > 14 && l.compare(l.size() - 14, 14, " extents found") == 0) ||
+		    (l.size() > 13 && l.compare(l.size() - 13, 13, " extent found") == 0))
+			continue; // the summary line
+		if (!header)
+			r.fail(ln, "expected the header line of `filefrag -v` (\"ext: "
+			           "logical_offset: physical_offset: "
+			           "length: expected: flags:\"), got \"" +
+			               l + "\"");
+		// split at ':'
+		std::vector<std::string> f;
+		size_t s = 0;
+		for (size_t q; (q = l.find(':', s)) != std::string::npos; s = q + 1)
+			f.push_back(l.substr(s, q - s));
+		f.push_back(l.substr(s));
+		uint64_t idx, a, b, c, d, len;
+		if (f.size() < 5 || f.size() > 6 || !parse_u64(trim(f[0]), &idx) ||
+		    !parse_range(f[1], &a, &b) || !parse_range(f[2], &c, &d) ||
+		    !parse_u64(trim(f[3]), &len))
+			r.fail(ln, "expected an extent line \"N: START.. END: PSTART.. PEND: "
+			           "LENGTH: [EXPECTED:] [FLAGS]\", got \"" +
+			               l + "\"");
+		if (b - a + 1 != len || d - c + 1 != len)
+			r.fail(ln, "the ranges and the length disagree");
+		std::string flags = trim(f.back());
+		if (f.size() == 6) {
+			uint64_t ex;
+			if (!parse_u64(trim(f[4]), &ex))
+				r.fail(ln, "expected a number in the expected: column, got \"" +
+				               trim(f[4]) + "\"");
+		}
+		RawExtent e;
+		e.line = ln;
+		e.off = a, e.len = len, e.phys = c; // in filefrag blocks until the unit is known
+		std::istringstream fl{flags};
+		std::string x;
+		while (std::getline(fl, x, ',')) {
+			x = trim(x);
+			if (x.empty() || x == "last" || x == "eof" || x == "merged" ||
+			    x == "not_aligned" || x == "encoded")
+				continue;
+			if (x == "unwritten")
+				e.unwritten = true;
+			else if (x == "shared")
+				e.shared = true;
+			else if (x == "delalloc" || x == "unknown_loc" || x == "unknown")
+				r.fail(ln, "an extent with no disk address yet (" + x +
+				               "): sync the file and run filefrag again");
+			else if (x == "inline" || x == "tail_packed")
+				r.fail(ln, "inline or tail-packed data (" + x +
+				               "): not an XFS data extent");
+			else
+				r.fail(ln, "unknown filefrag flag \"" + x + "\"");
+		}
+		p.ext.push_back(e);
+	}
+	if (!header && !p.ext.empty())
+		r.fail(1, "no `filefrag -v` header line found");
+	if (!header && p.unit_bytes == 0)
+		r.fail(lines.size() ? lines.size() : 1,
+		       "no `filefrag -v` header line (\"ext: logical_offset: physical_offset: "
+		       "length: expected: flags:\") found");
+	return p;
+}
+
+std::string detect_format(const std::vector<std::string> &lines, const std::string &name)
+{
+	for (const auto &raw : lines) {
+		std::string l = trim(raw);
+		if (l.find("logical_offset:") != std::string::npos ||
+		    l.rfind("Filesystem type is:", 0) == 0 || l.rfind("File size of ", 0) == 0)
+			return "filefrag";
+		auto w = words(l);
+		if (w.size() >= 3 && w[0] == "EXT:" && w[1] == "FILE-OFFSET") {
+			if (std::find(w.begin(), w.end(), "AG-OFFSET") != w.end() ||
+			    w[2] == "RT-BLOCK-RANGE")
+				return "xfs_bmap";
+			return "fiemap";
+		}
+	}
+	for (size_t i = 0; i < lines.size(); i++)
+		if (!trim(lines[i]).empty())
+			throw ImportError{name + ":" + std::to_string(i + 1) +
+			                  ": cannot tell which tool printed this: no header of "
+			                  "`xfs_bmap -v` (EXT: FILE-OFFSET "
+			                  "BLOCK-RANGE AG AG-OFFSET TOTAL), `xfs_io -c \"fiemap "
+			                  "-v\"` (EXT: FILE-OFFSET "
+			                  "BLOCK-RANGE TOTAL FLAGS) or `filefrag -v` (ext: "
+			                  "logical_offset: ...); use --format"};
+	throw ImportError{name + ":1: empty input: expected the output of xfs_bmap -v, xfs_io -c "
+	                         "\"fiemap -v\" or filefrag -v"};
+}
+
+Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &name)
+{
+	const uint64_t bs = o.block_size;
+	LineReader r{name};
+	Case c;
+	c.variant = *variant_from_name(o.variant);
+	c.file = "";
+	std::string base = name == "<stdin>" ? "stdin" : fs::path(name).stem().string();
+	c.name = "imported-" + safe_name(base);
+	Geometry &g = c.state.geo;
+	g.block_size = uint32_t(bs);
+	g.reflink = true;
+	g.cowextsize = 0;
+	std::vector<std::string> notes;
+
+	// filefrag counts in its own blocks: turn them into bytes.
+	std::vector<RawExtent> ext = p.ext;
+	if (p.format == "filefrag") {
+		uint64_t unit = p.unit_bytes ? p.unit_bytes : bs;
+		for (auto &e : ext) {
+			if (e.off > UINT64_MAX / unit || e.len > UINT64_MAX / unit ||
+			    e.phys > UINT64_MAX / unit)
+				r.fail(e.line, "number out of range");
+			e.off *= unit, e.len *= unit, e.phys *= unit;
+		}
+		if (p.unit_bytes && p.unit_bytes != bs)
+			notes.push_back("filefrag counted in " + std::to_string(p.unit_bytes) +
+			                "-byte blocks; the case uses --block-size " +
+			                std::to_string(bs) + ".");
+	}
+
+	// AG size, exactly, from xfs_bmap -v's AG columns when an extent lies
+	// beyond AG 0: BLOCK-RANGE = agno * agblocks + AG-OFFSET (in 512-byte units).
+	std::optional<uint64_t> agblocks;
+	uint64_t max_agno = 0;
+	for (const auto &e : ext) {
+		if (e.hole || !e.have_ag)
+			continue;
+		max_agno = std::max(max_agno, e.agno);
+		if (e.agno == 0) {
+			if (e.phys != e.agoff)
+				r.fail(e.line,
+				       "in AG 0 the block range and the AG offset must be equal");
+			continue;
+		}
+		if (e.phys < e.agoff || (e.phys - e.agoff) % e.agno)
+			r.fail(e.line, "the block range, AG and AG offset do not fit one AG size");
+		uint64_t per_ag = (e.phys - e.agoff) / e.agno;
+		if (per_ag % bs)
+			r.fail(e.line, "the AG size this line implies (" + std::to_string(per_ag) +
+			                   " bytes) is not a multiple of the block size " +
+			                   std::to_string(bs) + " (--block-size?)");
+		if (agblocks && *agblocks != per_ag / bs)
+			r.fail(e.line, "this line implies an AG size of " +
+			                   std::to_string(per_ag / bs) +
+			                   " blocks, an earlier one " + std::to_string(*agblocks));
+		agblocks = per_ag / bs;
+	}
+
+	struct Ext {
+		size_t line;
+		uint64_t off, len; // blocks
+		uint64_t db;       // disk block (fiemap, filefrag)
+		uint64_t agno, agbno;
+		bool have_ag, unwritten, shared;
+	};
+	std::vector<Ext> xs;
+	uint64_t max_end = 0; // disk blocks (fiemap, filefrag) or agbno (xfs_bmap)
+	for (const auto &e : ext) {
+		if (e.hole)
+			continue;
+		if (e.off % bs || e.len % bs || e.phys % bs || e.agoff % bs)
+			r.fail(e.line, "offsets and lengths are not multiples of the block size " +
+			                   std::to_string(bs) + " bytes (--block-size?)");
+		Ext x{e.line,       e.off / bs, e.len / bs,  e.phys / bs, e.agno,
+		      e.agoff / bs, e.have_ag,  e.unwritten, e.shared};
+		if (x.len > (1u << 21))
+			r.fail(e.line, "an extent of " + std::to_string(x.len) +
+			                   " blocks: the case format allows at most 2^21");
+		max_end = std::max(max_end, (x.have_ag ? x.agbno : x.db) + x.len);
+		xs.push_back(x);
+	}
+
+	// Geometry: what is known, and the guesses.
+	std::vector<std::string> guesses;
+	if (p.format == "xfs_bmap") {
+		if (agblocks) {
+			g.ag_blocks = uint32_t(*agblocks);
+			notes.push_back("geometry.ag_blocks " + std::to_string(g.ag_blocks) +
+			                " is exact (from the AG columns of xfs_bmap -v).");
+		} else {
+			g.ag_blocks = uint32_t(std::min<uint64_t>(
+			    next_pow2(std::max<uint64_t>(max_end + 1, 1024)), 1ULL << 31));
+			guesses.push_back("geometry.ag_blocks (" + std::to_string(g.ag_blocks) +
+			                  ": every extent is in AG 0, so the AG size is unknown; "
+			                  "startblock = agbno is exact "
+			                  "anyway; take agsize from xfs_info)");
+		}
+		g.ag_count = uint32_t(std::max<uint64_t>(max_agno + 1, 1));
+		guesses.push_back(
+		    "geometry.ag_count (" + std::to_string(g.ag_count) +
+		    ": the highest AG an extent uses, plus one; take agcount from xfs_info)");
+	} else {
+		// One AG big enough for every extent, so that startblock = disk block.
+		uint64_t ag = std::min<uint64_t>(next_pow2(std::max<uint64_t>(max_end + 1, 1024)),
+		                                 1ULL << 31);
+		g.ag_blocks = uint32_t(ag);
+		g.ag_count = uint32_t(std::max<uint64_t>(1, (max_end + ag - 1) / ag));
+		guesses.push_back(
+		    "geometry.ag_blocks (" + std::to_string(g.ag_blocks) + ") and ag_count (" +
+		    std::to_string(g.ag_count) + "): " + p.format +
+		    " gives disk addresses, not AG numbers; the skeleton assumes AGs of 2^k blocks "
+		    "holding every extent, so startblock is the disk block. With the real agsize "
+		    "from "
+		    "xfs_info, startblock = (db / agsize) << ceil(log2(agsize)) | (db % agsize)");
+	}
+	guesses.push_back("geometry.reflink (true)");
+	guesses.push_back("geometry.cowextsize (0 = the kernel's default of 32 blocks; `xfs_io -c "
+	                  "cowextsize FILE` "
+	                  "prints the file's hint in bytes)");
+	guesses.push_back("device.awu_min/awu_max (0 = no hardware atomics; take them from "
+	                  "/sys/block/DEV/queue/atomic_write_unit_{min,max}_bytes)");
+	guesses.push_back(
+	    "cow_fork (empty: `xfs_io -c \"bmap -cv\"` shows it on CONFIG_XFS_DEBUG kernels)");
+	guesses.push_back("refcount counts (2: the tools say shared, not how many owners)");
+	guesses.push_back("alloc (empty: the default allocator policy)");
+	c.state.dev.awu_min = 0;
+	c.state.dev.awu_max = 0;
+
+	std::string disk;
+	for (const auto &x : xs) {
+		xfs_bmbt_irec e;
+		e.br_startoff = x.off;
+		e.br_blockcount = x.len;
+		e.br_state = x.unwritten ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM;
+		if (x.have_ag) {
+			if (x.agno > 0 && !agblocks)
+				r.fail(x.line, "internal: AG size unknown");
+			e.br_startblock = xfs_agb_to_fsb(g, uint32_t(x.agno), uint32_t(x.agbno));
+		} else {
+			e.br_startblock = xfs_agb_to_fsb(g, uint32_t(x.db / g.ag_blocks),
+			                                 uint32_t(x.db % g.ag_blocks));
+			if (disk.size() < 600)
+				disk += (disk.empty() ? "" : ", ") + std::to_string(x.off) + "+" +
+				        std::to_string(x.len) + " @db " + std::to_string(x.db);
+		}
+		c.state.data_fork.push_back(e);
+		if (x.shared) {
+			if (x.unwritten)
+				r.fail(x.line, "an extent both shared and unwritten: XFS never "
+				               "shares unwritten extents");
+			c.state.refcount.push_back({e.br_startblock, e.br_blockcount, 2});
+		}
+	}
+	// refcount records: sorted, merged where they touch inside one AG
+	std::sort(c.state.refcount.begin(), c.state.refcount.end(),
+	          [](const auto &a, const auto &b) { return a.rc_startblock < b.rc_startblock; });
+	std::vector<xfs_refcount_irec> merged;
+	for (const auto &rc : c.state.refcount) {
+		if (!merged.empty()) {
+			auto &m = merged.back();
+			uint64_t mend = m.rc_startblock + m.rc_blockcount;
+			if (rc.rc_startblock <= mend &&
+			    xfs_fsb_to_agno(g, m.rc_startblock) ==
+			        xfs_fsb_to_agno(g, rc.rc_startblock + rc.rc_blockcount - 1)) {
+				m.rc_blockcount =
+				    std::max(mend, rc.rc_startblock + rc.rc_blockcount) -
+				    m.rc_startblock;
+				continue;
+			}
+		}
+		merged.push_back(rc);
+	}
+	c.state.refcount = merged;
+
+	c.write.offset = o.offset;
+	c.write.length = o.length ? o.length : bs;
+	if (!o.length)
+		guesses.push_back("write (one block at offset " + std::to_string(o.offset) +
+		                  ": no --length given)");
+
+	std::string note = "Imported by `untorn import` from " + name + " (" + p.format +
+	                   "). Exact: each data-fork extent's startoff, blockcount and state "
+	                   "(written/unwritten), and "
+	                   "which are shared.";
+	if (p.format == "xfs_bmap")
+		note +=
+		    " startblock is exact too: xfs_bmap -v gives each extent's AG and AG offset.";
+	else
+		note += " Disk blocks as the tool gave them (startoff+blockcount @disk block): " +
+		        disk + (disk.size() >= 600 ? ", ..." : "") + ".";
+	for (const auto &n : notes)
+		note += " " + n;
+	note += " GUESSES, to fill in by hand: " + join(guesses, "; ") + ".";
+	c.note = note;
+	return c;
+}
+
+std::string read_input(const ImportOptions &o, const std::string &name)
+{
+	std::ostringstream ss;
+	if (o.input == "-") {
+		ss << std::cin.rdbuf();
+	} else {
+		std::error_code ec;
+		if (fs::is_directory(o.input, ec))
+			throw ImportError{
+			    name + ": is a directory; expected a file with the tool's output"};
+		std::ifstream in(o.input, std::ios::binary);
+		if (!in)
+			throw ImportError{name + ": cannot open for reading"};
+		ss << in.rdbuf();
+	}
+	std::string s = ss.str();
+	if (s.size() > (16u << 20))
+		throw ImportError{name + ": larger than 16 MiB; expected one file's extent map"};
+	if (s.find('\0') != std::string::npos)
+		throw ImportError{name + ": binary data; expected the text output of xfs_bmap -v, "
+		                         "fiemap -v or filefrag -v"};
+	return s;
+}
+
+} // namespace
+
+int cmd_export(const ExportOptions &o)
+{
+	if (!o.xfs_io) {
+		std::cerr << "untorn: export: say which reproducer to write (--xfs-io)\n";
+		return EXIT_BAD_INPUT;
+	}
+	Case c;
+	try {
+		c = load_case_file(o.input);
+	} catch (const CaseError &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	Spec spec(Engine::compiled);
+	Judgement j = spec.judge(t);
+	std::string script = export_script(c, t, j);
+	if (o.output.empty()) {
+		std::cout << script;
+		return EXIT_CLEAN;
+	}
+	try {
+		write_file_atomically(o.output, script);
+		std::error_code ec;
+		fs::permissions(o.output,
+		                fs::perms::owner_exec | fs::perms::group_exec |
+		                    fs::perms::others_exec,
+		                fs::perm_options::add, ec);
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: export: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_CLEAN;
+}
+
+int cmd_import(const ImportOptions &o)
+{
+	const std::string name = o.input == "-" ? "<stdin>" : o.input;
+	Case c;
+	std::string json;
+	try {
+		if (!variant_from_name(o.variant))
+			throw ImportError{"--variant: expected rfc-v1, v6.16 or v6.18, got \"" +
+			                  o.variant + "\""};
+		if (o.block_size < 512 || o.block_size > 65536 ||
+		    (o.block_size & (o.block_size - 1)))
+			throw ImportError{
+			    "--block-size: expected a power of two from 512 to 65536, got " +
+			    std::to_string(o.block_size)};
+		std::string text = read_input(o, name);
+		std::vector<std::string> lines;
+		{
+			std::istringstream in(text);
+			std::string l;
+			while (std::getline(in, l))
+				lines.push_back(l);
+		}
+		std::string format = o.format == "auto" ? detect_format(lines, name) : o.format;
+		LineReader r{name};
+		Parsed p;
+		if (format == "xfs_bmap")
+			p = parse_xfs_bmap(lines, r);
+		else if (format == "fiemap")
+			p = parse_fiemap(lines, r);
+		else if (format == "filefrag")
+			p = parse_filefrag(lines, r);
+		else
+			throw ImportError{
+			    "--format: expected auto, xfs_bmap, fiemap or filefrag, got \"" +
+			    o.format + "\""};
+		for (const auto &w : p.warnings)
+			std::cerr << "untorn: import: warning: " << w << "\n";
+		c = build_skeleton(p, o, name);
+		json = case_to_json(c);
+		try {
+			parse_case(json, o.output.empty() ? "<import>" : o.output);
+		} catch (const CaseError &e) {
+			throw ImportError{name + ": the imported layout is not a valid case: " +
+			                  e.path + ": " + e.expected};
+		}
+	} catch (const ImportError &e) {
+		std::cerr << "untorn: import: " << e.msg << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	if (o.output.empty()) {
+		std::cout << json;
+		return EXIT_CLEAN;
+	}
+	try {
+		write_file_atomically(o.output, json);
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: import: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_CLEAN;
+}
+
 } // namespace untorn
