@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -325,6 +326,16 @@ Case load_case_file(const fs::path &file)
 	if (in.bad())
 		throw CaseError(name, "", "read error");
 	return parse_case(ss.str(), name);
+}
+
+std::optional<Case> load_case_or_report(const fs::path &file)
+{
+	try {
+		return load_case_file(file);
+	} catch (const CaseError &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return std::nullopt;
+	}
 }
 
 static nlohmann::ordered_json extent_json(const xfs_bmbt_irec &e)

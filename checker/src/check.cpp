@@ -47,13 +47,10 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 
 int cmd_minimize(const MinimizeOptions &o)
 {
-	Case c;
-	try {
-		c = load_case_file(o.input);
-	} catch (const CaseError &e) {
-		std::cerr << "untorn: " << e.what() << "\n";
+	auto loaded = load_case_or_report(o.input);
+	if (!loaded)
 		return EXIT_BAD_INPUT;
-	}
+	Case c = std::move(*loaded);
 	Spec spec(Engine::compiled);
 	MinimizeResult r;
 	try {

@@ -9,6 +9,7 @@
 // it forbids, where it comes from, the witness, and for a torn write which
 // blocks read old and which read new in the witness's crash state.
 #include "explain.h"
+#include "text.h"
 
 #include "commands.h"
 
@@ -305,38 +306,7 @@ std::string rows_text(const Layout &l, Section s)
 	return out;
 }
 
-std::string wrap(const std::string &text, size_t width, const std::string &indent)
-{
-	std::istringstream in(text);
-	std::string word, line, out;
-	while (in >> word) {
-		if (!line.empty() && line.size() + 1 + word.size() > width) {
-			out += indent + line + "\n";
-			line.clear();
-		}
-		line += (line.empty() ? "" : " ") + word;
-	}
-	if (!line.empty())
-		out += indent + line + "\n";
-	return out;
-}
-
 // ------------------------------------------------------------ SVG
-
-std::string xml_escape(std::string_view s)
-{
-	std::string o;
-	for (char c : s) {
-		switch (c) {
-		case '&': o += "&amp;"; break;
-		case '<': o += "&lt;"; break;
-		case '>': o += "&gt;"; break;
-		case '"': o += "&quot;"; break;
-		default: o += c;
-		}
-	}
-	return o;
-}
 
 const char *ag_fill(char c)
 {
@@ -873,7 +843,7 @@ std::string header_text(const Case &c, const Trace &t)
 	  << t.initial.dev.awu_min << ", " << t.initial.dev.awu_max << "] bytes; inode atomic write limits [" << t.awu_min
 	  << ", " << t.awu_max << "]\n";
 	if (!c.note.empty())
-		o << "note:\n" << wrap(c.note, 100, "  ");
+		o << "note:\n" << word_wrap(c.note, 102, "  ");
 	return o.str();
 }
 
@@ -1104,13 +1074,10 @@ std::string explain_case(const Case &c, const Trace &t, const Judgement &j)
 
 int cmd_explain(const ExplainOptions &o)
 {
-	Case c;
-	try {
-		c = load_case_file(o.input);
-	} catch (const CaseError &e) {
-		std::cerr << "untorn: " << e.what() << "\n";
+	auto loaded = load_case_or_report(o.input);
+	if (!loaded)
 		return EXIT_BAD_INPUT;
-	}
+	Case c = std::move(*loaded);
 	Trace t = run_atomic_write(c.state, c.write, c.variant);
 	Spec spec(Engine::z3);
 	Judgement j = spec.judge(t);

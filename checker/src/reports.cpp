@@ -12,6 +12,7 @@
 // block without breaking anything, or an inconclusive solver answer -- goes
 // into the run's invocation as a tool execution notification.
 #include "reports.h"
+#include "text.h"
 
 #include "minimize.h"
 
@@ -185,49 +186,6 @@ ojson code_flow(const Trace &t, const std::string &fallback_uri)
 std::string case_label(const Case &c)
 {
 	return c.file.empty() ? c.name : c.name + " (" + c.file + ")";
-}
-
-// Escapes for XML 1.0: in attributes (`attr`) also tabs and line breaks, which
-// attribute-value normalization would otherwise turn into spaces.
-std::string xml_escape(std::string_view s, bool attr = true)
-{
-	std::string o;
-	o.reserve(s.size());
-	for (unsigned char ch : s) {
-		switch (ch) {
-		case '&':
-			o += "&amp;";
-			break;
-		case '<':
-			o += "&lt;";
-			break;
-		case '>':
-			o += "&gt;";
-			break;
-		case '"':
-			o += "&quot;";
-			break;
-		case '\'':
-			o += "&apos;";
-			break;
-		case '\t':
-			o += attr ? "&#9;" : "\t";
-			break;
-		case '\n':
-			o += attr ? "&#10;" : "\n";
-			break;
-		case '\r':
-			o += "&#13;";
-			break;
-		default:
-			// XML 1.0 allows no other control characters, not even escaped.
-			if (ch < 0x20 || ch == 0x7f)
-				o += "?";
-			else
-				o.push_back(char(ch));
-		}
-	}
-	return o;
 }
 
 // The verdict and outcome of one item, as people read it.

@@ -16,6 +16,7 @@
 // format is parsed strictly: a line that is not what the tool prints is an
 // error naming the file and line.
 #include "commands.h"
+#include "text.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -64,20 +65,7 @@ std::string comment_safe(std::string_view s)
 // Wraps text into comment lines of at most `width` columns, each "# "-prefixed.
 std::string comment_block(std::string_view text, size_t width = 78, std::string_view indent = "")
 {
-	std::string out, line;
-	std::istringstream in{comment_safe(text)};
-	std::string word;
-	const std::string prefix = "# " + std::string(indent);
-	while (in >> word) {
-		if (!line.empty() && prefix.size() + line.size() + 1 + word.size() > width) {
-			out += prefix + line + "\n";
-			line.clear();
-		}
-		line += (line.empty() ? "" : " ") + word;
-	}
-	if (!line.empty())
-		out += prefix + line + "\n";
-	return out;
+	return word_wrap(comment_safe(text), width, "# " + std::string(indent));
 }
 
 // A name usable in a file name or a shell word without quoting.
@@ -1623,13 +1611,10 @@ int cmd_export(const ExportOptions &o)
 		std::cerr << "untorn: export: say which reproducer to write (--xfs-io)\n";
 		return EXIT_BAD_INPUT;
 	}
-	Case c;
-	try {
-		c = load_case_file(o.input);
-	} catch (const CaseError &e) {
-		std::cerr << "untorn: " << e.what() << "\n";
+	auto loaded = load_case_or_report(o.input);
+	if (!loaded)
 		return EXIT_BAD_INPUT;
-	}
+	Case c = std::move(*loaded);
 	Trace t = run_atomic_write(c.state, c.write, c.variant);
 	Spec spec(Engine::compiled);
 	Judgement j = spec.judge(t);

@@ -49,6 +49,8 @@ struct CaseError : std::runtime_error {
 };
 
 // Parses and validates; throws CaseError.  Never runs anything.
+// The commands' form: the case, or nothing after printing the error.
+std::optional<Case> load_case_or_report(const std::filesystem::path &file);
 Case load_case_file(const std::filesystem::path &file);
 Case parse_case(const std::string &text, const std::string &file);
 std::string case_to_json(const Case &c); // stable key order, 2-space indent
