@@ -402,7 +402,8 @@ void write_file_atomically(const fs::path &dest, const std::string &text)
 	{
 		std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
 		if (!out)
-			throw std::runtime_error(tmp.string() + ": cannot create");
+			throw std::runtime_error(dest.string() + ": cannot create (is " + dir.string() +
+						 " a writable folder?)");
 		out << text;
 		out.flush();
 		if (!out) {

@@ -30,14 +30,14 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 {
 	cmd->add_option("--variant", o.variants, "variant(s) to check (default: all)")
 		->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
-	cmd->add_option("--seed", o.seed, "64-bit generator seed")->check(CLI::NonNegativeNumber);
+	cmd->add_option("--seed", o.seed, "64-bit generator seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	cmd->add_option("--count", o.count, "layouts per variant")->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
 	cmd->add_option("--jobs", o.jobs, "worker threads")->check(CLI::Range(1u, 256u));
 	cmd->add_option("--shard", o.shard, "K/N: run the K-th of N disjoint slices of the stream");
 	cmd->add_option("--out", o.out, "folder for counterexample cases and report.json");
 	cmd->add_flag("--json", o.json, "print the summary as JSON");
 	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)")
-		->check(CLI::NonNegativeNumber);
+		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
 	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
 	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
@@ -448,12 +448,12 @@ int cmd_merge(const MergeOptions &o)
 	std::vector<std::string> mismatches;
 	for (const auto &dir : o.dirs) {
 		fs::path file = fs::path(dir) / "report.json";
-		nlohmann::json r;
+		nlohmann::ordered_json r;
 		try {
 			std::ifstream in(file);
 			if (!in)
 				throw std::runtime_error("cannot open");
-			r = nlohmann::json::parse(in);
+			r = nlohmann::ordered_json::parse(in);
 			for (const char *k : {"seed", "count", "variants", "layouts", "verdicts", "paths", "raw_findings"})
 				if (!r.contains(k))
 					throw std::runtime_error(std::string("missing \"") + k + "\"; expected a report of untorn check");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string>
 #include <vector>
 
 namespace CLI {
@@ -10,6 +11,15 @@ class App;
 }
 
 namespace untorn {
+
+// CLI11 validator: a non-negative whole number (CLI::NonNegativeNumber
+// accepts fractions and prints its range as a double).
+inline const char *whole_number_error(const std::string &s)
+{
+	if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+		return "expected a non-negative whole number";
+	return nullptr;
+}
 
 struct RunOptions {
 	std::vector<std::string> files;

@@ -74,9 +74,9 @@ int main(int argc, char **argv)
 	BenchOptions bench;
 	auto *bench_cmd = app.add_subcommand("bench", "layouts per second: impl alone vs impl + specification");
 	bench_cmd->add_option("--count", bench.count, "layouts per measurement")->check(CLI::Range(1000, 100000000));
-	bench_cmd->add_option("--seed", bench.seed, "generator seed")->check(CLI::NonNegativeNumber);
+	bench_cmd->add_option("--seed", bench.seed, "generator seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	bench_cmd->add_option("--z3-sample", bench.z3_sample, "layouts to judge with Z3 itself (0: skip)")
-		->check(CLI::NonNegativeNumber);
+		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
 
 	try {

@@ -310,6 +310,10 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w)
 		v.err("geometry.ag_blocks", "an integer from 2 to 2^31");
 	if (g.ag_count < 1 || g.ag_count > 1024)
 		v.err("geometry.ag_count", "an integer from 1 to 1024");
+	// xfs_inode_validate_cowextsize: a hint above half an AG is refused
+	if (g.cowextsize > g.ag_blocks / 2)
+		v.err("geometry.cowextsize", "at most ag_blocks / 2 = " + std::to_string(g.ag_blocks / 2) +
+						     " (xfs_inode_validate_cowextsize refuses larger hints)");
 	if (g.max_atomic_ioend < 1)
 		v.err("geometry.x_max_atomic_ioend", "at least 1 block");
 	const DeviceLimits &d = st.dev;
