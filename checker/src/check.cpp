@@ -39,6 +39,8 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)")
 		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
+	cmd->add_option("--solver-rlimit", o.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
+	cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
 	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
 	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
 	cmd->add_option("--sarif", o.sarif, "also write a SARIF 2.1.0 report here");
@@ -329,7 +331,7 @@ int cmd_check(const CheckOptions &o)
 	// every J-th of those.  Results merge by index, so the report is the same
 	// for any J and the union of the N shards' reports is the whole run's.
 	auto worker = [&](unsigned w) {
-		Spec spec(Engine::compiled, o.solver_timeout_ms);
+		Spec spec(Engine::compiled, SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
 		std::map<std::string, FindingRec> mine;
 		Stats st;
 		uint64_t nth = 0;
@@ -400,7 +402,7 @@ int cmd_check(const CheckOptions &o)
 	// raw finding, in key order: deterministic.
 	std::vector<RawFinding> raws;
 	{
-		Spec spec(Engine::compiled, o.solver_timeout_ms);
+		Spec spec(Engine::compiled, SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
 		for (const auto &[key, f] : found)
 			raws.push_back({key, f.index, finish_finding(as_counterexample(f), spec, o.no_minimize)});
 	}

@@ -26,6 +26,7 @@ struct RunOptions {
 	bool json = false;
 	std::string engine = "z3"; // z3 | compiled
 	unsigned solver_timeout_ms = 10000;
+	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 };
 int cmd_run(const RunOptions &o);
 
@@ -35,6 +36,7 @@ struct ReplayOptions {
 	std::string sarif, junit; // CI report files ("" = none)
 	std::string engine = "z3";
 	unsigned solver_timeout_ms = 10000;
+	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 };
 int cmd_replay(const ReplayOptions &o);
 
@@ -48,6 +50,7 @@ struct CheckOptions {
 	bool json = false;
 	uint64_t z3_every = 10000;
 	unsigned solver_timeout_ms = 10000;
+	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 	bool no_minimize = false;
 	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
 	std::string sarif, junit;	 // CI report files ("" = none)

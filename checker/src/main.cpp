@@ -21,6 +21,8 @@ int main(int argc, char **argv)
 		->check(CLI::IsMember({"z3", "compiled"}));
 	run_cmd->add_option("--solver-timeout", run.solver_timeout_ms, "Z3 timeout per query, ms")
 		->check(CLI::Range(1u, 3600000u));
+	run_cmd->add_option("--solver-rlimit", run.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
+	run_cmd->add_option("--solver-memory", run.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
 
 	ReplayOptions replay;
 	auto *replay_cmd = app.add_subcommand("replay", "run cases and compare each with its expect block");
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
 		->check(CLI::IsMember({"z3", "compiled"}));
 	replay_cmd->add_option("--solver-timeout", replay.solver_timeout_ms, "Z3 timeout per query, ms")
 		->check(CLI::Range(1u, 3600000u));
+	replay_cmd->add_option("--solver-rlimit", replay.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
+	replay_cmd->add_option("--solver-memory", replay.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
 
 	CheckOptions check;
 	auto *check_cmd = app.add_subcommand("check", "random layouts, impl and specification side by side");

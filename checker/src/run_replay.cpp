@@ -66,7 +66,8 @@ int cmd_run(const RunOptions &o)
 	std::vector<Case> cases;
 	if (!load_all({o.files.begin(), o.files.end()}, cases))
 		return EXIT_BAD_INPUT;
-	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
+	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled,
+		  SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
 	bool inconclusive = false;
 	for (const auto &c : cases) {
 		Trace t = run_atomic_write(c.state, c.write, c.variant);
@@ -91,7 +92,8 @@ int cmd_replay(const ReplayOptions &o)
 	}
 	if (!load_all(files, cases))
 		return EXIT_BAD_INPUT;
-	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled, o.solver_timeout_ms);
+	Spec spec(o.engine == "z3" ? Engine::z3 : Engine::compiled,
+		  SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
 	size_t passed = 0, failed = 0, inconclusive = 0;
 	std::vector<ReportItem> items;
 	for (const auto &c : cases) {

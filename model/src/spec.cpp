@@ -120,7 +120,7 @@ std::string crash_witness(const Shape &sh, const uint64_t *slots)
 
 struct Spec::Impl {
 	Engine engine;
-	unsigned timeout_ms;
+	SolverLimits limits;
 	struct ShapeHash {
 		size_t operator()(const Shape &s) const
 		{
@@ -179,7 +179,10 @@ struct Spec::Impl {
 		z3::context &c = smt::ctx();
 		z3::solver s(c, "QF_BV"); // the formulas are quantifier-free bit-vector logic
 		z3::params prm(c);
-		prm.set("timeout", timeout_ms);
+		prm.set("timeout", limits.timeout_ms);
+		if (limits.rlimit)
+			prm.set("rlimit", limits.rlimit);
+		prm.set("max_memory", limits.max_memory_mb);
 		s.set(prm);
 		for (unsigned j = 0; j < sh.fact_count(); j++)
 			s.add(ss.sym.slot(j).z3() == c.bv_val(f.v[j], 64));
@@ -202,10 +205,12 @@ struct Spec::Impl {
 	}
 };
 
-Spec::Spec(Engine e, unsigned timeout_ms) : p(std::make_unique<Impl>())
+Spec::Spec(Engine e, unsigned timeout_ms) : Spec(e, SolverLimits{timeout_ms, 0, 4096}) {}
+
+Spec::Spec(Engine e, const SolverLimits &limits) : p(std::make_unique<Impl>())
 {
 	p->engine = e;
-	p->timeout_ms = timeout_ms;
+	p->limits = limits;
 }
 Spec::~Spec() = default;
 
@@ -248,7 +253,7 @@ Judgement Spec::judge(const Trace &t)
 
 std::string Spec::cross_check(const Trace &t)
 {
-	Spec z(Engine::z3, p->timeout_ms);
+	Spec z(Engine::z3, p->limits);
 	Engine saved = p->engine;
 	p->engine = Engine::compiled;
 	Judgement a = judge(t);

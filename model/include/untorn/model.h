@@ -48,9 +48,18 @@ std::string format_judgement(const Judgement &j);
 // very same Z3 expressions (enumerating the finite crash choices).
 enum class Engine { compiled, z3 };
 
+// Limits of each Z3 query: wall-clock time, Z3's deterministic resource
+// count (0: none) and memory.  A query that hits one is inconclusive.
+struct SolverLimits {
+	unsigned timeout_ms = 10000;
+	unsigned rlimit = 0;
+	unsigned max_memory_mb = 4096;
+};
+
 class Spec {
 public:
 	explicit Spec(Engine e = Engine::compiled, unsigned solver_timeout_ms = 10000);
+	Spec(Engine e, const SolverLimits &limits);
 	~Spec();
 	Spec(const Spec &) = delete;
 	Spec &operator=(const Spec &) = delete;
