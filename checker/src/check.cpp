@@ -132,13 +132,14 @@ struct FindingRec {
 
 struct Stats {
 	uint64_t layouts = 0, clean = 0, violation = 0, divergence = 0, inconclusive = 0;
-	uint64_t path_hw = 0, path_sw = 0, path_none = 0, z3_checked = 0;
+	uint64_t path_hw = 0, path_sw = 0, path_none = 0, z3_checked = 0, z3_inconclusive = 0;
 	std::vector<std::string> engine_mismatch;
 	void add(const Stats &o)
 	{
 		layouts += o.layouts, clean += o.clean, violation += o.violation, divergence += o.divergence;
 		inconclusive += o.inconclusive, path_hw += o.path_hw, path_sw += o.path_sw, path_none += o.path_none;
 		z3_checked += o.z3_checked;
+		z3_inconclusive += o.z3_inconclusive;
 		engine_mismatch.insert(engine_mismatch.end(), o.engine_mismatch.begin(), o.engine_mismatch.end());
 	}
 };
@@ -215,7 +216,6 @@ Case finish_finding(Case c, Spec &spec, bool no_minimize)
 	if (no_minimize)
 		return c;
 	MinimizeResult m = minimize_case(c, spec);
-	std::string found_in = c.name;
 	c = m.minimized;
 	Trace t = run_atomic_write(c.state, c.write, c.variant);
 	Judgement j = spec.judge(t);
@@ -223,8 +223,10 @@ Case finish_finding(Case c, Spec &spec, bool no_minimize)
 	c.expect.path = t.path;
 	c.expect.verdict = std::string(verdict_name(j.verdict));
 	c.expect.invariants = j.broken_names();
-	c.note = "found by untorn check (" + found_in + "), minimized in " + std::to_string(m.oracle_calls) +
-		 " oracle calls: " + join(j.broken_names()) + ". " + (j.findings.empty() ? "" : j.findings.front().witness);
+	// The note depends on the minimized case only (report.json says where it
+	// was found), so shards and merges write the same bytes as one run.
+	c.note = "found by untorn check and minimized: " + join(j.broken_names()) + ". " +
+		 (j.findings.empty() ? "" : j.findings.front().witness);
 	return c;
 }
 
@@ -352,7 +354,9 @@ int cmd_check(const CheckOptions &o)
 				}
 				if (o.z3_every && i % o.z3_every == 0) {
 					st.z3_checked++;
-					std::string d = spec.cross_check(t);
+					bool undecided = false;
+					std::string d = spec.cross_check(t, &undecided);
+					st.z3_inconclusive += undecided;
 					if (!d.empty())
 						st.engine_mismatch.push_back(c.name + " (" + std::string(variant_name(v)) + "): " + d);
 				}
@@ -396,6 +400,7 @@ int cmd_check(const CheckOptions &o)
 			   {"inconclusive", total.inconclusive}};
 	rep["paths"] = {{"hw", total.path_hw}, {"sw", total.path_sw}, {"none", total.path_none}};
 	rep["z3_cross_checks"] = total.z3_checked;
+	rep["z3_inconclusive"] = total.z3_inconclusive;
 	std::sort(total.engine_mismatch.begin(), total.engine_mismatch.end()); // workers finish in any order
 	rep["engine_mismatches"] = total.engine_mismatch;
 	// Minimize the representative (lowest layout index) of each distinct
@@ -425,7 +430,7 @@ int cmd_check(const CheckOptions &o)
 			  << total.divergence << ", inconclusive " << total.inconclusive << "\n";
 		print_findings_summary(rep, o.no_minimize, nnew, o.out);
 		std::cout << "  z3 cross-checks: " << total.z3_checked << ", mismatches: " << total.engine_mismatch.size()
-			  << "\n";
+			  << ", inconclusive: " << total.z3_inconclusive << "\n";
 		for (const auto &m : total.engine_mismatch)
 			std::cout << "    ENGINE MISMATCH (a bug in untorn): " << m << "\n";
 	}
@@ -435,8 +440,8 @@ int cmd_check(const CheckOptions &o)
 		return EXIT_INTERNAL;
 	if (nnew)
 		return EXIT_FOUND;
-	if (total.inconclusive)
-		return EXIT_INCONCLUSIVE;
+	if (total.inconclusive || total.z3_inconclusive)
+		return EXIT_INCONCLUSIVE; // a query Z3 could not decide is never a pass
 	return EXIT_CLEAN;
 }
 
@@ -473,6 +478,7 @@ int cmd_merge(const MergeOptions &o)
 			rep["verdicts"] = {{"clean", 0}, {"violation", 0}, {"divergence", 0}, {"inconclusive", 0}};
 			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
 			rep["z3_cross_checks"] = 0;
+			rep["z3_inconclusive"] = 0;
 		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"]) {
 			std::cerr << "untorn: merge: " << file.string() << ": a different run (seed, count or variants differ)\n";
 			return EXIT_BAD_INPUT;
@@ -484,6 +490,7 @@ int cmd_merge(const MergeOptions &o)
 		for (const char *k : {"hw", "sw", "none"})
 			rep["paths"][k] = rep["paths"][k].get<uint64_t>() + r["paths"][k].get<uint64_t>();
 		rep["z3_cross_checks"] = rep["z3_cross_checks"].get<uint64_t>() + r.value("z3_cross_checks", uint64_t(0));
+		rep["z3_inconclusive"] = rep["z3_inconclusive"].get<uint64_t>() + r.value("z3_inconclusive", uint64_t(0));
 		for (const auto &m : r.value("engine_mismatches", std::vector<std::string>{}))
 			mismatches.push_back(m);
 		for (const auto &raw : r["raw_findings"]) {
@@ -492,6 +499,26 @@ int cmd_merge(const MergeOptions &o)
 			auto it = best.find(key);
 			if (it == best.end() || layout < it->second.first)
 				best[key] = {layout, fs::path(dir) / raw["file"].get<std::string>()};
+		}
+	}
+	// The folders must be the N distinct shards K/N of one run, all of them.
+	{
+		std::set<uint64_t> ks;
+		uint64_t n0 = 0;
+		for (const auto &dir : o.dirs) {
+			std::ifstream in(fs::path(dir) / "report.json");
+			std::string shard = nlohmann::ordered_json::parse(in).value("shard", std::string());
+			uint64_t k, n;
+			if (!parse_shard(shard, &k, &n) || (n0 && n != n0) || !ks.insert(k).second) {
+				std::cerr << "untorn: merge: " << dir << ": shard \"" << shard
+					  << "\" repeats or does not match the others; expected the shards 1/N .. N/N of one run\n";
+				return EXIT_BAD_INPUT;
+			}
+			n0 = n;
+		}
+		if (ks.size() != n0) {
+			std::cerr << "untorn: merge: " << ks.size() << " of " << n0 << " shards given; expected all of them\n";
+			return EXIT_BAD_INPUT;
 		}
 	}
 	std::sort(mismatches.begin(), mismatches.end());
@@ -522,7 +549,7 @@ int cmd_merge(const MergeOptions &o)
 		return EXIT_INTERNAL;
 	if (nnew)
 		return EXIT_FOUND;
-	if (rep["verdicts"]["inconclusive"].get<uint64_t>())
+	if (rep["verdicts"]["inconclusive"].get<uint64_t>() || rep["z3_inconclusive"].get<uint64_t>())
 		return EXIT_INCONCLUSIVE;
 	return EXIT_CLEAN;
 }

@@ -251,7 +251,7 @@ Judgement Spec::judge(const Trace &t)
 	return j;
 }
 
-std::string Spec::cross_check(const Trace &t)
+std::string Spec::cross_check(const Trace &t, bool *inconclusive)
 {
 	Spec z(Engine::z3, p->limits);
 	Engine saved = p->engine;
@@ -259,6 +259,8 @@ std::string Spec::cross_check(const Trace &t)
 	Judgement a = judge(t);
 	p->engine = saved;
 	Judgement b = z.judge(t);
+	if (inconclusive)
+		*inconclusive = !b.inconclusive.empty();
 	if (!b.inconclusive.empty())
 		return "";
 	if (a.broken_names() != b.broken_names())

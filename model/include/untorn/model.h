@@ -65,7 +65,8 @@ public:
 	Spec &operator=(const Spec &) = delete;
 	Judgement judge(const Trace &t);
 	// Cross-check: judge with both engines; returns "" when they agree.
-	std::string cross_check(const Trace &t);
+	// When Z3 cannot decide a query, sets *inconclusive (if given).
+	std::string cross_check(const Trace &t, bool *inconclusive = nullptr);
 
 private:
 	struct Impl;
