@@ -78,7 +78,9 @@ struct Builder {
 		} else {
 			uint32_t bs = geo.block_size;
 			static const uint32_t mins[] = {512, 512, 4096, 4096, 8192};
-			d.awu_min = std::min<uint32_t>(r.pick(mins), r.chance(90) ? bs : 1u << 20);
+			// one draw per statement: argument evaluation order is unspecified
+			const uint32_t cap = r.chance(90) ? bs : 1u << 20;
+			d.awu_min = std::min<uint32_t>(r.pick(mins), cap);
 			uint32_t mult = 1u << r.below(6);
 			d.awu_max = std::max(d.awu_min, uint32_t(std::min<uint64_t>(uint64_t(bs) * mult, 1u << 20)));
 		}
@@ -122,7 +124,9 @@ struct Builder {
 				continue;
 			}
 			bool aligned = r.chance(60);
-			xfs_fsblock_t pb = place(len, aligned ? n : 1, !aligned && n > 1 && r.chance(50), r.chance(15));
+			const bool near_end = r.chance(15); // one draw per statement (see geometry())
+			const bool misalign = !aligned && n > 1 && r.chance(50);
+			xfs_fsblock_t pb = place(len, aligned ? n : 1, misalign, near_end);
 			if (pb) {
 				xfs_bmbt_irec e{f, pb, len, kind >= 8 ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
 				auto &df = c.state.data_fork;

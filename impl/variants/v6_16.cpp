@@ -131,10 +131,10 @@ int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length
 		if (error)
 			return error;
 		if (BRANCH(ip, shared)) {
-			if (BRANCH(ip, (flags & IOMAP_ATOMIC) &&
-					       !xfs_bmap_hw_atomic_write_possible(ip, &cmap, offset_fsb,
-										  end_fsb)))
+			// clang-format off: one line, so __LINE__ is the same for every compiler
+			if (BRANCH(ip, (flags & IOMAP_ATOMIC) && !xfs_bmap_hw_atomic_write_possible(ip, &cmap, offset_fsb, end_fsb)))
 				return -ENOPROTOOPT;
+			// clang-format on
 			goto out_found_cow;
 		}
 		end_fsb = imap.br_startoff + imap.br_blockcount;
