@@ -769,11 +769,11 @@ std::string format_expect(const Case &c, const Trace &t, const Judgement &j)
 
 // ------------------------------------------------------------ decisions
 
-std::string branch_line(Variant v, const Branch &b, const char *indent)
+std::string branch_line(const Branch &b, const char *indent)
 {
 	std::ostringstream o;
 	o << indent << b.func << ": if (" << b.cond << ") -> " << (b.taken ? "taken" : "not taken") << "   ["
-	  << branch_source(v, b.func) << ":" << b.line << "]\n";
+	  << (b.file ? b.file : "?") << ":" << b.line << "]\n";
 	return o.str();
 }
 
@@ -786,7 +786,7 @@ std::string call_text(const Trace &t, size_t i)
 	  << " (file blocks [" << c.pos / bs << ", " << (c.pos + c.length + bs - 1) / bs << ")), flags "
 	  << iomap_flags_str(c.flags) << "\n";
 	for (const auto &b : c.branches)
-		o << branch_line(t.variant, b, "    ");
+		o << branch_line(b, "    ");
 	if (c.error) {
 		o << "    returns -" << errno_name(c.error) << "\n";
 		return o.str();
@@ -930,36 +930,12 @@ std::string render_svg(const Layout &l)
 	return s.finish();
 }
 
-std::string_view branch_source(Variant v, std::string_view func)
-{
-	// Functions of the shared kernel machinery (impl/src/xfs_kernel.cpp).
-	static constexpr std::string_view kernel[] = {
-		"generic_atomic_write_valid", "iomap_dio_rw", "xfs_dio_write_end_io", "submit_bio",
-		"blk_validate_atomic_write_op_size", "xfs_bmapi_read", "xfs_bmapi_write", "xfs_bmapi_allocate",
-		"xfs_bmap_extsize_align", "xfs_alloc_vextent", "default_alloc", "xfs_trim_extent",
-		"xfs_reflink_trim_around_shared", "xfs_find_trim_cow_extent", "xfs_reflink_allocate_cow",
-		"xfs_reflink_fill_cow_hole", "xfs_reflink_fill_delalloc", "xfs_reflink_convert_unwritten",
-		"xfs_reflink_convert_cow_locked", "xfs_reflink_end_cow", "xfs_reflink_end_cow_extent_locked",
-		"xfs_reflink_end_atomic_cow", "xfs_reflink_unshare", "xfs_iomap_write_direct",
-		"xfs_iomap_write_unwritten", "xfs_refcount_find_shared", "imap_needs_alloc", "imap_needs_cow",
-		"imap_spans_range", "xfs_bmbt_to_iomap"};
-	if (std::find(std::begin(kernel), std::end(kernel), func) != std::end(kernel))
-		return "impl/src/xfs_kernel.cpp";
-	switch (v) {
-	case Variant::rfc_v1: return "impl/variants/rfc_v1.cpp";
-	case Variant::v6_16: return "impl/variants/v6_16.cpp";
-	case Variant::v6_18:
-		// v6.18 replaces only the CoW ->iomap_begin; the rest is v6.16's.
-		return func == "xfs_atomic_write_cow_iomap_begin" ? "impl/variants/v6_18.cpp" : "impl/variants/v6_16.cpp";
-	}
-	return "impl/variants/?";
-}
 
 std::string format_decisions(const Trace &t)
 {
 	std::string out = "  before and around the mappings (admission, limits, the path):\n";
 	for (const auto &b : t.file_branches)
-		out += branch_line(t.variant, b, "    ");
+		out += branch_line(b, "    ");
 	for (const auto &ev : t.timeline)
 		out += event_text(t, ev);
 	out += "  result: " +

@@ -62,7 +62,7 @@ std::string render_svg(const Layout &l);
 
 // Where a Branch's line is: the file of untorn's kernel model that holds
 // `func` for this variant (impl/variants/<v>.cpp or impl/src/xfs_kernel.cpp).
-std::string_view branch_source(Variant v, std::string_view func);
+
 std::string format_decisions(const Trace &t);
 
 // A crash state as the solver's witness states it.

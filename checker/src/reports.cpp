@@ -32,7 +32,6 @@ namespace
 using ojson = nlohmann::ordered_json;
 
 // Paths relative to the repository root (the SARIF's %SRCROOT%).
-constexpr const char *kKernelSource = "impl/src/xfs_kernel.cpp";
 
 // The source file that holds `func` as the variant runs it.  The variants
 // record their branches with BRANCH() (impl/src/xfs_kernel.h): v6.18 takes
@@ -40,21 +39,9 @@ constexpr const char *kKernelSource = "impl/src/xfs_kernel.cpp";
 // shared machinery that records branches lives in xfs_kernel.cpp.
 // tests/test_reports.cpp checks every (file, line) of the corpus's traces
 // against the sources.
-std::string source_file(Variant v, std::string_view func)
-{
-	if (func == "generic_atomic_write_valid")
-		return kKernelSource;
-	switch (v) {
-	case Variant::rfc_v1:
-		return "impl/variants/rfc_v1.cpp";
-	case Variant::v6_16:
-		return "impl/variants/v6_16.cpp";
-	case Variant::v6_18:
-		return func == "xfs_atomic_write_cow_iomap_begin" ? "impl/variants/v6_18.cpp"
-		                                                  : "impl/variants/v6_16.cpp";
-	}
-	return "impl/variants/v6_16.cpp";
-}
+// The file that decided a branch: recorded by the impl itself (BRANCH's
+// __FILE__); the variant's file for anything recorded without one.
+std::string branch_file(const Branch &b, Variant v);
 
 std::string variant_file(Variant v)
 {
@@ -67,6 +54,11 @@ std::string variant_file(Variant v)
 		return "impl/variants/v6_18.cpp";
 	}
 	return "impl/variants/v6_16.cpp";
+}
+
+std::string branch_file(const Branch &b, Variant v)
+{
+	return b.file ? b.file : variant_file(v);
 }
 
 std::string branch_text(const Branch &b)
@@ -156,7 +148,7 @@ ojson code_flow(const Trace &t, const std::string &fallback_uri)
 		ojson l;
 		l["location"] = {
 		    {"physicalLocation",
-		     physical_location(source_file(t.variant, b.func ? b.func : ""), b.line)},
+		     physical_location(branch_file(b, t.variant), b.line)},
 		    {"message", {{"text", branch_text(b) + where}}}};
 		l["executionOrder"] = ++order;
 		locs.push_back(l);
@@ -256,7 +248,7 @@ std::string sarif_report(const std::vector<ReportItem> &items, const std::string
 			continue;
 		}
 		const Branch *dec = deciding_branch(t);
-		std::string uri = dec ? source_file(t.variant, dec->func ? dec->func : "")
+		std::string uri = dec ? branch_file(*dec, t.variant)
 		                      : variant_file(t.variant);
 		int line = dec ? dec->line : 1;
 		std::string content = canonical_content(it.c);

@@ -20,9 +20,9 @@
 
 namespace untorn::kern {
 
-bool record_branch(xfs_inode *ip, const char *func, const char *cond, int line, bool taken)
+bool record_branch(xfs_inode *ip, const char *file, const char *func, const char *cond, int line, bool taken)
 {
-	Branch b{func, cond, taken, line};
+	Branch b{func, cond, taken, line, file};
 	if (ip->cur_call)
 		ip->cur_call->branches.push_back(b);
 	else if (ip->file_branches)

@@ -65,8 +65,9 @@ inline bool IS_DAX(const xfs_inode *) { return false; }
 
 // Records one decision in the current iomap_begin call (or at file level) and
 // returns it, so `if (BRANCH(ip, cond))` reads like the kernel's `if (cond)`.
-bool record_branch(xfs_inode *ip, const char *func, const char *cond, int line, bool taken);
-#define BRANCH(ip, cond) (::untorn::kern::record_branch((ip), __func__, #cond, __LINE__, (cond)))
+// __FILE__ is repository-relative: CMake passes -fmacro-prefix-map.
+bool record_branch(xfs_inode *ip, const char *file, const char *func, const char *cond, int line, bool taken);
+#define BRANCH(ip, cond) (::untorn::kern::record_branch((ip), __FILE__, __func__, #cond, __LINE__, (cond)))
 
 // --- generic helpers (same in every modelled version) ------------------------
 inline bool IS_ALIGNED(uint64_t x, uint64_t a) { return (x & (a - 1)) == 0; } // a power of two

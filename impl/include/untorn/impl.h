@@ -142,12 +142,14 @@ struct Iomap {
 };
 
 // One decision taken inside a kernel function: `func` and `cond` are the
-// kernel's; `line` is the line in the variant's source that decided it.
+// kernel's; `file` and `line` locate the code that decided it, relative to
+// the repository (e.g. impl/variants/v6_16.cpp).
 struct Branch {
 	const char *func;
 	const char *cond;
 	bool taken;
 	int line;
+	const char *file = nullptr;
 };
 
 enum class Ops : uint8_t { direct_write, atomic_write_cow };
