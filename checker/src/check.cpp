@@ -4,6 +4,7 @@
 #include "generate.h"
 #include "minimize.h"
 #include "reports.h"
+#include "text.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -98,28 +99,19 @@ namespace {
 std::atomic<bool> interrupted{false};
 extern "C" void on_sigint(int) { interrupted = true; }
 
-uint64_t fnv1a(uint64_t h, uint64_t x)
-{
-	for (int i = 0; i < 8; i++) {
-		h ^= (x >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 // The branch path of a run: every decision (line, outcome) and every call's
 // result, so that two findings through the same code path deduplicate.
 uint64_t branch_signature(const Trace &t)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FNV1A_OFFSET;
 	for (const auto &b : t.file_branches)
-		h = fnv1a(h, uint64_t(b.line) << 1 | b.taken);
+		h = fnv1a_u64(h, uint64_t(b.line) << 1 | b.taken);
 	for (const auto &c : t.calls) {
-		h = fnv1a(h, uint64_t(c.ops) << 32 | uint64_t(c.error));
+		h = fnv1a_u64(h, uint64_t(c.ops) << 32 | uint64_t(c.error));
 		for (const auto &b : c.branches)
-			h = fnv1a(h, uint64_t(b.line) << 1 | b.taken);
+			h = fnv1a_u64(h, uint64_t(b.line) << 1 | b.taken);
 	}
-	h = fnv1a(h, uint64_t(t.result) << 8 | uint64_t(t.path));
+	h = fnv1a_u64(h, uint64_t(t.result) << 8 | uint64_t(t.path));
 	return h;
 }
 
@@ -199,11 +191,7 @@ struct RawFinding {
 
 std::string content_hash(const std::string &content)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (unsigned char ch : content) {
-		h ^= ch;
-		h *= 0x100000001b3ULL;
-	}
+	const uint64_t h = fnv1a(content);
 	char buf[9];
 	snprintf(buf, sizeof buf, "%08llx", (unsigned long long)(h & 0xffffffffULL));
 	return buf;

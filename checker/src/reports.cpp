@@ -97,13 +97,8 @@ ojson physical_location(const std::string &uri, int line)
 // FNV-1a, 64 bits, as 16 hex digits: stable across platforms and runs.
 std::string fnv1a64(std::string_view s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (unsigned char ch : s) {
-		h ^= ch;
-		h *= 0x100000001b3ULL;
-	}
 	char buf[17];
-	std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+	std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(s)));
 	return buf;
 }
 

@@ -22,6 +22,24 @@ std::string word_wrap(std::string_view text, size_t width, std::string_view pref
 	return out;
 }
 
+uint64_t fnv1a(std::string_view bytes, uint64_t h)
+{
+	for (unsigned char ch : bytes) {
+		h ^= ch;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t fnv1a_u64(uint64_t h, uint64_t x)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (x >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 std::string xml_escape(std::string_view s, bool attr)
 {
 	std::string o;
