@@ -256,6 +256,7 @@ void write_findings(const std::string &out, std::vector<RawFinding> &raws, const
 	}
 	rep["findings"] = nlohmann::ordered_json::array();
 	*nnew = 0;
+	Spec judge(Engine::compiled); // one for all items: shapes compile once
 	for (auto &[content, cf] : distinct) {
 		const Case &c = cf.first;
 		std::string file = c.name + ".json";
@@ -263,7 +264,6 @@ void write_findings(const std::string &out, std::vector<RawFinding> &raws, const
 		*nnew += !is_known;
 		write_file_atomically(fs::path(out) / file, case_to_json(c));
 		if (items) {
-			Spec judge(Engine::compiled);
 			Trace t = run_atomic_write(c.state, c.write, c.variant);
 			Judgement j = judge.judge(t);
 			items->push_back({c, t, j, is_known, is_known ? "known finding" : "new finding"});
