@@ -303,18 +303,18 @@ TEST_CASE("kern: IS_ALIGNED is a bitmask test", "[kern][bits]")
 TEST_CASE("kern: max_pow_of_two_factor and rounddown_pow_of_two", "[kern][bits]")
 {
 	// fs/xfs/xfs_mount.h max_pow_of_two_factor(): 1 << ffs(n) - 1.
-	CHECK(k::max_pow_of_two_factor(1000) == 8u);
-	CHECK(k::max_pow_of_two_factor(1024) == 1024u);
-	CHECK(k::max_pow_of_two_factor(12) == 4u);
-	CHECK(k::max_pow_of_two_factor(1) == 1u);
-	CHECK(k::max_pow_of_two_factor(999) == 1u);
+	CHECK(untorn::max_pow_of_two_factor(1000) == 8u);
+	CHECK(untorn::max_pow_of_two_factor(1024) == 1024u);
+	CHECK(untorn::max_pow_of_two_factor(12) == 4u);
+	CHECK(untorn::max_pow_of_two_factor(1) == 1u);
+	CHECK(untorn::max_pow_of_two_factor(999) == 1u);
 	// include/linux/log2.h rounddown_pow_of_two(): 1 << (fls_long(n) - 1).
-	CHECK(k::rounddown_pow_of_two(1000) == 512u);
-	CHECK(k::rounddown_pow_of_two(1024) == 1024u);
-	CHECK(k::rounddown_pow_of_two(1025) == 1024u);
-	CHECK(k::rounddown_pow_of_two(1) == 1u);
-	CHECK(k::rounddown_pow_of_two(k::MAX_RW_COUNT / 4096) == 262144u); // 0x7ffff -> 2^18
-	CHECK(k::rounddown_pow_of_two(UINT64_MAX) == (1ULL << 63));
+	CHECK(untorn::rounddown_pow_of_two(1000) == 512u);
+	CHECK(untorn::rounddown_pow_of_two(1024) == 1024u);
+	CHECK(untorn::rounddown_pow_of_two(1025) == 1024u);
+	CHECK(untorn::rounddown_pow_of_two(1) == 1u);
+	CHECK(untorn::rounddown_pow_of_two(k::MAX_RW_COUNT / 4096) == 262144u); // 0x7ffff -> 2^18
+	CHECK(untorn::rounddown_pow_of_two(UINT64_MAX) == (1ULL << 63));
 }
 
 // ------------------------------------------------- xfs_reflink_trim_around_shared

@@ -36,15 +36,6 @@ void trace_note(xfs_inode *ip, std::string s)
 	ip->trace->timeline.push_back({TraceEvent::note, int(ip->trace->notes.size() - 1)});
 }
 
-uint64_t rounddown_pow_of_two(uint64_t n)
-{
-	if (n == 0)
-		return 0;
-	return 1ULL << (63 - __builtin_clzll(n));
-}
-
-uint64_t max_pow_of_two_factor(uint64_t n) { return n & -n; }
-
 // xfs_trim_extent: trim irec to [bno, bno+len); an empty result has count 0.
 void xfs_trim_extent(xfs_bmbt_irec *irec, xfs_fileoff_t bno, xfs_filblks_t len)
 {
@@ -160,7 +151,7 @@ xfs_extlen_t xfs_get_cowextsz_hint(xfs_inode *ip)
 	return a;
 }
 
-xfs_fileoff_t xfs_iomap_end_fsb(xfs_inode *ip, uint64_t offset, uint64_t count)
+xfs_fileoff_t xfs_iomap_end_fsb(xfs_inode *ip, xfs_off_t offset, xfs_off_t count)
 {
 	return ip->B_TO_FSB(offset + count);
 }
@@ -246,13 +237,15 @@ void xfs_trans_commit(xfs_inode *ip, const char *name, std::string what)
 
 // The used physical ranges of one AG, as sorted, merged agbno intervals:
 // both forks' real extents, shared ranges, and this run's allocations.
-static std::vector<std::pair<uint64_t, uint64_t>> used_in_ag(xfs_inode *ip, uint32_t agno)
+using agbno_range = std::pair<u64, u64>; // [start, end) in agbno
+
+static std::vector<agbno_range> used_in_ag(xfs_inode *ip, xfs_agnumber_t agno)
 {
 	const auto &g = ip->geo;
-	std::vector<std::pair<uint64_t, uint64_t>> v; // [start, end) in agbno
+	std::vector<agbno_range> v;
 	auto add = [&](xfs_fsblock_t s, xfs_filblks_t n) {
 		if (n && xfs_fsb_to_agno(g, s) == agno)
-			v.push_back({xfs_fsb_to_agbno(g, s), uint64_t(xfs_fsb_to_agbno(g, s)) + n});
+			v.push_back({xfs_fsb_to_agbno(g, s), u64(xfs_fsb_to_agbno(g, s)) + n});
 	};
 	for (const auto *f : {&ip->i_df, &ip->i_cowfp})
 		for (const auto &e : *f)
@@ -263,8 +256,10 @@ static std::vector<std::pair<uint64_t, uint64_t>> used_in_ag(xfs_inode *ip, uint
 	for (const auto &[s, n] : ip->alloc.given)
 		add(s, n);
 	v.push_back({0, 1}); // agbno 0 holds the AG headers (fsblock 0: the superblock)
-	std::sort(v.begin(), v.end());
-	std::vector<std::pair<uint64_t, uint64_t>> merged;
+	std::sort(v.begin(), v.end(), [](const agbno_range &a, const agbno_range &b) {
+		return a.first < b.first || (a.first == b.first && a.second < b.second);
+	});
+	std::vector<agbno_range> merged;
 	for (auto r : v) {
 		if (!merged.empty() && r.first <= merged.back().second)
 			merged.back().second = std::max(merged.back().second, r.second);
@@ -281,9 +276,10 @@ static int default_alloc(xfs_inode *ip, xfs_filblks_t len, xfs_extlen_t align, x
 			 xfs_filblks_t *got)
 {
 	const auto &g = ip->geo;
-	std::vector<std::vector<std::pair<uint64_t, uint64_t>>> free(g.ag_count); // free gaps per AG
-	for (uint32_t agno = 0; agno < g.ag_count; agno++) {
-		uint64_t at = 0;
+	const uint64_t ag_count = to_count(g.ag_count);
+	std::vector<std::vector<agbno_range>> free(ag_count); // free gaps per AG
+	for (uint64_t agno = 0; agno < ag_count; agno++) {
+		u64 at = 0;
 		for (auto [s, e] : used_in_ag(ip, agno)) {
 			if (s > at)
 				free[agno].push_back({at, s});
@@ -292,22 +288,22 @@ static int default_alloc(xfs_inode *ip, xfs_filblks_t len, xfs_extlen_t align, x
 		if (at < g.ag_blocks)
 			free[agno].push_back({at, g.ag_blocks});
 	}
-	for (uint64_t a : {uint64_t(align), uint64_t(1)})
-		for (uint32_t agno = 0; agno < g.ag_count; agno++)
+	for (u64 a : {u64(align), u64(1)})
+		for (uint64_t agno = 0; agno < ag_count; agno++)
 			for (auto [s, e] : free[agno]) {
-				uint64_t start = (s + a - 1) / a * a;
+				u64 start = (s + a - 1) / a * a;
 				if (start + len <= e) {
-					*bno = xfs_agb_to_fsb(g, agno, uint32_t(start));
+					*bno = xfs_agb_to_fsb(g, agno, start);
 					*got = len;
 					return 0;
 				}
 			}
 	xfs_filblks_t best = 0;
-	for (uint32_t agno = 0; agno < g.ag_count; agno++)
+	for (uint64_t agno = 0; agno < ag_count; agno++)
 		for (auto [s, e] : free[agno])
 			if (e - s > best) {
 				best = e - s;
-				*bno = xfs_agb_to_fsb(g, agno, uint32_t(s));
+				*bno = xfs_agb_to_fsb(g, agno, s);
 			}
 	if (best == 0)
 		return -ENOSPC;
@@ -327,17 +323,16 @@ static int xfs_alloc_vextent(xfs_inode *ip, xfs_filblks_t len, xfs_extlen_t alig
 		*bno = ans.startblock;
 		*got = std::min<xfs_filblks_t>(ans.blockcount, len);
 		trace_note(ip, "allocator: scripted answer " + std::to_string(a.next - 1) + " gives fsbno " +
-				       std::to_string(*bno) + " x" + std::to_string(*got) + " (asked " +
-				       std::to_string(len) + ", align " + std::to_string(align) + ")");
+				       to_text(*bno) + " x" + to_text(*got) + " (asked " + to_text(len) +
+				       ", align " + to_text(align) + ")");
 	} else {
 		error = default_alloc(ip, len, std::max<xfs_extlen_t>(align, 1), bno, got);
 		if (error) {
 			trace_note(ip, "allocator: default policy finds no free block: ENOSPC");
 			return error;
 		}
-		trace_note(ip, "allocator: default policy gives fsbno " + std::to_string(*bno) + " x" +
-				       std::to_string(*got) + " (asked " + std::to_string(len) + ", align " +
-				       std::to_string(align) + ")");
+		trace_note(ip, "allocator: default policy gives fsbno " + to_text(*bno) + " x" + to_text(*got) +
+				       " (asked " + to_text(len) + ", align " + to_text(align) + ")");
 	}
 	a.given.push_back({*bno, *got});
 	return 0;
@@ -597,7 +592,7 @@ int xfs_iomap_write_direct(xfs_inode *ip, xfs_fileoff_t offset_fsb, xfs_fileoff_
 
 // xfs_iomap_write_unwritten: convert the data fork's unwritten extents in the
 // range to written, one transaction per mapping.
-int xfs_iomap_write_unwritten(xfs_inode *ip, uint64_t offset, uint64_t count)
+int xfs_iomap_write_unwritten(xfs_inode *ip, xfs_off_t offset, xfs_off_t count)
 {
 	xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
 	xfs_fileoff_t end_fsb = ip->B_TO_FSB(offset + count);
@@ -885,7 +880,7 @@ static int xfs_reflink_end_cow_extent_locked(xfs_inode *ip, xfs_fileoff_t *offse
 }
 
 // xfs_reflink_end_cow: one transaction per remapped extent.
-int xfs_reflink_end_cow(xfs_inode *ip, uint64_t offset, uint64_t count)
+int xfs_reflink_end_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count)
 {
 	xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
 	xfs_fileoff_t end_fsb = ip->B_TO_FSB(offset + count);
@@ -902,7 +897,7 @@ int xfs_reflink_end_cow(xfs_inode *ip, uint64_t offset, uint64_t count)
 
 // xfs_reflink_end_atomic_cow: every remap of the range in one transaction
 // (tr_atomic_ioend in v6.16, tr_write in the RFC's patch 08).
-int xfs_reflink_end_atomic_cow(xfs_inode *ip, uint64_t offset, uint64_t count)
+int xfs_reflink_end_atomic_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count)
 {
 	xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
 	xfs_fileoff_t end_fsb = ip->B_TO_FSB(offset + count);
@@ -923,7 +918,7 @@ int xfs_reflink_end_atomic_cow(xfs_inode *ip, uint64_t offset, uint64_t count)
 // directly: the buffered path's delalloc reservation and the writeback
 // conversion are collapsed into one CoW allocation per shared extent, a plain
 // bio that copies the old data, and the end_cow transactions.
-int xfs_reflink_unshare(xfs_inode *ip, uint64_t offset, uint64_t len)
+int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len)
 {
 	if (!ip->geo.reflink)
 		return 0;
@@ -967,7 +962,7 @@ int xfs_reflink_unshare(xfs_inode *ip, uint64_t offset, uint64_t len)
 
 // blk_validate_atomic_write_op_size (block/blk-core.c): a REQ_ATOMIC bio over
 // the device's unit max, or not a multiple of its unit min, ends BLK_STS_INVAL.
-static int blk_validate_atomic_write_op_size(xfs_inode *ip, uint64_t size)
+static int blk_validate_atomic_write_op_size(xfs_inode *ip, xfs_off_t size)
 {
 	if (size > ip->dev.awu_max)
 		return -EINVAL;
@@ -976,7 +971,7 @@ static int blk_validate_atomic_write_op_size(xfs_inode *ip, uint64_t size)
 	return 0;
 }
 
-static void submit_bio(xfs_inode *ip, const Iomap &iomap, uint64_t pos, uint64_t len, bool req_atomic,
+static void submit_bio(xfs_inode *ip, const Iomap &iomap, xfs_off_t pos, xfs_off_t len, bool req_atomic,
 		       int call)
 {
 	Bio b;
@@ -993,13 +988,13 @@ static void submit_bio(xfs_inode *ip, const Iomap &iomap, uint64_t pos, uint64_t
 	ip->trace->timeline.push_back({TraceEvent::bio, int(ip->trace->bios.size() - 1)});
 }
 
-int64_t iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsigned extra_iter_flags,
-		     AtomicBioRule rule)
+ssize_ret iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsigned extra_iter_flags,
+		       AtomicBioRule rule)
 {
 	Trace *t = ip->trace;
 	const unsigned iter_flags = IOMAP_WRITE | IOMAP_DIRECT | IOMAP_ATOMIC | extra_iter_flags;
-	const uint64_t end = w.offset + w.length;
-	uint64_t pos = w.offset;
+	const xfs_off_t end = w.offset + w.length;
+	xfs_off_t pos = w.offset;
 	unsigned dio_flags = 0;
 	int error = 0;
 	const size_t first_bio = t->bios.size();
@@ -1034,7 +1029,7 @@ int64_t iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsign
 			error = -EIO;
 			break;
 		}
-		const uint64_t length = std::min(iomap.offset + iomap.length, end) - pos;
+		const xfs_off_t length = std::min(iomap.offset + iomap.length, end) - pos;
 
 		/* iomap_dio_iter: writes cannot go to holes or delalloc */
 		if (iomap.type == IomapType::HOLE || iomap.type == IomapType::DELALLOC) {
@@ -1070,14 +1065,14 @@ int64_t iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsign
 						       std::string(errno_name(b.status)));
 				break;
 			}
-	const int64_t size = int64_t(pos - w.offset);
+	const xfs_off_t size = pos - w.offset;
 	int ret = xfs_dio_write_end_io(ip, w.offset, size, error, dio_flags);
 	if (ret)
 		return ret;
-	return size;
+	return ssize_ret::bytes(size);
 }
 
-int xfs_dio_write_end_io(xfs_inode *ip, uint64_t offset, int64_t size, int error, unsigned dio_flags)
+int xfs_dio_write_end_io(xfs_inode *ip, xfs_off_t offset, xfs_off_t size, int error, unsigned dio_flags)
 {
 	if (error)
 		return error;
@@ -1085,12 +1080,12 @@ int xfs_dio_write_end_io(xfs_inode *ip, uint64_t offset, int64_t size, int error
 		return 0;
 	if (dio_flags & IOMAP_DIO_COW) {
 		/* every write modelled here is IOCB_ATOMIC */
-		error = xfs_reflink_end_atomic_cow(ip, offset, uint64_t(size));
+		error = xfs_reflink_end_atomic_cow(ip, offset, size);
 		if (error)
 			return error;
 	}
 	if (dio_flags & IOMAP_DIO_UNWRITTEN)
-		return xfs_iomap_write_unwritten(ip, offset, uint64_t(size));
+		return xfs_iomap_write_unwritten(ip, offset, size);
 	return 0;
 }
 

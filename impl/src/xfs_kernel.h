@@ -8,10 +8,8 @@
 
 namespace untorn::kern {
 
-using xfs_extlen_t = uint32_t;
-
 // XFS_DEFAULT_COWEXTSZ_HINT (fs/xfs/xfs_inode.h): used when the inode has none.
-inline constexpr xfs_extlen_t XFS_DEFAULT_COWEXTSZ_HINT = 32;
+inline constexpr uint32_t XFS_DEFAULT_COWEXTSZ_HINT = 32;
 // MAX_RW_COUNT (include/linux/fs.h) with 4 KiB pages.
 inline constexpr uint64_t MAX_RW_COUNT = 0x7ffff000ULL;
 // PAGE_SIZE on the machines whose kernels we model.
@@ -52,12 +50,12 @@ struct xfs_inode {
 	std::vector<Branch> *file_branches = nullptr;
 
 	// buftarg atomic limits (bytes), as xfs_configure_buftarg_atomic_writes sets them.
-	uint32_t bt_awu_min = 0, bt_awu_max = 0;
+	u32 bt_awu_min = 0, bt_awu_max = 0;
 
 	std::vector<xfs_bmbt_irec> &fork(int whichfork) { return whichfork == XFS_COW_FORK ? i_cowfp : i_df; }
-	uint64_t FSB_TO_B(xfs_filblks_t fsb) const { return fsb * geo.block_size; }
-	xfs_fileoff_t B_TO_FSBT(uint64_t b) const { return b / geo.block_size; }
-	xfs_fileoff_t B_TO_FSB(uint64_t b) const { return (b + geo.block_size - 1) / geo.block_size; }
+	xfs_off_t FSB_TO_B(xfs_filblks_t fsb) const { return fsb * geo.block_size; }
+	xfs_fileoff_t B_TO_FSBT(xfs_off_t b) const { return b / geo.block_size; }
+	xfs_fileoff_t B_TO_FSB(xfs_off_t b) const { return (b + geo.block_size - 1) / geo.block_size; }
 };
 
 // DAX inodes are not modelled (the case format has no DAX): IS_DAX is false.
@@ -70,10 +68,9 @@ bool record_branch(xfs_inode *ip, const char *file, const char *func, const char
 #define BRANCH(ip, cond) (::untorn::kern::record_branch((ip), __FILE__, __func__, #cond, __LINE__, (cond)))
 
 // --- generic helpers (same in every modelled version) ------------------------
-inline bool IS_ALIGNED(uint64_t x, uint64_t a) { return (x & (a - 1)) == 0; } // a power of two
-inline bool is_power_of_2(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
-uint64_t rounddown_pow_of_two(uint64_t n);
-uint64_t max_pow_of_two_factor(uint64_t n);
+inline bool IS_ALIGNED(const u64 &x, const u64 &a) { return (x & (a - 1)) == 0; } // a power of two
+inline bool is_power_of_2(const u64 &n) { return n != 0 && (n & (n - 1)) == 0; }
+// rounddown_pow_of_two and max_pow_of_two_factor are in untorn/value.h.
 
 void xfs_trim_extent(xfs_bmbt_irec *irec, xfs_fileoff_t bno, xfs_filblks_t len);
 bool xfs_iext_lookup_extent(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, size_t *icur,
@@ -84,7 +81,7 @@ int xfs_bmapi_read(xfs_inode *ip, xfs_fileoff_t bno, xfs_filblks_t len, xfs_bmbt
 bool xfs_bmap_is_real_extent(const xfs_bmbt_irec *irec);
 bool xfs_bmap_is_written_extent(const xfs_bmbt_irec *irec);
 xfs_extlen_t xfs_get_cowextsz_hint(xfs_inode *ip);
-xfs_fileoff_t xfs_iomap_end_fsb(xfs_inode *ip, uint64_t offset, uint64_t count);
+xfs_fileoff_t xfs_iomap_end_fsb(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
 
 // Allocates real blocks for [bno, bno+len) in a fork (one mapping, nimaps == 1),
 // converting a delalloc extent whole; records one transaction.
@@ -111,7 +108,7 @@ int xfs_bmbt_to_iomap(xfs_inode *ip, Iomap *iomap, const xfs_bmbt_irec *imap, un
 		      unsigned iomap_flags);
 int xfs_iomap_write_direct(xfs_inode *ip, xfs_fileoff_t offset_fsb, xfs_fileoff_t count_fsb,
 			   unsigned flags, xfs_bmbt_irec *imap);
-int xfs_iomap_write_unwritten(xfs_inode *ip, uint64_t offset, uint64_t count);
+int xfs_iomap_write_unwritten(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
 
 // --- reflink helpers (fs/xfs/xfs_reflink.c, v6.16 unless the name says) ------
 int xfs_reflink_trim_around_shared(xfs_inode *ip, xfs_bmbt_irec *irec, bool *shared);
@@ -127,16 +124,16 @@ int xfs_reflink_fill_delalloc(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec 
 			      bool convert_now);
 int xfs_reflink_allocate_cow(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec *cmap, bool *shared,
 			     bool convert_now, bool atomic);
-int xfs_reflink_end_cow(xfs_inode *ip, uint64_t offset, uint64_t count);
-int xfs_reflink_end_atomic_cow(xfs_inode *ip, uint64_t offset, uint64_t count);
-int xfs_reflink_unshare(xfs_inode *ip, uint64_t offset, uint64_t len); // RFC patch 07's use
+int xfs_reflink_end_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
+int xfs_reflink_end_atomic_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
+int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len); // RFC patch 07's use
 
 // --- admission and limits ----------------------------------------------------
 int generic_atomic_write_valid(xfs_inode *ip, const WriteReq &w);
 
 // --- the direct-I/O loop (fs/iomap/direct-io.c) and completion ----------------
 // One ->iomap_begin implementation, as a variant provides it.
-using iomap_begin_fn = int (*)(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+using iomap_begin_fn = int (*)(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 			       Iomap *iomap, std::optional<Iomap> *srcmap);
 
 // Which iomap rule decides a REQ_ATOMIC bio: v6.16's IOMAP_F_ATOMIC_BIO mapping
@@ -148,12 +145,29 @@ struct DioOps {
 	iomap_begin_fn begin;
 };
 
+// What ->write_iter and iomap_dio_rw return (the kernel's ssize_t): a byte
+// count, or a negative errno.  Two fields because the count is a value
+// (symbolic under the prover, see value.h) while an errno is always concrete;
+// `ret == -EAGAIN` and `if (ret)`-style tests read as in the kernel.
+struct ssize_ret {
+	int error = 0;	       // 0 or -errno
+	xfs_off_t nbytes = 0; // when error == 0
+	ssize_ret(int err = 0) : error(err) {}
+	static ssize_ret bytes(xfs_off_t n)
+	{
+		ssize_ret r;
+		r.nbytes = n;
+		return r;
+	}
+	bool operator==(int err) const { return error == err; }
+};
+
 // iomap_dio_rw() for one atomic direct write; returns bytes or -errno.
-int64_t iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsigned extra_iter_flags,
-		     AtomicBioRule rule);
+ssize_ret iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsigned extra_iter_flags,
+		       AtomicBioRule rule);
 
 // xfs_dio_write_end_io(): completion, given what the dio accumulated.
-int xfs_dio_write_end_io(xfs_inode *ip, uint64_t offset, int64_t size, int error, unsigned dio_flags);
+int xfs_dio_write_end_io(xfs_inode *ip, xfs_off_t offset, xfs_off_t size, int error, unsigned dio_flags);
 enum : unsigned { IOMAP_DIO_UNWRITTEN = 1u << 0, IOMAP_DIO_COW = 1u << 1 };
 
 // Trace bookkeeping used by the variants' file-level code.

@@ -33,20 +33,20 @@ static bool xfs_inode_can_atomicwrite(xfs_inode *ip)
 }
 
 // Patch 09: mp->awu_max, in blocks.
-static uint64_t xfs_mount_awu_max(xfs_inode *ip)
+static xfs_extlen_t xfs_mount_awu_max(xfs_inode *ip)
 {
 	return ip->geo.reflink ? max_pow_of_two_factor(ip->geo.ag_blocks) : 1;
 }
 
 // Patch 09: xfs_get_atomic_write_attr().
-static void xfs_get_atomic_write_attr(xfs_inode *ip, uint32_t *unit_min, uint32_t *unit_max)
+static void xfs_get_atomic_write_attr(xfs_inode *ip, u32 *unit_min, u32 *unit_max)
 {
 	if (!xfs_inode_can_atomicwrite(ip)) {
 		*unit_min = *unit_max = 0;
 		return;
 	}
 	*unit_min = ip->geo.block_size;
-	*unit_max = uint32_t(std::min<uint64_t>(ip->FSB_TO_B(xfs_mount_awu_max(ip)), ip->dev.awu_max));
+	*unit_max = std::min<u64>(ip->FSB_TO_B(xfs_mount_awu_max(ip)), ip->dev.awu_max);
 }
 
 void xfs_configure_limits(xfs_inode *ip)
@@ -56,7 +56,7 @@ void xfs_configure_limits(xfs_inode *ip)
 	xfs_get_atomic_write_attr(ip, &ip->trace->awu_min, &ip->trace->awu_max);
 }
 
-static int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+static int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 					Iomap *iomap, std::optional<Iomap> *srcmap)
 {
 	xfs_bmbt_irec imap, cmap;
@@ -144,7 +144,7 @@ static int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t
 	return xfs_bmbt_to_iomap(ip, iomap, &imap, flags, iomap_flags);
 
 allocate_blocks:
-	length = std::min<uint64_t>(length, 1024 * PAGE_SIZE);
+	length = std::min<xfs_off_t>(length, 1024 * PAGE_SIZE);
 	end_fsb = xfs_iomap_end_fsb(ip, offset, length);
 	if (nimaps && imap.br_startblock == HOLESTARTBLOCK)
 		end_fsb = std::min(end_fsb, imap.br_startoff + imap.br_blockcount);
@@ -165,11 +165,11 @@ out_found_cow:
 }
 
 // Patch 07.
-static int64_t xfs_file_dio_write_atomic(xfs_inode *ip, const WriteReq &w)
+static ssize_ret xfs_file_dio_write_atomic(xfs_inode *ip, const WriteReq &w)
 {
 	const DioOps ops{Ops::direct_write, xfs_direct_write_iomap_begin};
 	ip->trace->path = Path::hw;
-	int64_t ret = iomap_dio_rw(ip, w, ops, 0, AtomicBioRule::rfc_not_atomic_cow);
+	ssize_ret ret = iomap_dio_rw(ip, w, ops, 0, AtomicBioRule::rfc_not_atomic_cow);
 
 	if (BRANCH(ip, ret == -EAGAIN)) {
 		/* retake the IOLOCK exclusive, unshare, and retry in CoW mode */
@@ -183,9 +183,9 @@ static int64_t xfs_file_dio_write_atomic(xfs_inode *ip, const WriteReq &w)
 	return ret;
 }
 
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)
 {
-	uint32_t unit_min, unit_max;
+	u32 unit_min, unit_max;
 	xfs_configure_limits(ip);
 	xfs_get_atomic_write_attr(ip, &unit_min, &unit_max);
 

@@ -21,7 +21,7 @@ namespace untorn::kern::v6_16 {
 // nonsense or doesn't even cover a single fsblock.
 static void xfs_configure_buftarg_atomic_writes(xfs_inode *ip)
 {
-	uint32_t min_bytes = ip->dev.awu_min, max_bytes = ip->dev.awu_max;
+	u32 min_bytes = ip->dev.awu_min, max_bytes = ip->dev.awu_max;
 	if (min_bytes > max_bytes || min_bytes > ip->geo.block_size || max_bytes < ip->geo.block_size) {
 		min_bytes = 0;
 		max_bytes = 0;
@@ -34,14 +34,14 @@ static bool xfs_inode_can_hw_atomic_write(xfs_inode *ip) { return ip->bt_awu_max
 static bool xfs_can_sw_atomic_write(xfs_inode *ip) { return ip->geo.reflink; }
 
 // Maximum atomic write IO size that the kernel allows.
-static uint64_t xfs_calc_atomic_write_max(xfs_inode *ip)
+static xfs_extlen_t xfs_calc_atomic_write_max(xfs_inode *ip)
 {
 	return rounddown_pow_of_two(ip->B_TO_FSB(MAX_RW_COUNT));
 }
 
 // With hardware atomics, the largest power-of-two factor of the AG size, so
 // that every atomic write unit aligns with the start of every group.
-static uint64_t xfs_calc_group_awu_max(xfs_inode *ip)
+static xfs_extlen_t xfs_calc_group_awu_max(xfs_inode *ip)
 {
 	if (ip->geo.ag_blocks == 0)
 		return 0;
@@ -51,27 +51,27 @@ static uint64_t xfs_calc_group_awu_max(xfs_inode *ip)
 }
 
 // m_groups[XG_TYPE_AG].awu_max, in blocks; max_ioend is xfs_reflink_max_atomic_cow().
-static uint64_t xfs_calc_atomic_write_unit_max(xfs_inode *ip)
+static xfs_extlen_t xfs_calc_atomic_write_unit_max(xfs_inode *ip)
 {
-	return std::min({xfs_calc_atomic_write_max(ip), uint64_t(ip->geo.max_atomic_ioend),
+	return std::min({xfs_calc_atomic_write_max(ip), xfs_extlen_t(ip->geo.max_atomic_ioend),
 			 xfs_calc_group_awu_max(ip)});
 }
 
-static uint32_t xfs_get_atomic_write_min(xfs_inode *ip)
+static u32 xfs_get_atomic_write_min(xfs_inode *ip)
 {
 	if (xfs_inode_can_hw_atomic_write(ip) || xfs_can_sw_atomic_write(ip))
 		return ip->geo.block_size;
 	return 0;
 }
 
-static uint32_t xfs_get_atomic_write_max(xfs_inode *ip)
+static u32 xfs_get_atomic_write_max(xfs_inode *ip)
 {
 	if (!xfs_can_sw_atomic_write(ip)) {
 		if (xfs_inode_can_hw_atomic_write(ip))
 			return ip->geo.block_size;
 		return 0;
 	}
-	return uint32_t(std::min<uint64_t>(ip->FSB_TO_B(xfs_calc_atomic_write_unit_max(ip)), UINT32_MAX));
+	return std::min<u64>(ip->FSB_TO_B(xfs_calc_atomic_write_unit_max(ip)), UINT32_MAX);
 }
 
 void xfs_configure_limits(xfs_inode *ip)
@@ -84,7 +84,7 @@ void xfs_configure_limits(xfs_inode *ip)
 static bool xfs_bmap_hw_atomic_write_possible(xfs_inode *ip, const xfs_bmbt_irec *imap,
 					      xfs_fileoff_t offset_fsb, xfs_fileoff_t end_fsb)
 {
-	uint64_t len = ip->FSB_TO_B(end_fsb - offset_fsb);
+	xfs_off_t len = ip->FSB_TO_B(end_fsb - offset_fsb);
 
 	/*
 	 * atomic writes are required to be naturally aligned for disk blocks,
@@ -104,7 +104,7 @@ static bool xfs_bmap_hw_atomic_write_possible(xfs_inode *ip, const xfs_bmbt_irec
 	return BRANCH(ip, len <= ip->bt_awu_max);
 }
 
-int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				 Iomap *iomap, std::optional<Iomap> *srcmap)
 {
 	xfs_bmbt_irec imap, cmap;
@@ -162,7 +162,7 @@ int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length
 
 allocate_blocks:
 	/* cap the length we map (1024 pages); i_size is not modelled */
-	length = std::min<uint64_t>(length, 1024 * PAGE_SIZE);
+	length = std::min<xfs_off_t>(length, 1024 * PAGE_SIZE);
 	end_fsb = xfs_iomap_end_fsb(ip, offset, length);
 	if (nimaps && imap.br_startblock == HOLESTARTBLOCK)
 		end_fsb = std::min(end_fsb, imap.br_startoff + imap.br_blockcount);
@@ -184,7 +184,7 @@ out_found_cow:
 	return xfs_bmbt_to_iomap(ip, iomap, &cmap, flags, IOMAP_F_SHARED);
 }
 
-int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				     Iomap *iomap, std::optional<Iomap> *)
 {
 	const xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
@@ -236,12 +236,12 @@ found:
 	return xfs_bmbt_to_iomap(ip, iomap, &cmap, flags, IOMAP_F_SHARED);
 }
 
-static int64_t xfs_file_dio_write_atomic(xfs_inode *ip, const WriteReq &w, iomap_begin_fn cow_begin)
+static ssize_ret xfs_file_dio_write_atomic(xfs_inode *ip, const WriteReq &w, iomap_begin_fn cow_begin)
 {
 	const DioOps direct_ops{Ops::direct_write, xfs_direct_write_iomap_begin};
 	const DioOps cow_ops{Ops::atomic_write_cow, cow_begin};
 	const DioOps *dops;
-	int64_t ret;
+	ssize_ret ret;
 
 	/*
 	 * HW offload should be faster, so try that first if it is already
@@ -268,10 +268,10 @@ retry:
 	return ret;
 }
 
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn cow_begin)
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn cow_begin)
 {
 	xfs_configure_limits(ip);
-	const uint64_t ocount = w.length;
+	const xfs_off_t ocount = w.length;
 
 	/* xfs_file_open: FMODE_CAN_ATOMIC_WRITE only when the minimum is non-zero */
 	if (BRANCH(ip, xfs_get_atomic_write_min(ip) == 0))

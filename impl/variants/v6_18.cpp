@@ -12,7 +12,7 @@
 
 namespace untorn::kern::v6_18 {
 
-int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				     Iomap *iomap, std::optional<Iomap> *)
 {
 	const xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
@@ -93,7 +93,7 @@ convert_delay:
 	goto retry;
 }
 
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)
 {
 	return v6_16::xfs_file_write_iter(ip, w, xfs_atomic_write_cow_iomap_begin);
 }

@@ -7,24 +7,24 @@
 namespace untorn::kern {
 
 namespace rfc_v1 {
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
 void xfs_configure_limits(xfs_inode *ip);
 } // namespace rfc_v1
 
 namespace v6_16 {
-int xfs_direct_write_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				 Iomap *iomap, std::optional<Iomap> *srcmap);
-int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				     Iomap *iomap, std::optional<Iomap> *srcmap);
 // xfs_file_write_iter with the CoW ops the caller's version provides.
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn atomic_write_cow_begin);
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn atomic_write_cow_begin);
 void xfs_configure_limits(xfs_inode *ip);
 } // namespace v6_16
 
 namespace v6_18 {
-int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, uint64_t offset, uint64_t length, unsigned flags,
+int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				     Iomap *iomap, std::optional<Iomap> *srcmap);
-int64_t xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
 } // namespace v6_18
 
 } // namespace untorn::kern

@@ -54,14 +54,15 @@ const std::vector<xfs_refcount_irec> &ref_snapshot(const Trace &t, unsigned k)
 }
 
 // The data-fork mapping of file block f: kind, and physical block (0 if none).
-std::pair<uint64_t, uint64_t> map_at(const Fork &f, xfs_fileoff_t off)
+std::pair<u64, u64> map_at(const Fork &f, xfs_fileoff_t off)
 {
 	auto it = std::partition_point(f.begin(), f.end(), [off](const xfs_bmbt_irec &e) { return e.end() <= off; });
 	if (it == f.end() || it->br_startoff > off)
 		return {K_HOLE, 0};
 	if (it->br_startblock == DELAYSTARTBLOCK)
 		return {K_DELALLOC, 0};
-	return {it->br_state == XFS_EXT_UNWRITTEN ? K_UNWRITTEN : K_NORM, it->br_startblock + (off - it->br_startoff)};
+	u64 kind = it->br_state == XFS_EXT_UNWRITTEN ? K_UNWRITTEN : K_NORM;
+	return {kind, it->br_startblock + (off - it->br_startoff)};
 }
 
 // Restriction of a fork to the blocks outside [o, E).
@@ -87,32 +88,33 @@ Fork outside(const Fork &f, xfs_fileoff_t o, xfs_fileoff_t E)
 	return out;
 }
 
-uint64_t overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+u64 overlap(const u64 &a, const u64 &an, const u64 &b, const u64 &bn)
 {
-	uint64_t s = std::max(a, b), e = std::min(a + an, b + bn);
-	return e > s ? e - s : 0;
+	u64 s = std::max(a, b), e = std::min(a + an, b + bn);
+	return e > s ? e - s : u64(0);
 }
 
-uint64_t shared_blocks(const std::vector<xfs_refcount_irec> &rc, uint64_t start, uint64_t n)
+u64 shared_blocks(const std::vector<xfs_refcount_irec> &rc, const u64 &start, const u64 &n)
 {
-	uint64_t c = 0;
+	u64 c = 0;
 	for (const auto &r : rc)
 		c += overlap(r.rc_startblock, r.rc_blockcount, start, n);
 	return c;
 }
 
-// Written CoW-fork blocks outside [o, E) per file block.
-uint64_t cow_written_outside(const Fork &before, const Fork &after, xfs_fileoff_t o, xfs_fileoff_t E)
+// Written CoW-fork blocks outside [o, E): blocks of `after` that are written
+// and were not already written, at the same physical block, in `before`.
+u64 cow_written_outside(const Fork &before, const Fork &after, xfs_fileoff_t o, xfs_fileoff_t E)
 {
-	uint64_t n = 0;
+	u64 n = 0;
 	for (const auto &e : outside(after, o, E)) {
 		if (!e.br_blockcount || isnullstartblock(e.br_startblock) || e.br_state != XFS_EXT_NORM)
 			continue;
-		for (xfs_fileoff_t f = e.br_startoff; f < e.end(); f++) {
-			auto [k, p] = map_at(before, f);
-			if (!(k == K_NORM && p == e.br_startblock + (f - e.br_startoff)))
-				n++;
-		}
+		n += e.br_blockcount;
+		for (const auto &b : before) // the same blocks, written, at the same place
+			if (b.br_startblock != DELAYSTARTBLOCK && b.br_state == XFS_EXT_NORM &&
+			    b.br_startblock + e.br_startoff == e.br_startblock + b.br_startoff)
+				n -= overlap(e.br_startoff, e.br_blockcount, b.br_startoff, b.br_blockcount);
 	}
 	return n;
 }
@@ -129,7 +131,7 @@ Facts extract_facts(const Trace &t)
 void extract_facts(const Trace &t, Facts &f)
 {
 	const Geometry &g = t.initial.geo;
-	const uint64_t bs = g.block_size;
+	const u64 bs = g.block_size;
 	const xfs_fileoff_t o = t.write.offset / bs;
 	const xfs_fileoff_t E = (t.write.offset + t.write.length + bs - 1) / bs;
 	const unsigned T = unsigned(t.txns.size());
@@ -139,7 +141,7 @@ void extract_facts(const Trace &t, Facts &f)
 	// or ends under each snapshot's mapping.
 	thread_local std::vector<xfs_fileoff_t> cuts;
 	cuts.assign({o, E});
-	auto cut = [&](uint64_t f) {
+	auto cut = [&](const xfs_fileoff_t &f) {
 		if (f > o && f < E)
 			cuts.push_back(f);
 	};
@@ -161,8 +163,9 @@ void extract_facts(const Trace &t, Facts &f)
 		cut(b.file_off);
 		cut(b.file_off + b.nblocks);
 	}
-	std::sort(cuts.begin(), cuts.end());
-	cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+	std::sort(cuts.begin(), cuts.end(), [](const u64 &a, const u64 &b) { return a < b; });
+	cuts.erase(std::unique(cuts.begin(), cuts.end(), [](const u64 &a, const u64 &b) { return a == b; }),
+		   cuts.end());
 
 	Shape &sh = f.shape;
 	sh = Shape{};
@@ -190,7 +193,7 @@ void extract_facts(const Trace &t, Facts &f)
 	v[G_DEV_MAX] = t.initial.dev.awu_max;
 
 	// Writers: the last bio (in submission order) that wrote a physical block.
-	auto writer = [&](uint64_t pblk) -> uint64_t {
+	auto writer = [&](const u64 &pblk) -> uint64_t {
 		for (size_t b = t.bios.size(); b-- > 0;)
 			if (pblk >= t.bios[b].fsbno && pblk < t.bios[b].fsbno + t.bios[b].nblocks)
 				return b + 1;
@@ -218,27 +221,34 @@ void extract_facts(const Trace &t, Facts &f)
 	for (const auto &b : t.bios)
 		if (b.payload == Payload::new_data)
 			first_write_tb = std::min(first_write_tb, b.txns_before);
+	// Segments are uniform in every snapshot, so a mapping that changes
+	// anywhere in [o, E) changes at some segment's first block.
 	for (unsigned k = first_write_tb; k < T; k++) {
 		bool changes = false;
-		for (xfs_fileoff_t x = o; x < E && !changes; x++)
-			changes = map_at(snapshot(t, k), x) != map_at(snapshot(t, k + 1), x);
+		for (unsigned s = 0; s < sh.segs && !changes; s++)
+			changes = v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)] ||
+				  v[sh.seg(s, k, S_PBLK)] != v[sh.seg(s, k + 1, S_PBLK)];
 		v[G_REMAP_TXNS] += changes;
 	}
 
-	// The layout before the write, for "was the hardware path possible?"
-	uint64_t pieces = 0;
-	for (xfs_fileoff_t x = o; x < E; x++) {
-		auto cur = map_at(t.initial.data_fork, x);
-		if (x == o || cur.first != map_at(t.initial.data_fork, x - 1).first ||
-		    (cur.second != map_at(t.initial.data_fork, x - 1).second + 1))
-			pieces++;
-		if (cur.first == K_NORM)
-			v[G_INIT_SHARED] += shared_blocks(t.initial.refcount, cur.second, 1);
+	// The layout before the write, for "was the hardware path possible?":
+	// a new piece starts at every hole or delalloc block, and wherever the
+	// kind changes or the physical blocks stop being contiguous.
+	u64 pieces = 0;
+	for (unsigned s = 0; s < sh.segs; s++) {
+		const u64 &kind = v[sh.seg(s, 0, S_KIND)], &pblk = v[sh.seg(s, 0, S_PBLK)];
+		if (kind == K_HOLE || kind == K_DELALLOC)
+			pieces += v[sh.seg_len(s)];
+		else if (s == 0 || kind != v[sh.seg(s - 1, 0, S_KIND)] ||
+			 pblk != v[sh.seg(s - 1, 0, S_PBLK)] + v[sh.seg_len(s - 1)])
+			pieces += 1;
+		if (kind == K_NORM)
+			v[G_INIT_SHARED] += shared_blocks(t.initial.refcount, pblk, v[sh.seg_len(s)]);
 	}
 	v[G_INIT_PIECES] = pieces;
 	auto first = map_at(t.initial.data_fork, o);
 	v[G_INIT_KIND] = first.first;
-	v[G_INIT_DADDR] = first.second ? xfs_fsb_to_db(g, first.second) : 0;
+	v[G_INIT_DADDR] = first.second ? xfs_fsb_to_db(g, first.second) : u64(0);
 	for (const auto &e : t.initial.cow_fork)
 		v[G_INIT_COW] += overlap(e.br_startoff, e.br_blockcount, o, E - o);
 

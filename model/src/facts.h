@@ -3,6 +3,9 @@
 // segments that look uniform in every snapshot of the data fork (one per
 // prefix of committed transactions) and under every bio; per segment and
 // snapshot we record the mapping and which bio last wrote its blocks.
+// Everything is computed per extent and per segment, never per block, so the
+// prover (which compiles this file over its symbolic values, like impl/)
+// decides the same facts with a number of decisions independent of sizes.
 #pragma once
 
 #include "untorn/impl.h"
@@ -71,7 +74,7 @@ struct Shape {
 
 struct Facts {
 	Shape shape;
-	std::vector<uint64_t> v; // fact_count() values
+	std::vector<u64> v; // fact_count() values (terms too, when the prover runs it)
 };
 
 Facts extract_facts(const Trace &t);

@@ -12,19 +12,23 @@
 #include <string_view>
 #include <vector>
 
+#include "untorn/value.h"
+
 namespace untorn {
 
-using xfs_fileoff_t = uint64_t;	 // file offset in fs blocks
-using xfs_fsblock_t = uint64_t;	 // (agno << agblklog) | agbno
-using xfs_filblks_t = uint64_t;	 // a number of fs blocks
-using xfs_daddr_blk_t = uint64_t; // disk address in fs blocks: agno * agblocks + agbno
+using xfs_fileoff_t = u64;   // file offset in fs blocks
+using xfs_fsblock_t = u64;   // (agno << agblklog) | agbno
+using xfs_filblks_t = u64;   // a number of fs blocks
+using xfs_daddr_blk_t = u64; // disk address in fs blocks: agno * agblocks + agbno
+using xfs_off_t = u64;	     // a byte offset or length in the file
+using xfs_agnumber_t = u32;
+using xfs_agblock_t = u32;
+using xfs_extlen_t = u32;
 
 // The kernel's "null" start blocks (fs/xfs/libxfs/xfs_format.h).
-inline constexpr xfs_fsblock_t DELAYSTARTBLOCK = ~0ULL;
-inline constexpr xfs_fsblock_t HOLESTARTBLOCK = ~0ULL - 1;
-inline bool isnullstartblock(xfs_fsblock_t b) { return b == DELAYSTARTBLOCK || b == HOLESTARTBLOCK; }
-
-enum xfs_exntst_t : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
+inline constexpr uint64_t DELAYSTARTBLOCK = ~0ULL;
+inline constexpr uint64_t HOLESTARTBLOCK = ~0ULL - 1;
+inline bool isnullstartblock(const xfs_fsblock_t &b) { return b == DELAYSTARTBLOCK || b == HOLESTARTBLOCK; }
 
 struct xfs_bmbt_irec {
 	xfs_fileoff_t br_startoff = 0;
@@ -39,25 +43,25 @@ struct xfs_bmbt_irec {
 struct xfs_refcount_irec {
 	xfs_fsblock_t rc_startblock = 0;
 	xfs_filblks_t rc_blockcount = 0;
-	uint32_t rc_refcount = 2;
+	u32 rc_refcount = 2;
 	bool operator==(const xfs_refcount_irec &) const = default;
 };
 
 struct Geometry {
-	uint32_t block_size = 4096;
-	uint32_t ag_blocks = 0;
-	uint32_t ag_count = 0;
+	u32 block_size = 4096;
+	xfs_agblock_t ag_blocks = 0;
+	xfs_agnumber_t ag_count = 0;
 	bool reflink = false;
-	uint32_t cowextsize = 0; // inode hint in blocks; 0 = unset (kernel default 32 applies)
+	xfs_extlen_t cowextsize = 0; // inode hint in blocks; 0 = unset (kernel default 32 applies)
 	// What one atomic ioend transaction can remap (xfs_reflink_max_atomic_cow(),
 	// derived from the log's tr_atomic_ioend); case field x_max_atomic_ioend.
-	uint32_t max_atomic_ioend = 4096;
-	uint32_t agblklog() const; // ceil(log2(ag_blocks)), as sb_agblklog
+	xfs_extlen_t max_atomic_ioend = 4096;
+	u32 agblklog() const; // ceil(log2(ag_blocks)), as sb_agblklog
 };
 
 struct DeviceLimits {
-	uint32_t awu_min = 0; // bytes; both 0 = no hardware atomics
-	uint32_t awu_max = 0;
+	u32 awu_min = 0; // bytes; both 0 = no hardware atomics
+	u32 awu_max = 0;
 };
 
 // One answer of the allocator script: each request takes the next one.
@@ -77,8 +81,8 @@ struct FileState {
 };
 
 struct WriteReq {
-	uint64_t offset = 0; // bytes
-	uint64_t length = 0;
+	xfs_off_t offset = 0; // bytes
+	xfs_off_t length = 0;
 };
 
 enum class Variant { rfc_v1, v6_16, v6_18 };
@@ -96,9 +100,9 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w);
 
 // fsblock number <-> disk address, exactly as XFS_FSB_TO_DADDR does it.
 xfs_daddr_blk_t xfs_fsb_to_db(const Geometry &g, xfs_fsblock_t fsbno);
-uint32_t xfs_fsb_to_agno(const Geometry &g, xfs_fsblock_t fsbno);
-uint32_t xfs_fsb_to_agbno(const Geometry &g, xfs_fsblock_t fsbno);
-xfs_fsblock_t xfs_agb_to_fsb(const Geometry &g, uint32_t agno, uint32_t agbno);
+xfs_agnumber_t xfs_fsb_to_agno(const Geometry &g, xfs_fsblock_t fsbno);
+xfs_agblock_t xfs_fsb_to_agbno(const Geometry &g, xfs_fsblock_t fsbno);
+xfs_fsblock_t xfs_agb_to_fsb(const Geometry &g, xfs_agnumber_t agno, xfs_agblock_t agbno);
 
 // ---------------------------------------------------------------- the trace
 // iomap flags as the kernel spells them (include/linux/iomap.h), plus the RFC's.
@@ -135,8 +139,8 @@ std::optional<int> errno_from_name(std::string_view name);
 struct Iomap {
 	IomapType type = IomapType::HOLE;
 	unsigned flags = 0;	// IOMAP_F_*
-	uint64_t offset = 0;	// bytes
-	uint64_t length = 0;	// bytes
+	xfs_off_t offset = 0;	// bytes
+	xfs_off_t length = 0;	// bytes
 	xfs_bmbt_irec irec;	// the extent it was built from (fork's view)
 	bool operator==(const Iomap &) const = default;
 };
@@ -157,7 +161,7 @@ std::string_view ops_name(Ops o);
 
 struct IomapBeginCall {
 	Ops ops;
-	uint64_t pos = 0, length = 0;
+	xfs_off_t pos = 0, length = 0;
 	unsigned flags = 0; // IOMAP_*
 	int error = 0;
 	Iomap iomap;
@@ -209,10 +213,10 @@ struct Trace {
 	std::vector<TraceEvent> timeline;
 	std::vector<Branch> file_branches; // decisions outside ->iomap_begin (admission, path)
 	int result = 0;		   // 0 = ok, else errno
-	uint64_t bytes_written = 0; // what the syscall returned on success
+	xfs_off_t bytes_written = 0; // what the syscall returned on success
 	Path path = Path::none;
 	bool admitted = false;	   // passed the admission checks
-	uint32_t awu_min = 0, awu_max = 0; // the inode's atomic write limits (bytes)
+	u32 awu_min = 0, awu_max = 0; // the inode's atomic write limits (bytes)
 	FileState final_state;
 };
 

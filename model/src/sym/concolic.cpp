@@ -1,0 +1,74 @@
+// The concolic value type's out-of-line parts: recording decisions and the
+// kernel's builtins (clz-based) as branch-free terms.
+#include "concolic.h"
+
+#include "../smt.h"
+
+namespace untorn_concolic {
+
+z3::context &ctx() { return untorn::smt::ctx(); }
+
+Path *&current_path()
+{
+	thread_local Path *p = nullptr;
+	return p;
+}
+
+void record(const z3::expr &cond, bool taken)
+{
+	Path *p = current_path();
+	if (!p || p->quiet)
+		return;
+	p->conds.push_back(taken ? cond : !cond);
+}
+
+Val Val::select(const CBool &c, const Val &a, const Val &b)
+{
+	uint64_t v = c.concrete() ? a.c_ : b.c_;
+	z3::expr ce = c.expr();
+	if (ce.is_true() || ce.is_false())
+		return c.concrete() ? a : b;
+	return Val(v, z3::ite(ce, a.expr(), b.expr()).simplify());
+}
+
+namespace {
+// The highest set bit of n as a term: ite over the 64 positions.
+z3::expr highbit_term(const z3::expr &n)
+{
+	z3::expr r = ctx().bv_val(0, 64);
+	for (unsigned i = 1; i < 64; i++)
+		r = z3::ite(z3::uge(n, ctx().bv_val(uint64_t(1) << i, 64)), ctx().bv_val(i, 64u), r);
+	return r;
+}
+} // namespace
+
+Val rounddown_pow_of_two(const Val &n)
+{
+	uint64_t c = n.concrete() == 0 ? 0 : 1ULL << (63 - __builtin_clzll(n.concrete()));
+	if (!n.is_symbolic())
+		return c;
+	z3::expr e = n.expr();
+	z3::expr t = z3::ite(e == 0, ctx().bv_val(0, 64), z3::shl(ctx().bv_val(1, 64), highbit_term(e)));
+	return Val::symbolic(c, t.simplify());
+}
+
+Val max_pow_of_two_factor(const Val &n) { return n & -n; }
+
+Val ilog2_roundup(const Val &n)
+{
+	uint64_t c = n.concrete() <= 1 ? 0 : 64 - __builtin_clzll(n.concrete() - 1);
+	if (!n.is_symbolic())
+		return c;
+	z3::expr e = n.expr();
+	z3::expr t = z3::ite(z3::ule(e, ctx().bv_val(1, 64)), ctx().bv_val(0, 64), highbit_term(e - 1) + 1);
+	return Val::symbolic(c, t.simplify());
+}
+
+uint64_t to_count(const Val &v)
+{
+	if (v.is_symbolic())
+		record(v.expr() == ctx().bv_val(v.concrete(), 64), true);
+	return v.concrete();
+}
+
+} // namespace untorn_concolic

@@ -1,0 +1,166 @@
+// The symbolic value type impl/ is compiled over for `untorn prove` (see
+// impl/include/untorn/value.h): a Val is a concrete 64-bit value plus, when
+// it depends on the case's inputs, the Z3 bit-vector term that computes it.
+// Arithmetic builds terms; a comparison yields a CBool, and turning a CBool
+// (or a Val, as in `if (x)`) into a bool records the decision -- the term,
+// oriented the way the concrete value went -- in the current path.  Nothing
+// converts a Val to an integer silently: code that needs a count says so
+// (to_count), and that records an equality.  So the recorded path condition
+// describes exactly the inputs that follow the same path, which is what the
+// explorer (model/src/prove.cpp) negates to find the next one.
+//
+// This header is included in translation units compiled with
+// -Duntorn=untorn_sym, so its own namespace has a name that macro leaves alone.
+#pragma once
+
+#include <z3++.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace untorn_concolic {
+
+// The Z3 context of this thread (model's smt::ctx()).
+z3::context &ctx();
+
+// Where decisions go while impl runs.  `quiet` > 0: text is being rendered,
+// decisions are not recorded (they decide nothing).
+struct Path {
+	std::vector<z3::expr> conds; // each as it held on this run
+	int quiet = 0;
+};
+Path *&current_path();
+
+void record(const z3::expr &cond, bool taken);
+
+class CBool {
+public:
+	CBool(bool c) : c_(c) {}
+	CBool(bool c, std::optional<z3::expr> e) : c_(c), e_(std::move(e)) {}
+	operator bool() const
+	{
+		if (e_)
+			record(*e_, c_);
+		return c_;
+	}
+	bool concrete() const { return c_; }
+	z3::expr expr() const { return e_ ? *e_ : ctx().bool_val(c_); }
+
+private:
+	bool c_;
+	std::optional<z3::expr> e_;
+};
+
+class Val {
+public:
+	Val() = default;
+	template <class T, std::enable_if_t<std::is_integral_v<T> || std::is_enum_v<T>, int> = 0>
+	Val(T c) : c_(uint64_t(c))
+	{
+	}
+	static Val symbolic(uint64_t c, z3::expr e) { return Val(c, std::move(e)); }
+
+	uint64_t concrete() const { return c_; }
+	bool is_symbolic() const { return e_.has_value(); }
+	z3::expr expr() const { return e_ ? *e_ : ctx().bv_val(c_, 64); }
+
+	// `if (x)`: the decision x != 0.
+	explicit operator bool() const { return CBool(c_ != 0, e_ ? std::optional(*e_ != 0) : std::nullopt); }
+
+	friend Val operator+(const Val &a, const Val &b) { return bin(a, b, a.c_ + b.c_, [](auto x, auto y) { return x + y; }); }
+	friend Val operator-(const Val &a, const Val &b) { return bin(a, b, a.c_ - b.c_, [](auto x, auto y) { return x - y; }); }
+	friend Val operator*(const Val &a, const Val &b) { return bin(a, b, a.c_ * b.c_, [](auto x, auto y) { return x * y; }); }
+	// bvudiv/bvurem semantics for a zero divisor (the impl never divides by 0).
+	friend Val operator/(const Val &a, const Val &b)
+	{
+		return bin(a, b, b.c_ ? a.c_ / b.c_ : ~0ULL, [](auto x, auto y) { return z3::udiv(x, y); });
+	}
+	friend Val operator%(const Val &a, const Val &b)
+	{
+		return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_, [](auto x, auto y) { return z3::urem(x, y); });
+	}
+	friend Val operator&(const Val &a, const Val &b) { return bin(a, b, a.c_ & b.c_, [](auto x, auto y) { return x & y; }); }
+	friend Val operator|(const Val &a, const Val &b) { return bin(a, b, a.c_ | b.c_, [](auto x, auto y) { return x | y; }); }
+	friend Val operator^(const Val &a, const Val &b) { return bin(a, b, a.c_ ^ b.c_, [](auto x, auto y) { return x ^ y; }); }
+	friend Val operator<<(const Val &a, const Val &b)
+	{
+		return bin(a, b, b.c_ < 64 ? a.c_ << b.c_ : 0, [](auto x, auto y) { return z3::shl(x, y); });
+	}
+	friend Val operator>>(const Val &a, const Val &b)
+	{
+		return bin(a, b, b.c_ < 64 ? a.c_ >> b.c_ : 0, [](auto x, auto y) { return z3::lshr(x, y); });
+	}
+	Val operator~() const { return e_ ? Val(~c_, ~*e_) : Val(~c_); }
+	Val operator-() const { return e_ ? Val(-c_, -*e_) : Val(-c_); }
+	Val &operator+=(const Val &b) { return *this = *this + b; }
+	Val &operator-=(const Val &b) { return *this = *this - b; }
+	Val &operator|=(const Val &b) { return *this = *this | b; }
+	Val &operator&=(const Val &b) { return *this = *this & b; }
+	Val &operator++() { return *this = *this + 1; }
+
+	friend CBool operator==(const Val &a, const Val &b) { return cmp(a, b, a.c_ == b.c_, [](auto x, auto y) { return x == y; }); }
+	friend CBool operator!=(const Val &a, const Val &b) { return cmp(a, b, a.c_ != b.c_, [](auto x, auto y) { return x != y; }); }
+	friend CBool operator<(const Val &a, const Val &b) { return cmp(a, b, a.c_ < b.c_, [](auto x, auto y) { return z3::ult(x, y); }); }
+	friend CBool operator<=(const Val &a, const Val &b) { return cmp(a, b, a.c_ <= b.c_, [](auto x, auto y) { return z3::ule(x, y); }); }
+	friend CBool operator>(const Val &a, const Val &b) { return cmp(a, b, a.c_ > b.c_, [](auto x, auto y) { return z3::ugt(x, y); }); }
+	friend CBool operator>=(const Val &a, const Val &b) { return cmp(a, b, a.c_ >= b.c_, [](auto x, auto y) { return z3::uge(x, y); }); }
+
+	// Without recording: `c ? a : b` as a term (for the builtins below).
+	static Val select(const CBool &c, const Val &a, const Val &b);
+
+private:
+	Val(uint64_t c, z3::expr e) : c_(c), e_(std::move(e)) {}
+	template <class F> static Val bin(const Val &a, const Val &b, uint64_t c, F f)
+	{
+		if (!a.e_ && !b.e_)
+			return Val(c);
+		return Val(c, f(a.expr(), b.expr()).simplify());
+	}
+	template <class F> static CBool cmp(const Val &a, const Val &b, bool c, F f)
+	{
+		if (!a.e_ && !b.e_)
+			return CBool(c);
+		z3::expr e = f(a.expr(), b.expr()).simplify();
+		if (e.is_true() || e.is_false())
+			return CBool(c);
+		return CBool(c, e);
+	}
+
+	uint64_t c_ = 0;
+	std::optional<z3::expr> e_;
+};
+
+// Renders text without recording decisions (trace notes, summaries).
+struct TextOnly {
+	TextOnly() { if (current_path()) current_path()->quiet++; }
+	~TextOnly() { if (current_path()) current_path()->quiet--; }
+	TextOnly(const TextOnly &) = delete;
+	TextOnly &operator=(const TextOnly &) = delete;
+};
+
+Val rounddown_pow_of_two(const Val &n);
+Val max_pow_of_two_factor(const Val &n);
+Val ilog2_roundup(const Val &n);
+uint64_t to_count(const Val &v);
+inline std::string to_text(const Val &v) { return std::to_string(v.concrete()); }
+
+} // namespace untorn_concolic
+
+namespace untorn {
+
+using u64 = untorn_concolic::Val;
+using u32 = untorn_concolic::Val;
+enum : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
+using xfs_exntst_t = untorn_concolic::Val;
+
+using untorn_concolic::ilog2_roundup;
+using untorn_concolic::max_pow_of_two_factor;
+using untorn_concolic::rounddown_pow_of_two;
+using untorn_concolic::TextOnly;
+using untorn_concolic::to_count;
+using untorn_concolic::to_text;
+
+} // namespace untorn

@@ -1,0 +1,1 @@
+#include "untorn/impl.h"
