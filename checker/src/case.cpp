@@ -191,7 +191,7 @@ Case parse_case(const std::string &text, const std::string &file)
 	(void)json_depth;
 	r.object(j, "(top level)");
 	r.only_keys(j, "", {"format", "name", "note", "variant", "geometry", "device", "data_fork", "cow_fork",
-			    "refcount", "alloc", "write", "expect"});
+			    "refcount", "alloc", "write", "expect", "x_alloc_policy", "x_inode_dax", "x_iter_flags"});
 	if (std::string f = r.str(r.field(j, "", "format"), "format"); f != "untorn-case/1")
 		r.fail("format", "expected \"untorn-case/1\", got \"" + f + "\"");
 
@@ -256,6 +256,30 @@ Case parse_case(const std::string &text, const std::string &file)
 			r.only_keys(a[i], p, {"startblock", "blockcount"});
 			c.state.alloc.push_back({r.uint_field(a[i], p, "startblock", 1ULL << 52),
 						 r.uint_field(a[i], p, "blockcount", 1ULL << 21)});
+		}
+	}
+
+	if (j.contains("x_alloc_policy")) {
+		std::string p = r.str(j["x_alloc_policy"], "x_alloc_policy");
+		if (p == "script-only")
+			c.state.alloc_policy = AllocPolicy::script_only;
+		else if (p != "default")
+			r.fail("x_alloc_policy", "expected \"default\" or \"script-only\", got \"" + p + "\"");
+	}
+	if (j.contains("x_inode_dax"))
+		c.state.env.inode_dax = r.boolean(j["x_inode_dax"], "x_inode_dax");
+	if (j.contains("x_iter_flags")) {
+		const json &a = r.array(j["x_iter_flags"], "x_iter_flags");
+		c.state.env.iter_flags = 0;
+		for (size_t i = 0; i < a.size(); i++) {
+			std::string p = "x_iter_flags[" + std::to_string(i) + "]";
+			std::string f = r.str(a[i], p);
+			if (f == "IOMAP_DIRECT")
+				c.state.env.iter_flags |= ITER_DIRECT;
+			else if (f == "IOMAP_DAX")
+				c.state.env.iter_flags |= ITER_DAX;
+			else
+				r.fail(p, "expected \"IOMAP_DIRECT\" or \"IOMAP_DAX\", got \"" + f + "\"");
 		}
 	}
 
@@ -380,6 +404,17 @@ std::string case_to_json(const Case &c)
 	j["alloc"] = nlohmann::ordered_json::array();
 	for (const auto &a : c.state.alloc)
 		j["alloc"].push_back({{"startblock", a.startblock}, {"blockcount", a.blockcount}});
+	if (c.state.alloc_policy == AllocPolicy::script_only)
+		j["x_alloc_policy"] = "script-only";
+	if (c.state.env.inode_dax)
+		j["x_inode_dax"] = true;
+	if (c.state.env.iter_flags != IterEnv{}.iter_flags) {
+		j["x_iter_flags"] = nlohmann::ordered_json::array();
+		if (c.state.env.iter_flags & ITER_DIRECT)
+			j["x_iter_flags"].push_back("IOMAP_DIRECT");
+		if (c.state.env.iter_flags & ITER_DAX)
+			j["x_iter_flags"].push_back("IOMAP_DAX");
+	}
 	j["write"] = {{"offset", c.write.offset}, {"length", c.write.length}};
 	nlohmann::ordered_json e = nlohmann::ordered_json::object();
 	if (c.expect.result)

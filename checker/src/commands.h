@@ -98,6 +98,22 @@ struct ImportOptions {
 };
 int cmd_import(const ImportOptions &o);
 
+// Issue 5: bounded-exhaustive proofs and variant comparison (prove_cmd.cpp).
+struct ProveOptions {
+	std::vector<std::string> variants; // prove: empty = the kernel versions; diff: exactly two
+	unsigned data_extents = 4, cow_extents = 2, refcount = 2, alloc = 2;
+	std::string geometry = "profiles"; // profiles | 1..4 (one profile) | symbolic
+	std::string block_size = "4096";   // bytes, or "all" (symbolic geometry only)
+	std::string env = "real";	   // real | all | dax-implies-iomap-dax | dax-iff-iomap-dax
+	std::string out = "untorn-proofs"; // counterexample cases, undecided queries
+	bool json = false;
+	unsigned solver_timeout_ms = 60000;
+	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
+	uint64_t max_paths = 5000000;
+};
+int cmd_prove(const ProveOptions &o);
+int cmd_diff(const ProveOptions &o);
+
 struct BenchOptions {
 	uint64_t count = 200000;
 	uint64_t seed = 42;

@@ -83,6 +83,39 @@ int main(int argc, char **argv)
 		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
 
+	std::vector<std::string> every_variant;
+	for (Variant v : all_variants)
+		every_variant.emplace_back(variant_name(v));
+	for (Variant v : whatif_variants)
+		every_variant.emplace_back(variant_name(v));
+	auto prove_bounds = [&](CLI::App *cmd, ProveOptions &o) {
+		cmd->add_option("--data-extents", o.data_extents, "at most this many data-fork extents")->check(CLI::Range(0u, 8u));
+		cmd->add_option("--cow-extents", o.cow_extents, "at most this many CoW-fork extents")->check(CLI::Range(0u, 8u));
+		cmd->add_option("--refcount", o.refcount, "at most this many shared ranges")->check(CLI::Range(0u, 8u));
+		cmd->add_option("--alloc", o.alloc, "at most this many allocator answers (then ENOSPC)")->check(CLI::Range(0u, 8u));
+		cmd->add_option("--geometry", o.geometry, "profiles (the 4 pinned filesystems), 1..4 (one of them), or symbolic (every AG size, CoW hint and device limit)")
+			->check(CLI::IsMember({"profiles", "1", "2", "3", "4", "symbolic"}));
+		cmd->add_option("--block-size", o.block_size, "with --geometry symbolic: block size in bytes (pinned per sweep), or all")
+			->check(CLI::IsMember({"512", "1024", "2048", "4096", "8192", "16384", "32768", "65536", "all"}));
+		cmd->add_option("--env", o.env, "what-if inputs: real (direct I/O, no DAX), all, dax-implies-iomap-dax, dax-iff-iomap-dax")
+			->check(CLI::IsMember({"real", "all", "dax-implies-iomap-dax", "dax-iff-iomap-dax"}));
+		cmd->add_option("--out", o.out, "folder for counterexample cases and undecided queries");
+		cmd->add_flag("--json", o.json, "print the result as JSON");
+		cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
+		cmd->add_option("--solver-rlimit", o.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
+		cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
+		cmd->add_option("--max-paths", o.max_paths, "give up (inconclusive) beyond this many paths")->check(CLI::Range(1, 1000000000));
+	};
+	ProveOptions prove_o;
+	auto *prove_cmd = app.add_subcommand("prove", "prove every invariant over all layouts within bounds, or find a counterexample");
+	prove_cmd->add_option("--variant", prove_o.variants, "variant (repeatable; default: every kernel version)")
+		->check(CLI::IsMember(every_variant));
+	prove_bounds(prove_cmd, prove_o);
+	ProveOptions diff_o;
+	auto *diff_cmd = app.add_subcommand("diff", "find a layout on which two variants differ, or prove them equivalent within bounds");
+	diff_cmd->add_option("variants", diff_o.variants, "VAR_A VAR_B")->required()->expected(2)->check(CLI::IsMember(every_variant));
+	prove_bounds(diff_cmd, diff_o);
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
@@ -112,5 +145,9 @@ int main(int argc, char **argv)
 		return cmd_export(exp);
 	if (*import_cmd)
 		return cmd_import(imp);
+	if (*prove_cmd)
+		return cmd_prove(prove_o);
+	if (*diff_cmd)
+		return cmd_diff(diff_o);
 	return EXIT_BAD_INPUT;
 }

@@ -52,8 +52,9 @@ std::string variant_file(Variant v)
 		return "impl/variants/v6_16.cpp";
 	case Variant::v6_18:
 		return "impl/variants/v6_18.cpp";
+	default: // a what-if: generated from impl/variants/whatif/whatif.cmake
+		return "impl/variants/whatif/whatif.cmake";
 	}
-	return "impl/variants/v6_16.cpp";
 }
 
 std::string branch_file(const Branch &b, Variant v)

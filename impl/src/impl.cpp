@@ -35,6 +35,9 @@ std::string_view variant_name(Variant v)
 	case Variant::rfc_v1: return "rfc-v1";
 	case Variant::v6_16: return "v6.16";
 	case Variant::v6_18: return "v6.18";
+	case Variant::rfc_v1_dax_flags: return "rfc-v1+dax-flags";
+	case Variant::rfc_v1_v616_alloc_check: return "rfc-v1+v6.16-alloc-check";
+	case Variant::v6_16_rfc_alloc_check: return "v6.16+rfc-alloc-check";
 	}
 	return "?";
 }
@@ -44,7 +47,20 @@ std::optional<Variant> variant_from_name(std::string_view name)
 	for (Variant v : all_variants)
 		if (variant_name(v) == name)
 			return v;
+	for (Variant v : whatif_variants)
+		if (variant_name(v) == name)
+			return v;
 	return std::nullopt;
+}
+
+Variant variant_base(Variant v)
+{
+	switch (v) {
+	case Variant::rfc_v1_dax_flags:
+	case Variant::rfc_v1_v616_alloc_check: return Variant::rfc_v1;
+	case Variant::v6_16_rfc_alloc_check: return Variant::v6_16;
+	default: return v;
+	}
 }
 
 std::string_view path_name(Path p)
@@ -157,7 +173,9 @@ Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
 	ip.i_df = st.data_fork;
 	ip.i_cowfp = st.cow_fork;
 	ip.refc = st.refcount;
+	ip.env = st.env;
 	ip.alloc.script = &st.alloc;
+	ip.alloc.policy = st.alloc_policy;
 	ip.trace = &t;
 	ip.file_branches = &t.file_branches;
 
@@ -168,6 +186,12 @@ Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
 		ret = kern::v6_16::xfs_file_write_iter(&ip, w, kern::v6_16::xfs_atomic_write_cow_iomap_begin);
 		break;
 	case Variant::v6_18: ret = kern::v6_18::xfs_file_write_iter(&ip, w); break;
+	case Variant::rfc_v1_dax_flags: ret = kern::rfc_v1_dax_flags::xfs_file_write_iter(&ip, w); break;
+	case Variant::rfc_v1_v616_alloc_check: ret = kern::rfc_v1_v616_alloc_check::xfs_file_write_iter(&ip, w); break;
+	case Variant::v6_16_rfc_alloc_check:
+		ret = kern::v6_16_rfc_alloc_check::xfs_file_write_iter(
+			&ip, w, kern::v6_16_rfc_alloc_check::xfs_atomic_write_cow_iomap_begin);
+		break;
 	}
 	if (!t.admitted)
 		t.path = Path::none;

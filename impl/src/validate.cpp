@@ -186,6 +186,8 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w)
 		v.err("device.awu_max", "0, or a power of two of at least 512 (bytes)");
 	if (d.awu_min > d.awu_max)
 		v.err("device.awu_min", "at most awu_max");
+	if (st.env.iter_flags & ~(ITER_DIRECT | ITER_DAX))
+		v.err("x_iter_flags", "only IOMAP_DIRECT and IOMAP_DAX");
 	if (!v.errs.empty())
 		return v.errs; // the rest needs a sane geometry
 	v.fork(st.data_fork, "data_fork", false);

@@ -325,6 +325,9 @@ static int xfs_alloc_vextent(xfs_inode *ip, xfs_filblks_t len, xfs_extlen_t alig
 		trace_note(ip, "allocator: scripted answer " + std::to_string(a.next - 1) + " gives fsbno " +
 				       to_text(*bno) + " x" + to_text(*got) + " (asked " + to_text(len) +
 				       ", align " + to_text(align) + ")");
+	} else if (a.policy == AllocPolicy::script_only) {
+		trace_note(ip, "allocator: script exhausted (script-only policy): ENOSPC");
+		return -ENOSPC;
 	} else {
 		error = default_alloc(ip, len, std::max<xfs_extlen_t>(align, 1), bno, got);
 		if (error) {
@@ -992,7 +995,8 @@ ssize_ret iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsi
 		       AtomicBioRule rule)
 {
 	Trace *t = ip->trace;
-	const unsigned iter_flags = IOMAP_WRITE | IOMAP_DIRECT | IOMAP_ATOMIC | extra_iter_flags;
+	/* the iteration's IOMAP_DIRECT / IOMAP_DAX come from the what-if inputs (IterEnv) */
+	const unsigned iter_flags = IOMAP_WRITE | ip->env.iter_flags | IOMAP_ATOMIC | extra_iter_flags;
 	const xfs_off_t end = w.offset + w.length;
 	xfs_off_t pos = w.offset;
 	unsigned dio_flags = 0;

@@ -33,6 +33,7 @@ enum { XFS_DATA_FORK = 0, XFS_COW_FORK = 2 };
 // that, the longest free run (a short allocation); no free block -> ENOSPC.
 struct Allocator {
 	const std::vector<AllocAnswer> *script = nullptr;
+	AllocPolicy policy = AllocPolicy::default_policy;
 	size_t next = 0;
 	std::vector<std::pair<xfs_fsblock_t, xfs_filblks_t>> given; // this run's allocations
 };
@@ -41,6 +42,7 @@ struct Allocator {
 struct xfs_inode {
 	Geometry geo;
 	DeviceLimits dev;
+	IterEnv env;
 	std::vector<xfs_bmbt_irec> i_df;     // data fork
 	std::vector<xfs_bmbt_irec> i_cowfp;  // CoW fork
 	std::vector<xfs_refcount_irec> refc; // refcount btree records (refcount > 1)
@@ -58,8 +60,8 @@ struct xfs_inode {
 	xfs_fileoff_t B_TO_FSB(xfs_off_t b) const { return (b + geo.block_size - 1) / geo.block_size; }
 };
 
-// DAX inodes are not modelled (the case format has no DAX): IS_DAX is false.
-inline bool IS_DAX(const xfs_inode *) { return false; }
+// IS_DAX(inode): a what-if input (IterEnv); false for every real case.
+inline bool IS_DAX(const xfs_inode *ip) { return ip->env.inode_dax; }
 
 // Records one decision in the current iomap_begin call (or at file level) and
 // returns it, so `if (BRANCH(ip, cond))` reads like the kernel's `if (cond)`.

@@ -27,4 +27,20 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
 } // namespace v6_18
 
+// What-ifs (whatif/whatif.cmake): the same entry points as their base.
+namespace rfc_v1_dax_flags {
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
+}
+namespace rfc_v1_v616_alloc_check {
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
+}
+namespace v6_16_rfc_alloc_check {
+int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
+				 Iomap *iomap, std::optional<Iomap> *srcmap);
+int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
+				     Iomap *iomap, std::optional<Iomap> *srcmap);
+ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn atomic_write_cow_begin);
+void xfs_configure_limits(xfs_inode *ip);
+} // namespace v6_16_rfc_alloc_check
+
 } // namespace untorn::kern

@@ -26,7 +26,10 @@ Expr any(const std::vector<Expr> &xs)
 Expr device_atomic_ok(const Sym &s, const Expr &size, const Expr &addr)
 {
 	Expr min = s.g(G_DEV_MIN), max = s.g(G_DEV_MAX);
-	return min != 0 && is_pow2(size) && size <= max && urem(size, min) == 0 && urem(addr, size) == 0;
+	// (multiples and alignment as masks: size is a power of two here, and so
+	// is min -- validate_state admits no other device -- which keeps the
+	// formula linear for `untorn prove`)
+	return min != 0 && is_pow2(size) && size <= max && (size & (min - 1)) == 0 && (addr & (size - 1)) == 0;
 }
 
 Expr bio_atomic_ok(const Sym &s, unsigned b)
@@ -215,7 +218,7 @@ Expr inv_atomic_completion(const Sym &s) { return s.g(G_REMAP_TXNS) > Expr::num(
 Expr inv_admission(const Sym &s)
 {
 	Expr len = s.g(G_LEN), pos = s.g(G_POS), mn = s.g(G_AWU_MIN), mx = s.g(G_AWU_MAX);
-	Expr valid = mn != 0 && is_pow2(len) && urem(pos, len) == 0 && mn <= len && len <= mx;
+	Expr valid = mn != 0 && is_pow2(len) && (pos & (len - 1)) == 0 && mn <= len && len <= mx; // len: a power of two
 	return (s.g(G_ADMITTED) == 1) != valid;
 }
 

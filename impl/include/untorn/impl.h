@@ -70,6 +70,22 @@ struct AllocAnswer {
 	xfs_filblks_t blockcount = 0;
 };
 
+// What the allocator does once its script is exhausted: the documented
+// default policy, or nothing more to give (ENOSPC) -- the prover's allocator,
+// whose every answer is one of the case's (symbolic) answers.
+enum class AllocPolicy : uint8_t { default_policy, script_only };
+
+// What-if inputs for questions about ->iomap_begin (case fields x_*): whether
+// the inode is DAX (IS_DAX) and which of IOMAP_DIRECT / IOMAP_DAX the
+// iteration carries.  A real RWF_ATOMIC write is direct I/O on a non-DAX
+// inode: IOMAP_DIRECT, not DAX.  (The I/O loop stays the direct-I/O one.)
+inline constexpr unsigned ITER_DIRECT = 1u << 4, ITER_DAX = 1u << 8; // IOMAP_DIRECT, IOMAP_DAX
+struct IterEnv {
+	bool inode_dax = false;
+	unsigned iter_flags = ITER_DIRECT;
+	bool operator==(const IterEnv &) const = default;
+};
+
 // Everything the write sees of one file and its filesystem.
 struct FileState {
 	Geometry geo;
@@ -78,6 +94,8 @@ struct FileState {
 	std::vector<xfs_bmbt_irec> cow_fork;  // may also hold DELAYSTARTBLOCK extents
 	std::vector<xfs_refcount_irec> refcount;
 	std::vector<AllocAnswer> alloc;
+	AllocPolicy alloc_policy = AllocPolicy::default_policy;
+	IterEnv env;
 };
 
 struct WriteReq {
@@ -85,10 +103,17 @@ struct WriteReq {
 	xfs_off_t length = 0;
 };
 
-enum class Variant { rfc_v1, v6_16, v6_18 };
+// The kernel's versions, then the what-ifs (one-expression patches of one of
+// them, impl/variants/whatif/whatif.cmake): `check` runs the versions; any
+// command that takes a variant accepts both.
+enum class Variant { rfc_v1, v6_16, v6_18, rfc_v1_dax_flags, rfc_v1_v616_alloc_check, v6_16_rfc_alloc_check };
 std::string_view variant_name(Variant v);
 std::optional<Variant> variant_from_name(std::string_view name);
 inline constexpr Variant all_variants[] = {Variant::rfc_v1, Variant::v6_16, Variant::v6_18};
+inline constexpr Variant whatif_variants[] = {Variant::rfc_v1_dax_flags, Variant::rfc_v1_v616_alloc_check,
+					      Variant::v6_16_rfc_alloc_check};
+// The variant a what-if patches (itself for a kernel version).
+Variant variant_base(Variant v);
 
 // Validation of a state: sorted, non-overlapping, no overflow, inside the AGs.
 // Returns an empty vector when the state is valid; else "path: what" messages.
@@ -111,11 +136,11 @@ enum : unsigned {
 	IOMAP_ZERO = 1u << 1,
 	IOMAP_REPORT = 1u << 2,
 	IOMAP_FAULT = 1u << 3,
-	IOMAP_DIRECT = 1u << 4,
+	IOMAP_DIRECT = ITER_DIRECT,
 	IOMAP_NOWAIT = 1u << 5,
 	IOMAP_OVERWRITE_ONLY = 1u << 6,
 	IOMAP_UNSHARE = 1u << 7,
-	IOMAP_DAX = 1u << 8,
+	IOMAP_DAX = ITER_DAX,
 	IOMAP_ATOMIC = 1u << 9,
 	IOMAP_ATOMIC_COW = 1u << 10, // RFC v1 patch 03 only
 };

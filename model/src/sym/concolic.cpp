@@ -2,6 +2,8 @@
 // kernel's builtins (clz-based) as branch-free terms.
 #include "concolic.h"
 
+#include "bridge.h"
+
 #include "../smt.h"
 
 namespace untorn_concolic {
@@ -54,14 +56,17 @@ Val rounddown_pow_of_two(const Val &n)
 
 Val max_pow_of_two_factor(const Val &n) { return n & -n; }
 
+z3::expr ilog2_roundup_term(const z3::expr &e)
+{
+	return z3::ite(z3::ule(e, ctx().bv_val(1, 64)), ctx().bv_val(0, 64), highbit_term(e - 1) + 1).simplify();
+}
+
 Val ilog2_roundup(const Val &n)
 {
 	uint64_t c = n.concrete() <= 1 ? 0 : 64 - __builtin_clzll(n.concrete() - 1);
 	if (!n.is_symbolic())
 		return c;
-	z3::expr e = n.expr();
-	z3::expr t = z3::ite(z3::ule(e, ctx().bv_val(1, 64)), ctx().bv_val(0, 64), highbit_term(e - 1) + 1);
-	return Val::symbolic(c, t.simplify());
+	return Val::symbolic(c, ilog2_roundup_term(n.expr()));
 }
 
 uint64_t to_count(const Val &v)

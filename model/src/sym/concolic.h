@@ -62,6 +62,16 @@ public:
 	{
 	}
 	static Val symbolic(uint64_t c, z3::expr e) { return Val(c, std::move(e)); }
+	// An input the precondition makes 0 or a power of two (a device's atomic
+	// write units): `x % it` is then `x & (it - 1)` for every value (bvurem by
+	// 0 is x, and so is x & ~0), which keeps the kernel's `size % unit_min`
+	// linear for the solver.
+	static Val symbolic_pow2_or_zero(uint64_t c, z3::expr e)
+	{
+		Val v(c, std::move(e));
+		v.pow2_or_zero_ = true;
+		return v;
+	}
 
 	uint64_t concrete() const { return c_; }
 	bool is_symbolic() const { return e_.has_value(); }
@@ -80,6 +90,8 @@ public:
 	}
 	friend Val operator%(const Val &a, const Val &b)
 	{
+		if (b.pow2_or_zero_)
+			return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_, [](auto x, auto y) { return x & (y - 1); });
 		return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_, [](auto x, auto y) { return z3::urem(x, y); });
 	}
 	friend Val operator&(const Val &a, const Val &b) { return bin(a, b, a.c_ & b.c_, [](auto x, auto y) { return x & y; }); }
@@ -131,6 +143,7 @@ private:
 
 	uint64_t c_ = 0;
 	std::optional<z3::expr> e_;
+	bool pow2_or_zero_ = false;
 };
 
 // Renders text without recording decisions (trace notes, summaries).

@@ -1,1 +1,110 @@
+// One run of impl's logic over concolic values (this file is compiled with
+// -Duntorn=untorn_sym, like the impl sources it calls): builds the case from
+// the prover's inputs, runs the variant, measures the facts, and hands back
+// the decisions taken, the facts and the outcome as Z3 terms.
+#include "bridge.h"
+
+#include "facts.h"
 #include "untorn/impl.h"
+
+namespace untorn_concolic {
+
+namespace {
+
+using untorn::u64;
+
+u64 value_of(const In &in) { return in.var ? Val::symbolic(in.value, *in.var) : Val(in.value); }
+u64 pow2_or_zero(const In &in) { return in.var ? Val::symbolic_pow2_or_zero(in.value, *in.var) : Val(in.value); }
+
+untorn::xfs_bmbt_irec extent_of(const InExtent &e)
+{
+	untorn::xfs_bmbt_irec x;
+	x.br_startoff = value_of(e.startoff);
+	x.br_startblock = value_of(e.startblock);
+	x.br_blockcount = value_of(e.blockcount);
+	x.br_state = value_of(e.state);
+	return x;
+}
+
+untorn::FileState state_of(const InCase &c)
+{
+	untorn::FileState st;
+	st.geo.block_size = value_of(c.block_size);
+	st.geo.ag_blocks = value_of(c.ag_blocks);
+	st.geo.ag_count = value_of(c.ag_count);
+	st.geo.reflink = c.reflink;
+	st.geo.cowextsize = value_of(c.cowextsize);
+	st.geo.max_atomic_ioend = value_of(c.max_atomic_ioend);
+	st.dev.awu_min = pow2_or_zero(c.awu_min);
+	st.dev.awu_max = pow2_or_zero(c.awu_max);
+	for (const auto &e : c.data)
+		st.data_fork.push_back(extent_of(e));
+	for (const auto &e : c.cow)
+		st.cow_fork.push_back(extent_of(e));
+	for (const auto &r : c.refcount)
+		st.refcount.push_back({value_of(r.startblock), value_of(r.blockcount), value_of(r.refcount)});
+	for (const auto &a : c.alloc)
+		st.alloc.push_back({value_of(a.startblock), value_of(a.blockcount)});
+	st.alloc_policy = untorn::AllocPolicy::script_only;
+	st.env.inode_dax = c.inode_dax;
+	st.env.iter_flags = c.iter_flags;
+	return st;
+}
+
+void add_fork(RunOut &o, const std::vector<untorn::xfs_bmbt_irec> &f)
+{
+	o.outcome_shape += std::to_string(f.size()) + " ";
+	for (const auto &e : f)
+		for (const u64 *x : {&e.br_startoff, &e.br_startblock, &e.br_blockcount, &e.br_state})
+			o.outcome.push_back(x->expr());
+}
+
+void add_branches(RunOut &o, const std::vector<untorn::Branch> &bs)
+{
+	for (const auto &b : bs)
+		o.branches += std::string(b.func) + ":" + std::to_string(b.line) + ":" + (b.taken ? "1" : "0") + ";";
+}
+
+} // namespace
+
+RunOut run_symbolic(const InCase &c)
+{
+	Path path;
+	Path *saved = current_path();
+	current_path() = &path;
+	struct Restore {
+		Path *saved;
+		~Restore() { current_path() = saved; }
+	} restore{saved};
+
+	untorn::FileState st = state_of(c);
+	untorn::WriteReq w{value_of(c.offset), value_of(c.length)};
+	untorn::Trace t = untorn::run_atomic_write(st, w, untorn::Variant(c.variant));
+	untorn::spec::Facts f = untorn::spec::extract_facts(t);
+
+	RunOut o;
+	o.segs = f.shape.segs;
+	o.bios = f.shape.bios;
+	o.txns = f.shape.txns;
+	o.calls = f.shape.calls;
+	o.atomic_mask = f.shape.atomic_mask;
+	for (const auto &v : f.v)
+		o.facts.push_back(v.expr());
+	o.result = t.result;
+	o.path = unsigned(t.path);
+	o.admitted = t.admitted;
+	o.outcome.push_back(t.bytes_written.expr());
+	add_fork(o, t.final_state.data_fork);
+	add_fork(o, t.final_state.cow_fork);
+	o.outcome_shape += std::to_string(t.final_state.refcount.size());
+	for (const auto &r : t.final_state.refcount)
+		for (const u64 *x : {&r.rc_startblock, &r.rc_blockcount, &r.rc_refcount})
+			o.outcome.push_back(x->expr());
+	add_branches(o, t.file_branches);
+	for (const auto &call : t.calls)
+		add_branches(o, call.branches);
+	o.conds = std::move(path.conds);
+	return o;
+}
+
+} // namespace untorn_concolic

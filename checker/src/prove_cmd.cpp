@@ -1,0 +1,262 @@
+// `untorn prove` and `untorn diff`: the bounded-exhaustive verification of
+// model/'s prover, with its counterexamples written as cases and replayed
+// through the checker's own loader, impl and specification.
+#include "commands.h"
+#include "text.h"
+#include "untorn/checker.h"
+#include "untorn/model.h"
+#include "untorn/prove.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace untorn {
+
+namespace {
+
+std::vector<uint32_t> block_sizes_of(const std::string &s)
+{
+	if (s == "all")
+		return {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+	return {uint32_t(std::stoul(s))};
+}
+
+// The what-if environments (IterEnv) a proof or a diff sweeps.
+std::vector<IterEnv> envs_of(const std::string &s)
+{
+	if (s == "real")
+		return {IterEnv{}};
+	std::vector<IterEnv> v;
+	for (bool dax : {false, true})
+		for (unsigned f : {0u, ITER_DIRECT, ITER_DAX, ITER_DIRECT | ITER_DAX}) {
+			bool carries_dax = f & ITER_DAX;
+			if (s == "dax-implies-iomap-dax" && dax && !carries_dax)
+				continue;
+			if (s == "dax-iff-iomap-dax" && dax != carries_dax)
+				continue;
+			v.push_back({dax, f});
+		}
+	return v;
+}
+
+ProveBounds bounds_of(const ProveOptions &o)
+{
+	ProveBounds b;
+	b.data_extents = o.data_extents;
+	b.cow_extents = o.cow_extents;
+	b.refcount = o.refcount;
+	b.alloc = o.alloc;
+	b.block_sizes = block_sizes_of(o.block_size);
+	if (o.geometry == "symbolic")
+		b.symbolic_geometry = true;
+	else if (o.geometry != "profiles")
+		b.geometries = {default_geometries().at(std::stoul(o.geometry) - 1)};
+	b.envs = envs_of(o.env);
+	b.limits = {o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb};
+	b.max_paths = o.max_paths;
+	return b;
+}
+
+std::string bounds_text(const ProveOptions &o)
+{
+	return "data extents <= " + std::to_string(o.data_extents) + ", CoW extents <= " + std::to_string(o.cow_extents) +
+	       ", shared ranges <= " + std::to_string(o.refcount) + ", allocator answers <= " + std::to_string(o.alloc) +
+	       "; geometry " + (o.geometry == "symbolic" ? "symbolic, block size " + o.block_size : o.geometry == "profiles" ? std::string("profiles 1-4") : "profile " + o.geometry) +
+	       "; environment " + o.env;
+}
+
+std::string stats_text(const ProveStats &s)
+{
+	std::ostringstream t;
+	t << s.sweeps << " sweeps, " << s.paths << " paths, " << s.decisions << " decisions negated, " << s.judgements
+	  << " judgements, " << std::fixed << std::setprecision(2) << s.seconds << " s";
+	return t.str();
+}
+
+nlohmann::ordered_json stats_json(const ProveStats &s)
+{
+	return {{"sweeps", s.sweeps}, {"paths", s.paths}, {"decisions", s.decisions}, {"judgements", s.judgements}};
+}
+
+// Writes a counterexample as a case with the expectations the concrete run
+// gives, then loads it back and replays it: the loader, impl and the
+// specification must all agree that it breaks `invariant` ("" = any outcome).
+// Returns "" when they do, else what went wrong.
+std::string write_and_replay(const ConcreteCase &k, Variant v, const std::string &name, const std::string &note,
+			     const std::string &invariant, const fs::path &file)
+{
+	Case c;
+	c.name = name;
+	c.note = note;
+	c.variant = v;
+	c.state = k.state;
+	c.write = k.write;
+	Trace t = run_atomic_write(c.state, c.write, v);
+	Judgement j = Spec(Engine::z3).judge(t);
+	c.expect.result = t.result;
+	c.expect.path = t.path;
+	c.expect.verdict = std::string(verdict_name(j.verdict));
+	c.expect.invariants = j.broken_names();
+	write_file_atomically(file, case_to_json(c));
+
+	Case back = load_case_file(file);
+	Trace t2 = run_atomic_write(back.state, back.write, back.variant);
+	Judgement j2 = Spec(Engine::z3).judge(t2);
+	if (t2.result != t.result || t2.path != t.path || j2.broken_names() != j.broken_names())
+		return file.string() + ": the replayed case's outcome differs from the written one";
+	if (invariant.empty())
+		return "";
+	for (const auto &n : j2.broken_names())
+		if (n == invariant)
+			return "";
+	return file.string() + ": replay does not break " + invariant;
+}
+
+void make_out_dir(const std::string &out)
+{
+	std::error_code ec;
+	fs::create_directories(out, ec);
+	if (ec || !fs::is_directory(out))
+		throw std::runtime_error(out + ": cannot create the output folder");
+}
+
+int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report, bool *any_divergence)
+{
+	ProveResult r = prove(v, bounds_of(o));
+	const std::string vn(variant_name(v));
+	if (!o.json)
+		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n";
+	nlohmann::ordered_json jr = {{"variant", vn}, {"stats", stats_json(r.stats)}, {"invariants", nlohmann::ordered_json::array()}};
+	bool cex = false, unknown = false;
+	for (const auto &ip : r.invariants) {
+		nlohmann::ordered_json ji = {{"invariant", ip.name}, {"status", std::string(proof_status_name(ip.status))}};
+		std::string where;
+		if (ip.status == ProofStatus::counterexample) {
+			cex = true;
+			make_out_dir(o.out);
+			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".json");
+			std::string note = "untorn prove " + vn + " (" + bounds_text(o) + "): counterexample to " + ip.name +
+					   "; " + ip.witness + ".";
+			if (std::string d = write_and_replay(*ip.counterexample, v, "prove-" + vn + "-" + ip.name, note, ip.name, file);
+			    !d.empty())
+				r.divergences.push_back(d);
+			ji["case"] = file.string();
+			ji["witness"] = ip.witness;
+			where = file.string() + " (" + ip.witness + ")";
+		} else if (ip.status == ProofStatus::inconclusive) {
+			unknown = true;
+			make_out_dir(o.out);
+			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".smt2");
+			write_file_atomically(file, ip.smt2);
+			ji["query"] = file.string();
+			where = "query in " + file.string();
+		}
+		jr["invariants"].push_back(ji);
+		if (!o.json)
+			std::cout << "  " << std::left << std::setw(15) << proof_status_name(ip.status) << std::setw(24) << ip.name
+				  << (ip.cls == InvClass::safety ? "safety  " : "liveness") << (where.empty() ? "" : "  " + where)
+				  << "\n";
+	}
+	if (!r.inconclusive_reason.empty()) {
+		jr["inconclusive"] = r.inconclusive_reason;
+		if (!o.json)
+			std::cout << "  exploration cut short: " << r.inconclusive_reason << "\n";
+	}
+	for (const auto &d : r.divergences)
+		std::cerr << "untorn prove " << vn << ": MODEL/IMPL DIVERGENCE: " << d << "\n";
+	jr["divergences"] = r.divergences;
+	*any_divergence |= !r.divergences.empty();
+	report["proofs"].push_back(jr);
+	return cex ? EXIT_FOUND : unknown ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+}
+
+} // namespace
+
+int cmd_prove(const ProveOptions &o)
+{
+	try {
+		std::vector<Variant> vs;
+		for (const auto &n : o.variants)
+			vs.push_back(*variant_from_name(n));
+		if (vs.empty())
+			vs.assign(std::begin(all_variants), std::end(all_variants));
+		nlohmann::ordered_json report = {{"bounds", bounds_text(o)}, {"proofs", nlohmann::ordered_json::array()}};
+		if (!o.json)
+			std::cout << "bounds: " << bounds_text(o) << "\n";
+		int worst = EXIT_CLEAN;
+		bool divergence = false;
+		for (Variant v : vs) {
+			int rc = prove_one(v, o, report, &divergence);
+			if (rc == EXIT_FOUND || (rc == EXIT_INCONCLUSIVE && worst == EXIT_CLEAN))
+				worst = rc;
+		}
+		if (o.json)
+			std::cout << report.dump() << "\n";
+		return divergence ? EXIT_INTERNAL : worst;
+	} catch (const CaseError &e) {
+		std::cerr << "untorn prove: " << e.what() << "\n";
+		return EXIT_INTERNAL;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn prove: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+}
+
+int cmd_diff(const ProveOptions &o)
+{
+	try {
+		Variant a = *variant_from_name(o.variants.at(0)), b = *variant_from_name(o.variants.at(1));
+		DiffResult r = diff(a, b, bounds_of(o));
+		const std::string an(variant_name(a)), bn(variant_name(b));
+		nlohmann::ordered_json report = {{"a", an}, {"b", bn}, {"bounds", bounds_text(o)},
+						 {"status", std::string(diff_status_name(r.status))}, {"stats", stats_json(r.stats)}};
+		if (r.witness) {
+			make_out_dir(o.out);
+			fs::path fa = fs::path(o.out) / ("diff-" + an + ".json"), fb = fs::path(o.out) / ("diff-" + bn + ".json");
+			std::string note = "untorn diff " + an + " " + bn + " (" + bounds_text(o) + "): " + r.what + ".";
+			for (auto [v, f] : {std::pair{a, fa}, std::pair{b, fb}})
+				if (std::string d = write_and_replay(*r.witness, v, "diff-" + std::string(variant_name(v)), note, "", f);
+				    !d.empty())
+					r.divergences.push_back(d);
+			report["what"] = r.what;
+			report["cases"] = {fa.string(), fb.string()};
+		}
+		if (r.status == DiffStatus::inconclusive) {
+			make_out_dir(o.out);
+			fs::path f = fs::path(o.out) / ("diff-" + an + "-" + bn + ".smt2");
+			write_file_atomically(f, r.smt2);
+			report["inconclusive"] = r.inconclusive_reason;
+			report["query"] = f.string();
+		}
+		report["divergences"] = r.divergences;
+		if (o.json) {
+			std::cout << report.dump() << "\n";
+		} else {
+			std::cout << "bounds: " << bounds_text(o) << "\nuntorn diff " << an << " " << bn << ": "
+				  << diff_status_name(r.status) << " (" << stats_text(r.stats) << ")\n";
+			if (r.witness)
+				std::cout << "  " << r.what << "\n  the same layout under each: " << report["cases"][0].get<std::string>()
+					  << ", " << report["cases"][1].get<std::string>() << "\n";
+			if (r.status == DiffStatus::inconclusive)
+				std::cout << "  cut short: " << r.inconclusive_reason << "; query in " << report["query"].get<std::string>() << "\n";
+		}
+		for (const auto &d : r.divergences)
+			std::cerr << "untorn diff: MODEL/IMPL DIVERGENCE: " << d << "\n";
+		if (!r.divergences.empty())
+			return EXIT_INTERNAL;
+		return r.status == DiffStatus::different ? EXIT_FOUND
+		       : r.status == DiffStatus::inconclusive ? EXIT_INCONCLUSIVE
+							      : EXIT_CLEAN;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn diff: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+}
+
+} // namespace untorn

@@ -1,0 +1,113 @@
+// Bounded-exhaustive verification: `untorn prove` and `untorn diff`.
+//
+// The variant's logic is impl's own C++ (impl/variants/*.cpp), run over a
+// concolic value type (model/src/sym/): every value of every number of the
+// case is a Z3 variable, each run records the decisions it took, and the
+// explorer negates them one by one until every feasible path has run once
+// (DART-style depth-first search).  On each path, each invariant's formula
+// "broken" (model/src/invariants.cpp) is asked over the path's facts, which
+// are terms over the inputs.  So a proof covers every layout with at most the
+// bounded number of extents and every value within the case format's ranges.
+#pragma once
+
+#include "untorn/impl.h"
+#include "untorn/model.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace untorn {
+
+// A filesystem and device, pinned for one family of sweeps.
+struct GeometryProfile {
+	uint32_t block_size, ag_blocks, ag_count, cowextsize, awu_min, awu_max;
+};
+// The default profiles: a non-power-of-two AG with hardware atomics, a
+// power-of-two AG with a CoW extent size hint, software-only atomics, and
+// 512-byte blocks (see docs/prove.md for why each is there).
+const std::vector<GeometryProfile> &default_geometries();
+
+// What is enumerated and what is symbolic.  Always symbolic: every extent's
+// offset, start block, length and state, every shared range and refcount,
+// every allocator answer, the write's offset, and the atomic-ioend cap.
+// Enumerated: the number of extents of each kind (0..bound), reflink, the
+// write's length (each power of two, plus "any other length" symbolically)
+// and the geometry: pinned profiles by default, or -- symbolic_geometry --
+// every AG size and count, CoW hint and device limit symbolically (complete,
+// but the kernel's `x % cowextsize` and the AG shifts make each query
+// non-linear: see docs/prove.md for the cost).
+struct ProveBounds {
+	unsigned data_extents = 4; // at most, in the data fork
+	unsigned cow_extents = 2;
+	unsigned refcount = 2;	   // shared ranges
+	unsigned alloc = 2;	   // allocator answers; a further request gets ENOSPC
+	std::vector<GeometryProfile> geometries = default_geometries();
+	bool symbolic_geometry = false;
+	// With symbolic_geometry, the block size is still pinned per sweep (a
+	// division by a symbolic size would make every query non-linear).
+	std::vector<uint32_t> block_sizes = {4096};
+	// What-if inputs (IterEnv): each combination listed is one sweep.
+	std::vector<IterEnv> envs = {IterEnv{}};
+	SolverLimits limits{60000, 0, 4096};
+	uint64_t max_paths = 5'000'000; // beyond: inconclusive
+};
+
+// A concrete layout and write: a case's state without its expectations.
+struct ConcreteCase {
+	FileState state;
+	WriteReq write;
+};
+
+enum class ProofStatus { proved, counterexample, inconclusive };
+std::string_view proof_status_name(ProofStatus s);
+
+struct InvariantProof {
+	std::string name;
+	InvClass cls = InvClass::safety;
+	ProofStatus status = ProofStatus::proved;
+	std::optional<ConcreteCase> counterexample; // the first found (exploration order)
+	std::string witness;			     // the crash choice, as judge reports it
+	std::string smt2;			     // an undecided query, for inconclusive
+};
+
+struct ProveStats {
+	uint64_t sweeps = 0;	    // (block size, reflink, environment, extent counts) explored
+	uint64_t paths = 0;	    // feasible paths, each run once
+	uint64_t decisions = 0;	    // decisions negated (one solver query each)
+	uint64_t judgements = 0;    // per-path invariant queries
+	double seconds = 0;
+};
+
+struct ProveResult {
+	Variant variant{};
+	std::vector<InvariantProof> invariants; // catalogue order
+	ProveStats stats;
+	// Loud: a run that did not follow the path it was steered to, or a
+	// counterexample the concrete impl + specification do not confirm.
+	std::vector<std::string> divergences;
+	std::string inconclusive_reason; // why exploration itself was cut short
+};
+
+ProveResult prove(Variant v, const ProveBounds &b);
+
+// What a reader of a write can tell apart, and the verdicts.
+enum class DiffStatus { equivalent, different, inconclusive };
+std::string_view diff_status_name(DiffStatus s);
+
+struct DiffResult {
+	Variant a{}, b{};
+	DiffStatus status = DiffStatus::equivalent;
+	std::optional<ConcreteCase> witness;
+	std::string what; // what differs on the witness
+	ProveStats stats;
+	std::vector<std::string> divergences;
+	std::string inconclusive_reason, smt2;
+};
+
+// Compares result, path (hw/sw/none), bytes written, the final forks and
+// refcounts, and every invariant's verdict.
+DiffResult diff(Variant a, Variant b, const ProveBounds &bounds);
+
+} // namespace untorn

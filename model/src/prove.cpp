@@ -1,0 +1,912 @@
+// The prover and the differ: concolic exploration of impl's own code (see
+// untorn/prove.h and model/src/sym/), judged by the specification's formulas.
+#include "untorn/prove.h"
+
+#include "facts.h"
+#include "invariants.h"
+#include "smt.h"
+#include "sym/bridge.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <algorithm>
+#include <functional>
+#include <iterator>
+#include <unordered_map>
+#include <map>
+#include <sstream>
+
+namespace untorn {
+
+using untorn_concolic::In;
+using untorn_concolic::InCase;
+using untorn_concolic::RunOut;
+
+std::string_view proof_status_name(ProofStatus s)
+{
+	switch (s) {
+	case ProofStatus::proved: return "proved";
+	case ProofStatus::counterexample: return "counterexample";
+	case ProofStatus::inconclusive: return "inconclusive";
+	}
+	return "?";
+}
+
+std::string_view diff_status_name(DiffStatus s)
+{
+	switch (s) {
+	case DiffStatus::equivalent: return "equivalent";
+	case DiffStatus::different: return "different";
+	case DiffStatus::inconclusive: return "inconclusive";
+	}
+	return "?";
+}
+
+const std::vector<GeometryProfile> &default_geometries()
+{
+	static const std::vector<GeometryProfile> g = {
+		{4096, 1000, 4, 0, 4096, 65536},   // AG not a power of two; hardware atomics to 64 KiB
+		{4096, 1024, 2, 16, 4096, 16384},  // power-of-two AG, CoW extent size hint 16
+		{4096, 4096, 4, 0, 0, 0},	   // no hardware atomics: the software path only
+		{512, 2048, 2, 4, 512, 4096},	   // 512-byte blocks
+	};
+	return g;
+}
+
+namespace {
+
+z3::context &C() { return smt::ctx(); }
+z3::expr num(uint64_t v) { return C().bv_val(v, 64); }
+
+// ------------------------------------------------------------ the layouts
+
+// Every number of a case, in a fixed order (the order of variables, of
+// models' values, and of what a counterexample carries).
+template <class F> void for_each_in(InCase &c, F f)
+{
+	for (In *x : {&c.ag_blocks, &c.ag_count, &c.cowextsize, &c.max_atomic_ioend, &c.awu_min, &c.awu_max})
+		f(*x);
+	for (auto *fork : {&c.data, &c.cow})
+		for (auto &e : *fork)
+			for (In *x : {&e.startoff, &e.startblock, &e.blockcount, &e.state})
+				f(*x);
+	for (auto &r : c.refcount)
+		for (In *x : {&r.startblock, &r.blockcount, &r.refcount})
+			f(*x);
+	for (auto &a : c.alloc)
+		for (In *x : {&a.startblock, &a.blockcount})
+			f(*x);
+	f(c.offset);
+	f(c.length);
+}
+
+In var(const std::string &name) { return In{C().bv_const(name.c_str(), 64), 0}; }
+
+// How many extents of each kind, and the small enumerated inputs.
+struct Sweep {
+	const GeometryProfile *geo; // null: every geometry number symbolic
+	uint32_t block_size;
+	bool reflink;
+	IterEnv env;
+	unsigned data, cow, refcount, alloc;
+	// The write's length: one power of two, pinned (RWF_ATOMIC admits no
+	// other), or 0 for all the others at once (symbolic, never a power of two).
+	// Pinning it keeps the alignment tests linear masks; a symbolic mask makes
+	// each query hundreds of times slower.
+	uint64_t length;
+	std::string describe() const
+	{
+		std::ostringstream o;
+		o << "write length " << (length ? std::to_string(length) : std::string("not a power of two")) << ", ";
+		if (geo)
+			o << "ag_blocks " << geo->ag_blocks << " x " << geo->ag_count << ", cowextsize " << geo->cowextsize
+			  << ", device [" << geo->awu_min << ", " << geo->awu_max << "], ";
+		o << "bs " << block_size << ", reflink " << (reflink ? "yes" : "no") << ", "
+		  << (env.inode_dax ? "DAX inode, " : "") << "flags " << iomap_flags_str(env.iter_flags) << ", "
+		  << data << " data / " << cow << " CoW extents, " << refcount << " shared ranges, " << alloc
+		  << " allocator answers";
+		return o.str();
+	}
+};
+
+InCase symbolic_case(const Sweep &s, unsigned variant)
+{
+	InCase c;
+	c.variant = variant;
+	c.block_size = In{std::nullopt, s.block_size};
+	c.ag_blocks = var("ag_blocks");
+	c.ag_count = var("ag_count");
+	c.cowextsize = var("cowextsize");
+	c.max_atomic_ioend = var("max_atomic_ioend");
+	c.awu_min = var("awu_min");
+	c.awu_max = var("awu_max");
+	if (s.geo) { // a profile: pinned
+		c.ag_blocks = In{std::nullopt, s.geo->ag_blocks};
+		c.ag_count = In{std::nullopt, s.geo->ag_count};
+		c.cowextsize = In{std::nullopt, s.geo->cowextsize};
+		c.awu_min = In{std::nullopt, s.geo->awu_min};
+		c.awu_max = In{std::nullopt, s.geo->awu_max};
+	}
+	c.reflink = s.reflink;
+	c.inode_dax = s.env.inode_dax;
+	c.iter_flags = s.env.iter_flags;
+	auto extents = [](const char *p, unsigned n, auto &out) {
+		for (unsigned i = 0; i < n; i++) {
+			std::string k = p + std::to_string(i);
+			out.push_back({var(k + ".off"), var(k + ".blk"), var(k + ".len"), var(k + ".state")});
+		}
+	};
+	extents("data", s.data, c.data);
+	extents("cow", s.cow, c.cow);
+	for (unsigned i = 0; i < s.refcount; i++) {
+		std::string k = "ref" + std::to_string(i);
+		c.refcount.push_back({var(k + ".blk"), var(k + ".len"), var(k + ".refcount")});
+	}
+	for (unsigned i = 0; i < s.alloc; i++) {
+		std::string k = "alloc" + std::to_string(i);
+		c.alloc.push_back({var(k + ".blk"), var(k + ".len")});
+	}
+	c.offset = var("write.offset");
+	c.length = s.length ? In{std::nullopt, s.length} : var("write.length");
+	return c;
+}
+
+// ------------------------------------------------------- the precondition
+// The rules untorn's loader and validate_state() (impl/src/validate.cpp)
+// impose on a case, as one formula over the variables.  Every counterexample
+// is checked against validate_state() itself, so a rule missing here shows
+// up as a loud divergence, never as a silent pass.
+
+z3::expr at_most(const z3::expr &a, uint64_t b) { return z3::ule(a, num(b)); }
+z3::expr at_least(const z3::expr &a, uint64_t b) { return z3::uge(a, num(b)); }
+z3::expr pow2(const z3::expr &x) { return x != 0 && (x & (x - 1)) == 0; }
+z3::expr e(const In &x) { return x.var ? *x.var : num(x.value); }
+
+struct Geo {
+	z3::expr ag_blocks, ag_count, agblklog;
+};
+
+// validate.cpp's inside_ags(): in an AG, within it, not the superblock.
+z3::expr inside_ags(const Geo &g, const z3::expr &start, const z3::expr &count)
+{
+	z3::expr agno = z3::lshr(start, g.agblklog);
+	z3::expr agbno = start & (z3::shl(num(1), g.agblklog) - 1);
+	return at_most(start, 1ULL << 52) && z3::ult(agno, g.ag_count) && z3::ult(agbno, g.ag_blocks) &&
+	       z3::ule(agbno + count, g.ag_blocks) && start != 0;
+}
+
+struct Range {
+	z3::expr s, e, live; // [s, e) when live
+};
+z3::expr disjoint(const Range &a, const Range &b) { return !(a.live && b.live) || z3::ule(a.e, b.s) || z3::ule(b.e, a.s); }
+
+// (as its conjuncts: the explorer slices queries by variables)
+std::vector<z3::expr> precondition(const InCase &c)
+{
+	std::vector<z3::expr> pre;
+	auto need = [&](const z3::expr &x) { pre.push_back(x); };
+	const z3::expr agb = e(c.ag_blocks), agc = e(c.ag_count);
+	Geo g{agb, agc, untorn_concolic::ilog2_roundup_term(agb)};
+	need(at_least(agb, 2) && at_most(agb, 1ULL << 31));
+	need(at_least(agc, 1) && at_most(agc, 1024));
+	need(at_most(e(c.cowextsize), 1ULL << 21) && z3::ule(e(c.cowextsize), z3::lshr(agb, num(1))));
+	need(at_least(e(c.max_atomic_ioend), 1) && at_most(e(c.max_atomic_ioend), 1ULL << 30));
+	const z3::expr amin = e(c.awu_min), amax = e(c.awu_max);
+	need((amin == 0) == (amax == 0));
+	need(amin == 0 || (at_least(amin, 512) && pow2(amin)));
+	need(amax == 0 || (at_least(amax, 512) && pow2(amax)));
+	need(z3::ule(amin, amax) && at_most(amax, 1ULL << 30));
+
+	std::vector<Range> owned, not_shareable, shared;
+	auto fork = [&](const std::vector<untorn_concolic::InExtent> &f, bool cow) {
+		for (size_t i = 0; i < f.size(); i++) {
+			const auto &x = f[i];
+			z3::expr off = e(x.startoff), blk = e(x.startblock), len = e(x.blockcount), st = e(x.state);
+			need(at_least(len, 1) && at_most(len, 1ULL << 21) && at_most(off, 1ULL << 54) && at_most(off + len, 1ULL << 54));
+			need(at_most(st, 1));
+			if (i > 0)
+				need(z3::ule(e(f[i - 1].startoff) + e(f[i - 1].blockcount), off));
+			z3::expr delay = cow ? blk == num(DELAYSTARTBLOCK) : C().bool_val(false);
+			// a delalloc reservation is XFS_EXT_NORM, as the loader makes it
+			need(z3::ite(delay, st == 0, inside_ags(g, blk, len)));
+			Range r{blk, blk + len, !delay};
+			owned.push_back(r);
+			if (cow)
+				not_shareable.push_back(r);
+			else
+				not_shareable.push_back({blk, blk + len, st == 1});
+		}
+	};
+	fork(c.data, false);
+	fork(c.cow, true);
+	for (size_t i = 0; i < c.refcount.size(); i++) {
+		const auto &r = c.refcount[i];
+		z3::expr blk = e(r.startblock), len = e(r.blockcount);
+		need(at_least(len, 1) && at_most(len, 1ULL << 21) && inside_ags(g, blk, len));
+		need(at_least(e(r.refcount), 2) && at_most(e(r.refcount), (1ULL << 31) - 1));
+		if (i > 0)
+			need(z3::ule(e(c.refcount[i - 1].startblock) + e(c.refcount[i - 1].blockcount), blk));
+		shared.push_back({blk, blk + len, C().bool_val(true)});
+	}
+	for (const auto &a : c.alloc) {
+		z3::expr blk = e(a.startblock), len = e(a.blockcount);
+		need(at_least(len, 1) && at_most(len, 1ULL << 21) && inside_ags(g, blk, len));
+		owned.push_back({blk, blk + len, C().bool_val(true)});
+		not_shareable.push_back(owned.back());
+	}
+	for (size_t i = 0; i < owned.size(); i++)
+		for (size_t j = i + 1; j < owned.size(); j++)
+			need(disjoint(owned[i], owned[j]));
+	for (const auto &s : shared)
+		for (const auto &n : not_shareable)
+			need(disjoint(s, n));
+	const z3::expr pos = e(c.offset), len = e(c.length);
+	need(at_least(len, 1) && at_most(len, 1ULL << 40) && at_most(pos, 1ULL << 62) && at_most(pos + len, 1ULL << 62));
+	if (c.length.var)
+		need(!pow2(len)); // the powers of two have sweeps of their own
+	return pre;
+}
+
+ConcreteCase concrete_case(const InCase &c)
+{
+	ConcreteCase k;
+	FileState &st = k.state;
+	st.geo.block_size = uint32_t(c.block_size.value);
+	st.geo.ag_blocks = uint32_t(c.ag_blocks.value);
+	st.geo.ag_count = uint32_t(c.ag_count.value);
+	st.geo.reflink = c.reflink;
+	st.geo.cowextsize = uint32_t(c.cowextsize.value);
+	st.geo.max_atomic_ioend = uint32_t(c.max_atomic_ioend.value);
+	st.dev.awu_min = uint32_t(c.awu_min.value);
+	st.dev.awu_max = uint32_t(c.awu_max.value);
+	auto extent = [](const untorn_concolic::InExtent &x) {
+		return xfs_bmbt_irec{x.startoff.value, x.startblock.value, x.blockcount.value,
+				     x.state.value ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
+	};
+	for (const auto &x : c.data)
+		st.data_fork.push_back(extent(x));
+	for (const auto &x : c.cow)
+		st.cow_fork.push_back(extent(x));
+	for (const auto &r : c.refcount)
+		st.refcount.push_back({r.startblock.value, r.blockcount.value, uint32_t(r.refcount.value)});
+	for (const auto &a : c.alloc)
+		st.alloc.push_back({a.startblock.value, a.blockcount.value});
+	st.alloc_policy = AllocPolicy::script_only;
+	st.env.inode_dax = c.inode_dax;
+	st.env.iter_flags = c.iter_flags;
+	k.write = {c.offset.value, c.length.value};
+	return k;
+}
+
+InCase with_model(InCase c, const z3::model &m)
+{
+	for_each_in(c, [&](In &x) {
+		if (x.var)
+			x.value = m.eval(*x.var, true).get_numeral_uint64();
+	});
+	return c;
+}
+
+// ---------------------------------------------------------- the judgement
+
+// The specification over one path's facts: each invariant's "broken" with
+// the fact slots replaced by the facts' terms.  Crash choices stay free
+// (prove: is there one that breaks it?) or are expanded (diff: the verdict
+// as a formula of the inputs alone).
+struct PathSpec {
+	spec::Shape shape;
+	std::vector<z3::expr> broken; // per invariant, crash choices free
+	std::vector<z3::expr> crash_vars;
+	z3::expr crash_domain = C().bool_val(true);
+
+	explicit PathSpec(const RunOut &r)
+	{
+		shape.segs = r.segs;
+		shape.bios = r.bios;
+		shape.txns = r.txns;
+		shape.calls = r.calls;
+		shape.atomic_mask = r.atomic_mask;
+		spec::Sym sym(shape);
+		z3::expr_vector from(C()), to(C());
+		for (unsigned j = 0; j < shape.fact_count(); j++) {
+			from.push_back(sym.slot(j).z3());
+			to.push_back(r.facts[j]);
+		}
+		for (const auto &inv : spec::invariants())
+		{
+			z3::expr f = inv.broken(sym).z3();
+			broken.push_back(f.substitute(from, to));
+		}
+		crash_vars.push_back(sym.crash_k().z3());
+		crash_domain = z3::ule(sym.crash_k().z3(), num(shape.txns));
+		for (unsigned b = 0; b < shape.bios; b++) {
+			crash_vars.push_back(sym.slot(shape.crash_atomic(b)).z3());
+			crash_domain = crash_domain && z3::ule(crash_vars.back(), num(1));
+		}
+	}
+
+	// The verdict without crash variables: the disjunction over every crash
+	// choice (there are few: committed prefix x one bit per REQ_ATOMIC bio).
+	z3::expr verdict(size_t i) const
+	{
+		std::vector<unsigned> bits;
+		for (unsigned b = 0; b < shape.bios && b < 64; b++)
+			if ((shape.atomic_mask >> b) & 1)
+				bits.push_back(b);
+		z3::expr any = C().bool_val(false);
+		for (uint64_t k = 0; k <= shape.txns; k++)
+			for (uint64_t m = 0; m < (1ULL << bits.size()); m++) {
+				z3::expr_vector from(C()), to(C());
+				from.push_back(crash_vars[0]);
+				to.push_back(num(k));
+				for (unsigned b = 0; b < shape.bios; b++) {
+					uint64_t bit = 0;
+					for (size_t j = 0; j < bits.size(); j++)
+						if (bits[j] == b)
+							bit = (m >> j) & 1;
+					from.push_back(crash_vars[1 + b]);
+					to.push_back(num(bit));
+				}
+				z3::expr f = broken[i];
+				any = any || f.substitute(from, to);
+			}
+		return any.simplify();
+	}
+};
+
+std::string crash_witness(const PathSpec &ps, const z3::model &m)
+{
+	const spec::Shape &sh = ps.shape;
+	std::ostringstream o;
+	o << "crash with " << m.eval(ps.crash_vars[0], true).get_numeral_uint64() << " of " << sh.txns
+	  << " transactions committed";
+	for (unsigned b = 0; b < sh.bios && b < 64; b++)
+		if ((sh.atomic_mask >> b) & 1)
+			o << "; REQ_ATOMIC bio " << b
+			  << (m.eval(ps.crash_vars[1 + b], true).get_numeral_uint64() ? " persisted" : " lost");
+	return o.str();
+}
+
+// ------------------------------------------------------------ the solver
+
+// An assertion stack with push/pop.  Incremental (one Z3 solver, push/pop)
+// when the geometry is pinned: the queries are then small and Z3's setup
+// dominates (2.5 ms per query against 10 ms).  With symbolic geometry each
+// check runs on a fresh QF_BV solver instead: the bit-blasting tactic's
+// preprocessing beats the incremental core there by 2-10x on hard queries.
+class Stack {
+public:
+	Stack(const SolverLimits &lim, bool incremental) : params_(C())
+	{
+		params_.set("timeout", lim.timeout_ms);
+		if (lim.rlimit)
+			params_.set("rlimit", lim.rlimit);
+		params_.set("max_memory", lim.max_memory_mb);
+		if (incremental) {
+			inc_.emplace(C(), "QF_BV");
+			inc_->set(params_);
+		}
+	}
+	void push()
+	{
+		marks_.push_back(items_.size());
+		if (inc_)
+			inc_->push();
+	}
+	void pop(unsigned n = 1)
+	{
+		if (inc_ && n)
+			inc_->pop(n);
+		for (; n; n--) {
+			items_.erase(items_.begin() + long(marks_.back()), items_.end());
+			marks_.pop_back();
+		}
+	}
+	void add(const z3::expr &e)
+	{
+		items_.push_back(e);
+		if (inc_)
+			inc_->add(e);
+	}
+	z3::check_result check()
+	{
+		if (inc_) {
+			z3::check_result r = inc_->check();
+			if (r == z3::sat)
+				model_ = inc_->get_model();
+			else
+				model_.reset();
+			unknown_ = r == z3::unknown ? inc_->reason_unknown() : "";
+			smt2_ = r == z3::unknown ? inc_->to_smt2() : "";
+			return r;
+		}
+		z3::solver s(C(), "QF_BV");
+		s.set(params_);
+		for (const auto &e : items_)
+			s.add(e);
+		z3::check_result r = s.check();
+		if (r == z3::sat)
+			model_ = s.get_model();
+		else
+			model_.reset();
+		unknown_ = r == z3::unknown ? s.reason_unknown() : "";
+		smt2_ = r == z3::unknown ? s.to_smt2() : "";
+		return r;
+	}
+	// Sound shortcut for infeasible branches: if `goal` contradicts the
+	// assertions that mention only its own variables, it contradicts them
+	// all.  (Most negated decisions are implied by a few bounds and earlier
+	// decisions on the same values; the whole path is much harder to solve.)
+	bool refuted_by_slice(const z3::expr &goal)
+	{
+		const std::vector<unsigned> &gv = vars_of(goal);
+		z3::solver s(C(), "QF_BV");
+		s.set(params_);
+		unsigned n = 0;
+		for (const auto &e : items_) {
+			const std::vector<unsigned> &ev = vars_of(e);
+			if (std::includes(gv.begin(), gv.end(), ev.begin(), ev.end())) {
+				s.add(e);
+				n++;
+			}
+		}
+		if (n == items_.size())
+			return false; // the slice is everything: let check() decide
+		s.add(goal);
+		return s.check() == z3::unsat;
+	}
+	z3::model get_model() const { return *model_; }
+	std::string reason_unknown() const { return unknown_; }
+	std::string to_smt2() const
+	{
+		if (!smt2_.empty())
+			return smt2_;
+		z3::solver s(C(), "QF_BV");
+		for (const auto &e : items_)
+			s.add(e);
+		return s.to_smt2();
+	}
+
+private:
+	// The uninterpreted constants of a term, sorted by AST id (memoized).
+	const std::vector<unsigned> &vars_of(const z3::expr &e)
+	{
+		auto it = vars_.find(e.id());
+		if (it != vars_.end())
+			return it->second;
+		std::vector<unsigned> v;
+		if (e.is_const() && e.decl().decl_kind() == Z3_OP_UNINTERPRETED) {
+			v.push_back(e.id());
+		} else if (e.is_app()) {
+			for (unsigned i = 0; i < e.num_args(); i++) {
+				const std::vector<unsigned> &a = vars_of(e.arg(i));
+				std::vector<unsigned> m;
+				std::set_union(v.begin(), v.end(), a.begin(), a.end(), std::back_inserter(m));
+				v.swap(m);
+			}
+		}
+		keep_.push_back(e); // keeps the id alive (ids are reused after deletion)
+		return vars_[e.id()] = std::move(v);
+	}
+
+	z3::params params_;
+	std::optional<z3::solver> inc_;
+	std::unordered_map<unsigned, std::vector<unsigned>> vars_;
+	std::vector<z3::expr> keep_;
+	std::vector<z3::expr> items_;
+	std::vector<size_t> marks_;
+	std::optional<z3::model> model_;
+	std::string unknown_, smt2_;
+};
+
+// ------------------------------------------------------------ the explorer
+
+double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct DebugTimes {
+	double slice = 0, full_sat = 0, full_unsat = 0, run = 0;
+	unsigned n_slice_unsat = 0, n_slice_other = 0, n_sat = 0, n_unsat = 0;
+	~DebugTimes()
+	{
+		if (std::getenv("UNTORN_PROVE_DEBUG"))
+			std::fprintf(stderr, "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full unsat %.1fs (%u), runs %.1fs\n",
+				     slice, n_slice_unsat, n_slice_other, full_sat, n_sat, full_unsat, n_unsat, run);
+	}
+};
+DebugTimes dt;
+
+bool debug()
+{
+	static const bool on = std::getenv("UNTORN_PROVE_DEBUG") != nullptr;
+	return on;
+}
+
+// A decision as (core term, polarity): NOTs stripped, so that a decision and
+// its negation taken on another run compare equal up to polarity.
+std::pair<z3::expr, bool> literal(z3::expr e)
+{
+	bool pos = true;
+	while (e.is_app() && e.decl().decl_kind() == Z3_OP_NOT) {
+		e = e.arg(0);
+		pos = !pos;
+	}
+	return {e, pos};
+}
+z3::expr negate(const z3::expr &e)
+{
+	auto [core, pos] = literal(e);
+	return pos ? !core : core;
+}
+bool same_decision(const z3::expr &a, const z3::expr &b)
+{
+	auto [ca, pa] = literal(a);
+	auto [cb, pb] = literal(b);
+	return pa == pb && z3::eq(ca, cb);
+}
+
+// Depth-first over the decisions of the runs (one run per variant compared):
+// on each path, `on_path` judges with the path's decisions asserted; then
+// each decision after the forced prefix is negated in turn.
+class Explorer {
+public:
+	using RunFn = std::function<std::vector<RunOut>(const InCase &)>;
+	using PathFn = std::function<bool(const InCase &, const std::vector<RunOut> &, Stack &)>;
+
+	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths, ProveStats &stats,
+		 std::vector<std::string> &divs)
+		: s_(lim, pinned_geometry), slice_(!pinned_geometry), max_paths_(max_paths), stats_(stats),
+		  divergences_(divs)
+	{
+	}
+
+	// Explores every path of `tmpl`'s layouts that satisfy `pre`.  Returns
+	// false when on_path asked to stop (or exploration was cut short).
+	bool explore(const InCase &tmpl, const std::vector<z3::expr> &pre, RunFn run, PathFn on_path)
+	{
+		run_ = std::move(run);
+		on_path_ = std::move(on_path);
+		s_.push();
+		for (const auto &x : pre)
+			s_.add(x);
+		z3::check_result r = s_.check();
+		bool go_on = true;
+		if (r == z3::sat)
+			go_on = dfs(with_model(tmpl, s_.get_model()), 0, {});
+		else if (r == z3::unknown)
+			cut_short("the precondition: " + s_.reason_unknown());
+		s_.pop();
+		return go_on && incomplete_.empty();
+	}
+
+	const std::string &incomplete() const { return incomplete_; }
+	std::string smt2() const { return smt2_; }
+
+private:
+	void cut_short(const std::string &why)
+	{
+		if (incomplete_.empty()) {
+			incomplete_ = why;
+			smt2_ = s_.to_smt2();
+		}
+	}
+
+	bool dfs(const InCase &input, size_t fixed, const std::vector<z3::expr> &prefix)
+	{
+		auto r0 = std::chrono::steady_clock::now();
+		std::vector<RunOut> runs = run_(input);
+		dt.run += seconds_since(r0);
+		std::vector<z3::expr> conds;
+		for (auto &r : runs)
+			conds.insert(conds.end(), r.conds.begin(), r.conds.end());
+		if (conds.size() < fixed || !std::equal(prefix.begin(), prefix.end(), conds.begin(), same_decision)) {
+			divergences_.push_back("a run did not follow the path it was steered to (decision " +
+					       std::to_string(prefix.size()) + "): a decision impl takes is not recorded");
+			return false;
+		}
+		if (debug())
+			std::fprintf(stderr, "path %llu: %zu decisions, forced %zu\n", (unsigned long long)stats_.paths + 1,
+				     conds.size(), fixed);
+		if (++stats_.paths > max_paths_) {
+			cut_short("more than " + std::to_string(max_paths_) + " paths");
+			return false;
+		}
+		s_.push();
+		for (size_t i = fixed; i < conds.size(); i++)
+			s_.add(conds[i]);
+		bool go_on = on_path_(input, runs, s_);
+		s_.pop();
+		if (!go_on)
+			return false;
+
+		unsigned pushed = 0;
+		for (size_t i = fixed; i < conds.size() && go_on; i++) {
+			// the same decision taken again (impl re-tests a value): its
+			// negation contradicts the earlier one, no query needed
+			bool repeated = false;
+			for (size_t j = 0; j < i && !repeated; j++)
+				repeated = same_decision(conds[j], conds[i]);
+			if (repeated)
+				continue;
+			stats_.decisions++;
+			auto qs = std::chrono::steady_clock::now();
+			bool refuted = slice_ && s_.refuted_by_slice(negate(conds[i]));
+			dt.slice += seconds_since(qs);
+			(refuted ? dt.n_slice_unsat : dt.n_slice_other)++;
+			if (refuted) {
+				s_.push();
+				s_.add(conds[i]);
+				pushed++;
+				continue;
+			}
+			s_.push();
+			s_.add(negate(conds[i]));
+			auto q0 = std::chrono::steady_clock::now();
+			z3::check_result r = s_.check();
+			if (debug() && seconds_since(q0) > 0.2) {
+				std::fprintf(stderr, "  SLOW negate %zu: %.2f s\n", i, seconds_since(q0));
+				static int n = 0;
+				FILE *f = std::fopen(("/tmp/slow-" + std::to_string(n++) + ".smt2").c_str(), "w");
+				std::fputs(s_.to_smt2().c_str(), f);
+				std::fclose(f);
+			}
+			(r == z3::sat ? dt.full_sat : dt.full_unsat) += seconds_since(q0);
+			(r == z3::sat ? dt.n_sat : dt.n_unsat)++;
+			if (r == z3::sat) {
+				std::vector<z3::expr> next(conds.begin(), conds.begin() + long(i));
+				next.push_back(negate(conds[i]));
+				go_on = dfs(with_model(input, s_.get_model()), i + 1, next);
+			} else if (r == z3::unknown) {
+				cut_short("a path's feasibility: " + s_.reason_unknown());
+				go_on = false;
+			}
+			s_.pop();
+			s_.push();
+			s_.add(conds[i]);
+			pushed++;
+		}
+		s_.pop(pushed);
+		return go_on;
+	}
+
+	Stack s_;
+	bool slice_; // try refuting a branch on its variables' slice first (pays off on hard queries)
+	uint64_t max_paths_;
+	ProveStats &stats_;
+	std::vector<std::string> &divergences_;
+	RunFn run_;
+	PathFn on_path_;
+	std::string incomplete_, smt2_;
+};
+
+// 0 (every length that is not a power of two), then each power of two the
+// case format allows (a write is at most 2^40 bytes).
+std::vector<uint64_t> write_lengths()
+{
+	std::vector<uint64_t> v{0};
+	for (unsigned k = 0; k <= 40; k++)
+		v.push_back(1ULL << k);
+	return v;
+}
+
+// Every sweep within the bounds, in a fixed order.
+std::vector<Sweep> sweeps(const ProveBounds &b)
+{
+	std::vector<std::pair<const GeometryProfile *, uint32_t>> geos; // (profile, block size)
+	if (b.symbolic_geometry)
+		for (uint32_t bs : b.block_sizes)
+			geos.push_back({nullptr, bs});
+	else
+		for (const auto &g : b.geometries)
+			geos.push_back({&g, g.block_size});
+	std::vector<Sweep> v;
+	for (auto [geo, bs] : geos)
+		for (bool reflink : {false, true})
+			for (const IterEnv &env : b.envs)
+				for (unsigned d = 0; d <= b.data_extents; d++)
+					for (unsigned c = 0; c <= (reflink ? b.cow_extents : 0); c++)
+						for (unsigned r = 0; r <= (reflink ? b.refcount : 0); r++)
+							for (unsigned a = 0; a <= b.alloc; a++)
+								for (uint64_t len : write_lengths())
+									v.push_back({geo, bs, reflink, env, d, c, r, a, len});
+	return v;
+}
+
+unsigned variant_index(Variant v) { return unsigned(v); }
+
+
+std::string branch_signature(const Trace &t)
+{
+	std::string s;
+	auto add = [&](const std::vector<Branch> &bs) {
+		for (const auto &b : bs)
+			s += std::string(b.func) + ":" + std::to_string(b.line) + ":" + (b.taken ? "1" : "0") + ";";
+	};
+	add(t.file_branches);
+	for (const auto &c : t.calls)
+		add(c.branches);
+	return s;
+}
+
+// A counterexample must be a valid case on which the concrete impl takes the
+// same decisions and the specification (Z3 engine) finds the same invariant.
+std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym, const std::string &invariant)
+{
+	auto errs = validate_state(k.state, k.write);
+	if (!errs.empty())
+		return "the precondition admits a case validate_state() refuses (" + errs[0].path + ": " + errs[0].what + ")";
+	Trace t = run_atomic_write(k.state, k.write, v);
+	if (branch_signature(t) != sym.branches || t.result != sym.result || unsigned(t.path) != sym.path)
+		return "the concrete impl takes other decisions than the concolic run on the same values";
+	if (invariant.empty())
+		return "";
+	Spec z(Engine::z3);
+	for (const auto &n : z.judge(t).broken_names())
+		if (n == invariant)
+			return "";
+	return "the concrete specification does not find " + invariant + " on the counterexample";
+}
+
+} // namespace
+
+ProveResult prove(Variant v, const ProveBounds &b)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	ProveResult res;
+	res.variant = v;
+	for (const auto &info : invariant_catalogue())
+		res.invariants.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences);
+
+	auto run = [&](const InCase &c) { return std::vector<RunOut>{untorn_concolic::run_symbolic(c)}; };
+	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
+		const RunOut &r = runs[0];
+		PathSpec ps(r);
+		s.push();
+		s.add(ps.crash_domain);
+		z3::expr any = C().bool_val(false);
+		for (size_t i = 0; i < ps.broken.size(); i++)
+			if (res.invariants[i].status == ProofStatus::proved)
+				any = any || ps.broken[i];
+		res.stats.judgements++;
+		s.push();
+		s.add(any);
+		auto q0 = std::chrono::steady_clock::now();
+		z3::check_result quick = s.check();
+		if (debug())
+			std::fprintf(stderr, "  judge %.2f s\n", seconds_since(q0));
+		s.pop();
+		for (size_t i = 0; i < ps.broken.size() && quick != z3::unsat; i++) {
+			InvariantProof &ip = res.invariants[i];
+			if (ip.status != ProofStatus::proved)
+				continue;
+			s.push();
+			s.add(ps.broken[i]);
+			res.stats.judgements++;
+			auto q1 = std::chrono::steady_clock::now();
+			z3::check_result q = s.check();
+			if (debug())
+				std::fprintf(stderr, "  judge %s %.2f s\n", ip.name.c_str(), seconds_since(q1));
+			if (q == z3::sat) {
+				z3::model m = s.get_model();
+				InCase cex = with_model(input, m);
+				ip.status = ProofStatus::counterexample;
+				ip.counterexample = concrete_case(cex);
+				ip.witness = crash_witness(ps, m);
+				RunOut again = untorn_concolic::run_symbolic(cex);
+				if (std::string d = confirm(*ip.counterexample, v, again, ip.name); !d.empty())
+					res.divergences.push_back(ip.name + ": " + d);
+			} else if (q == z3::unknown) {
+				ip.status = ProofStatus::inconclusive;
+				ip.smt2 = s.to_smt2();
+			}
+			s.pop();
+		}
+		s.pop();
+		return true;
+	};
+
+	for (const Sweep &sw : sweeps(b)) {
+		InCase tmpl = symbolic_case(sw, variant_index(v));
+		res.stats.sweeps++;
+		if (!ex.explore(tmpl, precondition(tmpl), run, on_path)) {
+			res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
+			for (auto &ip : res.invariants)
+				if (ip.status == ProofStatus::proved) {
+					ip.status = ProofStatus::inconclusive;
+					ip.smt2 = ex.smt2();
+				}
+			break;
+		}
+	}
+	res.stats.seconds = seconds_since(t0);
+	return res;
+}
+
+DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	DiffResult res;
+	res.a = a;
+	res.b = b;
+	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats, res.divergences);
+	const auto &cat = invariant_catalogue();
+
+	auto run = [&](const InCase &c) {
+		InCase cb = c;
+		cb.variant = variant_index(b);
+		return std::vector<RunOut>{untorn_concolic::run_symbolic(c), untorn_concolic::run_symbolic(cb)};
+	};
+	auto found = [&](const InCase &input, std::string what) {
+		res.status = DiffStatus::different;
+		res.witness = concrete_case(input);
+		res.what = std::move(what);
+		InCase cb = input;
+		cb.variant = variant_index(b);
+		for (auto [v, c] : {std::pair{a, input}, std::pair{b, cb}})
+			if (std::string d = confirm(*res.witness, v, untorn_concolic::run_symbolic(c), ""); !d.empty())
+				res.divergences.push_back(std::string(variant_name(v)) + ": " + d);
+		return false; // one difference is the answer
+	};
+	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
+		const RunOut &ra = runs[0], &rb = runs[1];
+		if (ra.result != rb.result)
+			return found(input, "result " + std::string(errno_name(ra.result)) + " vs " +
+						    std::string(errno_name(rb.result)));
+		if (ra.path != rb.path)
+			return found(input, "path " + std::string(path_name(Path(ra.path))) + " vs " +
+						    std::string(path_name(Path(rb.path))));
+		if (ra.outcome_shape != rb.outcome_shape)
+			return found(input, "final extent maps differ in their number of extents");
+		auto ask = [&](const z3::expr &q, const std::string &what) {
+			s.push();
+			s.add(q);
+			res.stats.judgements++;
+			z3::check_result r = s.check();
+			std::optional<InCase> w;
+			if (r == z3::sat)
+				w = with_model(input, s.get_model());
+			else if (r == z3::unknown && res.inconclusive_reason.empty()) {
+				res.inconclusive_reason = what + ": " + s.reason_unknown();
+				res.smt2 = s.to_smt2();
+			}
+			s.pop();
+			return w ? found(*w, what) : true;
+		};
+		z3::expr differs = C().bool_val(false);
+		for (size_t k = 0; k < ra.outcome.size(); k++)
+			differs = differs || ra.outcome[k] != rb.outcome[k];
+		if (!ask(differs, "bytes written or final extent maps differ"))
+			return false;
+		PathSpec pa(ra), pb(rb);
+		for (size_t i = 0; i < cat.size(); i++) {
+			z3::expr va = pa.verdict(i), vb = pb.verdict(i);
+			if (!ask(va != vb, std::string("invariant ") + cat[i].name + " is broken under one and holds under the other"))
+				return false;
+		}
+		return true;
+	};
+
+	for (const Sweep &sw : sweeps(bounds)) {
+		InCase tmpl = symbolic_case(sw, variant_index(a));
+		res.stats.sweeps++;
+		bool complete = ex.explore(tmpl, precondition(tmpl), run, on_path);
+		if (res.status == DiffStatus::different)
+			break;
+		if (!complete) {
+			res.status = DiffStatus::inconclusive;
+			res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
+			res.smt2 = ex.smt2();
+			break;
+		}
+	}
+	if (res.status == DiffStatus::equivalent && !res.inconclusive_reason.empty())
+		res.status = DiffStatus::inconclusive;
+	res.stats.seconds = seconds_since(t0);
+	return res;
+}
+
+} // namespace untorn

@@ -1,0 +1,68 @@
+// The bridge between the prover (model/src/prove.cpp, ordinary namespace
+// untorn) and impl's logic compiled over the concolic value type (namespace
+// untorn_sym, see model/CMakeLists.txt).  It speaks only plain structs and
+// Z3 terms, so both sides can include it.
+#pragma once
+
+#include <z3++.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace untorn_concolic {
+
+// One number of the case: its Z3 variable when the prover leaves it free,
+// and its value on this run (a model of the path condition).
+struct In {
+	std::optional<z3::expr> var;
+	uint64_t value = 0;
+};
+
+struct InExtent {
+	In startoff, startblock, blockcount, state;
+};
+struct InRefcount {
+	In startblock, blockcount, refcount;
+};
+struct InAlloc {
+	In startblock, blockcount;
+};
+
+// A case whose shape (how many extents of each kind) is fixed and whose
+// numbers may be symbolic.
+struct InCase {
+	unsigned variant = 0; // index into untorn::all_variants
+	In block_size, ag_blocks, ag_count, cowextsize, max_atomic_ioend, awu_min, awu_max;
+	bool reflink = false;
+	bool inode_dax = false;
+	unsigned iter_flags = 0; // extra iomap iteration flags (IOMAP_DAX) and whether IOMAP_DIRECT is dropped
+	std::vector<InExtent> data, cow;
+	std::vector<InRefcount> refcount;
+	std::vector<InAlloc> alloc;
+	In offset, length;
+};
+
+// What one run under the concolic type yields.
+struct RunOut {
+	std::vector<z3::expr> conds; // the path condition, one decision each
+	// The facts' shape and values (model/src/facts.h), as terms.
+	unsigned segs = 0, bios = 0, txns = 0, calls = 0;
+	uint64_t atomic_mask = 0;
+	std::vector<z3::expr> facts;
+	// What a reader of the write sees, for `untorn diff`.
+	int result = 0;
+	unsigned path = 0;
+	bool admitted = false;
+	std::vector<z3::expr> outcome; // bytes written, final data/CoW fork and refcounts as terms
+	std::string outcome_shape;     // their structure (extent counts), concrete
+	std::string branches;	       // every decision, "func:line:taken;" (concrete)
+};
+
+RunOut run_symbolic(const InCase &c);
+
+// ceil(log2(n)) as a term, exactly as ilog2_roundup() computes sb_agblklog.
+z3::expr ilog2_roundup_term(const z3::expr &n);
+
+} // namespace untorn_concolic
