@@ -450,3 +450,57 @@ TEST_CASE("loader: case_to_json round-trips", "[loader][roundtrip]")
 	CHECK_FALSE(m2.expect.result.has_value());
 	CHECK(case_to_json(m2) == case_to_json(m));
 }
+
+// ====================================================== what-if inputs (x_*)
+
+TEST_CASE("loader: x_alloc_policy, x_inode_dax and x_iter_flags load, default and round-trip", "[loader][whatif]")
+{
+	const Case plain = parse_case(mutate([](json &) {}), "t.json");
+	CHECK(plain.state.alloc_policy == AllocPolicy::default_policy);
+	CHECK(plain.state.env == IterEnv{});
+	CHECK(plain.state.env.iter_flags == ITER_DIRECT);
+	CHECK(case_to_json(plain).find("x_") == std::string::npos); // defaults are not written
+
+	const Case a = parse_case(mutate([](json &j) {
+					  j["x_alloc_policy"] = "script-only";
+					  j["x_inode_dax"] = true;
+					  j["x_iter_flags"] = json::array({"IOMAP_DAX"});
+				  }),
+				  "t.json");
+	CHECK(a.state.alloc_policy == AllocPolicy::script_only);
+	CHECK(a.state.env.inode_dax);
+	CHECK(a.state.env.iter_flags == ITER_DAX);
+	const Case b = parse_case(case_to_json(a), "t.json");
+	CHECK(b.state.alloc_policy == a.state.alloc_policy);
+	CHECK(b.state.env == a.state.env);
+	const Case none = parse_case(mutate([](json &j) { j["x_iter_flags"] = json::array(); }), "t.json");
+	CHECK(none.state.env.iter_flags == 0u);
+	CHECK(parse_case(case_to_json(none), "t.json").state.env.iter_flags == 0u);
+}
+
+TEST_CASE("loader: bad what-if inputs name their JSON path", "[loader][whatif]")
+{
+	CHECK_CASE_ERROR(mutate([](json &j) { j["x_alloc_policy"] = "greedy"; }), "x_alloc_policy");
+	CHECK_CASE_ERROR(mutate([](json &j) { j["x_inode_dax"] = 1; }), "x_inode_dax");
+	CHECK_CASE_ERROR(mutate([](json &j) { j["x_iter_flags"] = "IOMAP_DAX"; }), "x_iter_flags");
+	CHECK_CASE_ERROR(mutate([](json &j) { j["x_iter_flags"] = json::array({"IOMAP_NOWAIT"}); }), "x_iter_flags[0]");
+}
+
+TEST_CASE("script-only allocator: an exhausted script is ENOSPC, not the default policy", "[loader][whatif]")
+{
+	Case c = parse_case(mutate([](json &j) {
+				    j["data_fork"] = json::array();
+				    j["alloc"] = json::array();
+				    j["x_alloc_policy"] = "script-only";
+			    }),
+			    "t.json");
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	bool enospc_note = false;
+	for (const auto &n : t.notes)
+		enospc_note |= n.find("script exhausted") != std::string::npos;
+	CHECK(enospc_note);
+	c.state.alloc_policy = AllocPolicy::default_policy;
+	Trace d = run_atomic_write(c.state, c.write, c.variant);
+	for (const auto &n : d.notes)
+		CHECK(n.find("script exhausted") == std::string::npos);
+}

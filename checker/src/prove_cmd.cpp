@@ -16,9 +16,11 @@
 
 namespace fs = std::filesystem;
 
-namespace untorn {
+namespace untorn
+{
 
-namespace {
+namespace
+{
 
 std::vector<uint32_t> block_sizes_of(const std::string &s)
 {
@@ -65,31 +67,40 @@ ProveBounds bounds_of(const ProveOptions &o)
 
 std::string bounds_text(const ProveOptions &o)
 {
-	return "data extents <= " + std::to_string(o.data_extents) + ", CoW extents <= " + std::to_string(o.cow_extents) +
-	       ", shared ranges <= " + std::to_string(o.refcount) + ", allocator answers <= " + std::to_string(o.alloc) +
-	       "; geometry " + (o.geometry == "symbolic" ? "symbolic, block size " + o.block_size : o.geometry == "profiles" ? std::string("profiles 1-4") : "profile " + o.geometry) +
+	return "data extents <= " + std::to_string(o.data_extents) +
+	       ", CoW extents <= " + std::to_string(o.cow_extents) +
+	       ", shared ranges <= " + std::to_string(o.refcount) +
+	       ", allocator answers <= " + std::to_string(o.alloc) + "; geometry " +
+	       (o.geometry == "symbolic"   ? "symbolic, block size " + o.block_size
+	        : o.geometry == "profiles" ? std::string("profiles 1-4")
+	                                   : "profile " + o.geometry) +
 	       "; environment " + o.env;
 }
 
 std::string stats_text(const ProveStats &s)
 {
 	std::ostringstream t;
-	t << s.sweeps << " sweeps, " << s.paths << " paths, " << s.decisions << " decisions negated, " << s.judgements
-	  << " judgements, " << std::fixed << std::setprecision(2) << s.seconds << " s";
+	t << s.sweeps << " sweeps, " << s.paths << " paths, " << s.decisions
+	  << " decisions negated, " << s.judgements << " judgements, " << std::fixed
+	  << std::setprecision(2) << s.seconds << " s";
 	return t.str();
 }
 
 nlohmann::ordered_json stats_json(const ProveStats &s)
 {
-	return {{"sweeps", s.sweeps}, {"paths", s.paths}, {"decisions", s.decisions}, {"judgements", s.judgements}};
+	return {{"sweeps", s.sweeps},
+	        {"paths", s.paths},
+	        {"decisions", s.decisions},
+	        {"judgements", s.judgements}};
 }
 
 // Writes a counterexample as a case with the expectations the concrete run
 // gives, then loads it back and replays it: the loader, impl and the
 // specification must all agree that it breaks `invariant` ("" = any outcome).
 // Returns "" when they do, else what went wrong.
-std::string write_and_replay(const ConcreteCase &k, Variant v, const std::string &name, const std::string &note,
-			     const std::string &invariant, const fs::path &file)
+std::string write_and_replay(const ConcreteCase &k, Variant v, const std::string &name,
+                             const std::string &note, const std::string &invariant,
+                             const fs::path &file)
 {
 	Case c;
 	c.name = name;
@@ -126,24 +137,31 @@ void make_out_dir(const std::string &out)
 		throw std::runtime_error(out + ": cannot create the output folder");
 }
 
-int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report, bool *any_divergence)
+int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
+              bool *any_divergence)
 {
 	ProveResult r = prove(v, bounds_of(o));
 	const std::string vn(variant_name(v));
 	if (!o.json)
 		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n";
-	nlohmann::ordered_json jr = {{"variant", vn}, {"stats", stats_json(r.stats)}, {"invariants", nlohmann::ordered_json::array()}};
+	nlohmann::ordered_json jr = {{"variant", vn},
+	                             {"stats", stats_json(r.stats)},
+	                             {"invariants", nlohmann::ordered_json::array()}};
 	bool cex = false, unknown = false;
 	for (const auto &ip : r.invariants) {
-		nlohmann::ordered_json ji = {{"invariant", ip.name}, {"status", std::string(proof_status_name(ip.status))}};
+		nlohmann::ordered_json ji = {{"invariant", ip.name},
+		                             {"status", std::string(proof_status_name(ip.status))}};
 		std::string where;
 		if (ip.status == ProofStatus::counterexample) {
 			cex = true;
 			make_out_dir(o.out);
 			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".json");
-			std::string note = "untorn prove " + vn + " (" + bounds_text(o) + "): counterexample to " + ip.name +
-					   "; " + ip.witness + ".";
-			if (std::string d = write_and_replay(*ip.counterexample, v, "prove-" + vn + "-" + ip.name, note, ip.name, file);
+			std::string note = "untorn prove " + vn + " (" + bounds_text(o) +
+			                   "): counterexample to " + ip.name + "; " + ip.witness +
+			                   ".";
+			if (std::string d = write_and_replay(*ip.counterexample, v,
+			                                     "prove-" + vn + "-" + ip.name, note,
+			                                     ip.name, file);
 			    !d.empty())
 				r.divergences.push_back(d);
 			ji["case"] = file.string();
@@ -159,9 +177,10 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report, 
 		}
 		jr["invariants"].push_back(ji);
 		if (!o.json)
-			std::cout << "  " << std::left << std::setw(15) << proof_status_name(ip.status) << std::setw(24) << ip.name
-				  << (ip.cls == InvClass::safety ? "safety  " : "liveness") << (where.empty() ? "" : "  " + where)
-				  << "\n";
+			std::cout << "  " << std::left << std::setw(15)
+			          << proof_status_name(ip.status) << std::setw(24) << ip.name
+			          << (ip.cls == InvClass::safety ? "safety  " : "liveness")
+			          << (where.empty() ? "" : "  " + where) << "\n";
 	}
 	if (!r.inconclusive_reason.empty()) {
 		jr["inconclusive"] = r.inconclusive_reason;
@@ -186,7 +205,8 @@ int cmd_prove(const ProveOptions &o)
 			vs.push_back(*variant_from_name(n));
 		if (vs.empty())
 			vs.assign(std::begin(all_variants), std::end(all_variants));
-		nlohmann::ordered_json report = {{"bounds", bounds_text(o)}, {"proofs", nlohmann::ordered_json::array()}};
+		nlohmann::ordered_json report = {{"bounds", bounds_text(o)},
+		                                 {"proofs", nlohmann::ordered_json::array()}};
 		if (!o.json)
 			std::cout << "bounds: " << bounds_text(o) << "\n";
 		int worst = EXIT_CLEAN;
@@ -211,17 +231,26 @@ int cmd_prove(const ProveOptions &o)
 int cmd_diff(const ProveOptions &o)
 {
 	try {
-		Variant a = *variant_from_name(o.variants.at(0)), b = *variant_from_name(o.variants.at(1));
+		Variant a = *variant_from_name(o.variants.at(0)),
+		        b = *variant_from_name(o.variants.at(1));
 		DiffResult r = diff(a, b, bounds_of(o));
 		const std::string an(variant_name(a)), bn(variant_name(b));
-		nlohmann::ordered_json report = {{"a", an}, {"b", bn}, {"bounds", bounds_text(o)},
-						 {"status", std::string(diff_status_name(r.status))}, {"stats", stats_json(r.stats)}};
+		nlohmann::ordered_json report = {
+		    {"a", an},
+		    {"b", bn},
+		    {"bounds", bounds_text(o)},
+		    {"status", std::string(diff_status_name(r.status))},
+		    {"stats", stats_json(r.stats)}};
 		if (r.witness) {
 			make_out_dir(o.out);
-			fs::path fa = fs::path(o.out) / ("diff-" + an + ".json"), fb = fs::path(o.out) / ("diff-" + bn + ".json");
-			std::string note = "untorn diff " + an + " " + bn + " (" + bounds_text(o) + "): " + r.what + ".";
+			fs::path fa = fs::path(o.out) / ("diff-" + an + ".json"),
+			         fb = fs::path(o.out) / ("diff-" + bn + ".json");
+			std::string note = "untorn diff " + an + " " + bn + " (" + bounds_text(o) +
+			                   "): " + r.what + ".";
 			for (auto [v, f] : {std::pair{a, fa}, std::pair{b, fb}})
-				if (std::string d = write_and_replay(*r.witness, v, "diff-" + std::string(variant_name(v)), note, "", f);
+				if (std::string d = write_and_replay(
+				        *r.witness, v, "diff-" + std::string(variant_name(v)), note,
+				        "", f);
 				    !d.empty())
 					r.divergences.push_back(d);
 			report["what"] = r.what;
@@ -238,21 +267,25 @@ int cmd_diff(const ProveOptions &o)
 		if (o.json) {
 			std::cout << report.dump() << "\n";
 		} else {
-			std::cout << "bounds: " << bounds_text(o) << "\nuntorn diff " << an << " " << bn << ": "
-				  << diff_status_name(r.status) << " (" << stats_text(r.stats) << ")\n";
+			std::cout << "bounds: " << bounds_text(o) << "\nuntorn diff " << an << " "
+			          << bn << ": " << diff_status_name(r.status) << " ("
+			          << stats_text(r.stats) << ")\n";
 			if (r.witness)
-				std::cout << "  " << r.what << "\n  the same layout under each: " << report["cases"][0].get<std::string>()
-					  << ", " << report["cases"][1].get<std::string>() << "\n";
+				std::cout << "  " << r.what << "\n  the same layout under each: "
+				          << report["cases"][0].get<std::string>() << ", "
+				          << report["cases"][1].get<std::string>() << "\n";
 			if (r.status == DiffStatus::inconclusive)
-				std::cout << "  cut short: " << r.inconclusive_reason << "; query in " << report["query"].get<std::string>() << "\n";
+				std::cout << "  cut short: " << r.inconclusive_reason
+				          << "; query in " << report["query"].get<std::string>()
+				          << "\n";
 		}
 		for (const auto &d : r.divergences)
 			std::cerr << "untorn diff: MODEL/IMPL DIVERGENCE: " << d << "\n";
 		if (!r.divergences.empty())
 			return EXIT_INTERNAL;
-		return r.status == DiffStatus::different ? EXIT_FOUND
+		return r.status == DiffStatus::different      ? EXIT_FOUND
 		       : r.status == DiffStatus::inconclusive ? EXIT_INCONCLUSIVE
-							      : EXIT_CLEAN;
+		                                              : EXIT_CLEAN;
 	} catch (const std::exception &e) {
 		std::cerr << "untorn diff: " << e.what() << "\n";
 		return EXIT_BAD_INPUT;

@@ -158,6 +158,19 @@ std::string format_extent(const xfs_bmbt_irec &e)
 	return o.str();
 }
 
+std::string decision_signature(const Trace &t)
+{
+	std::string s;
+	auto add = [&](const std::vector<Branch> &bs) {
+		for (const auto &b : bs)
+			s += std::string(b.func) + ":" + std::to_string(b.line) + ":" + (b.taken ? "1" : "0") + ";";
+	};
+	add(t.file_branches);
+	for (const auto &c : t.calls)
+		add(c.branches);
+	return s;
+}
+
 // ------------------------------------------------------------------ running
 
 Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)

@@ -7,17 +7,18 @@
 #include "smt.h"
 #include "sym/bridge.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <functional>
 #include <iterator>
-#include <unordered_map>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
-namespace untorn {
+namespace untorn
+{
 
 using untorn_concolic::In;
 using untorn_concolic::InCase;
@@ -26,9 +27,12 @@ using untorn_concolic::RunOut;
 std::string_view proof_status_name(ProofStatus s)
 {
 	switch (s) {
-	case ProofStatus::proved: return "proved";
-	case ProofStatus::counterexample: return "counterexample";
-	case ProofStatus::inconclusive: return "inconclusive";
+	case ProofStatus::proved:
+		return "proved";
+	case ProofStatus::counterexample:
+		return "counterexample";
+	case ProofStatus::inconclusive:
+		return "inconclusive";
 	}
 	return "?";
 }
@@ -36,9 +40,12 @@ std::string_view proof_status_name(ProofStatus s)
 std::string_view diff_status_name(DiffStatus s)
 {
 	switch (s) {
-	case DiffStatus::equivalent: return "equivalent";
-	case DiffStatus::different: return "different";
-	case DiffStatus::inconclusive: return "inconclusive";
+	case DiffStatus::equivalent:
+		return "equivalent";
+	case DiffStatus::different:
+		return "different";
+	case DiffStatus::inconclusive:
+		return "inconclusive";
 	}
 	return "?";
 }
@@ -46,18 +53,25 @@ std::string_view diff_status_name(DiffStatus s)
 const std::vector<GeometryProfile> &default_geometries()
 {
 	static const std::vector<GeometryProfile> g = {
-		{4096, 1000, 4, 0, 4096, 65536},   // AG not a power of two; hardware atomics to 64 KiB
-		{4096, 1024, 2, 16, 4096, 16384},  // power-of-two AG, CoW extent size hint 16
-		{4096, 4096, 4, 0, 0, 0},	   // no hardware atomics: the software path only
-		{512, 2048, 2, 4, 512, 4096},	   // 512-byte blocks
+	    {4096, 1000, 4, 0, 4096, 65536},  // AG not a power of two; hardware atomics to 64 KiB
+	    {4096, 1024, 2, 16, 4096, 16384}, // power-of-two AG, CoW extent size hint 16
+	    {4096, 4096, 4, 0, 0, 0},         // no hardware atomics: the software path only
+	    {512, 2048, 2, 4, 512, 4096},     // 512-byte blocks
 	};
 	return g;
 }
 
-namespace {
+namespace
+{
 
-z3::context &C() { return smt::ctx(); }
-z3::expr num(uint64_t v) { return C().bv_val(v, 64); }
+z3::context &C()
+{
+	return smt::ctx();
+}
+z3::expr num(uint64_t v)
+{
+	return C().bv_val(v, 64);
+}
 
 // ------------------------------------------------------------ the layouts
 
@@ -65,7 +79,8 @@ z3::expr num(uint64_t v) { return C().bv_val(v, 64); }
 // models' values, and of what a counterexample carries).
 template <class F> void for_each_in(InCase &c, F f)
 {
-	for (In *x : {&c.ag_blocks, &c.ag_count, &c.cowextsize, &c.max_atomic_ioend, &c.awu_min, &c.awu_max})
+	for (In *x : {&c.ag_blocks, &c.ag_count, &c.cowextsize, &c.max_atomic_ioend, &c.awu_min,
+	              &c.awu_max})
 		f(*x);
 	for (auto *fork : {&c.data, &c.cow})
 		for (auto &e : *fork)
@@ -81,7 +96,10 @@ template <class F> void for_each_in(InCase &c, F f)
 	f(c.length);
 }
 
-In var(const std::string &name) { return In{C().bv_const(name.c_str(), 64), 0}; }
+In var(const std::string &name)
+{
+	return In{C().bv_const(name.c_str(), 64), 0};
+}
 
 // How many extents of each kind, and the small enumerated inputs.
 struct Sweep {
@@ -98,13 +116,16 @@ struct Sweep {
 	std::string describe() const
 	{
 		std::ostringstream o;
-		o << "write length " << (length ? std::to_string(length) : std::string("not a power of two")) << ", ";
+		o << "write length "
+		  << (length ? std::to_string(length) : std::string("not a power of two")) << ", ";
 		if (geo)
-			o << "ag_blocks " << geo->ag_blocks << " x " << geo->ag_count << ", cowextsize " << geo->cowextsize
-			  << ", device [" << geo->awu_min << ", " << geo->awu_max << "], ";
+			o << "ag_blocks " << geo->ag_blocks << " x " << geo->ag_count
+			  << ", cowextsize " << geo->cowextsize << ", device [" << geo->awu_min
+			  << ", " << geo->awu_max << "], ";
 		o << "bs " << block_size << ", reflink " << (reflink ? "yes" : "no") << ", "
-		  << (env.inode_dax ? "DAX inode, " : "") << "flags " << iomap_flags_str(env.iter_flags) << ", "
-		  << data << " data / " << cow << " CoW extents, " << refcount << " shared ranges, " << alloc
+		  << (env.inode_dax ? "DAX inode, " : "") << "flags "
+		  << iomap_flags_str(env.iter_flags) << ", " << data << " data / " << cow
+		  << " CoW extents, " << refcount << " shared ranges, " << alloc
 		  << " allocator answers";
 		return o.str();
 	}
@@ -134,7 +155,8 @@ InCase symbolic_case(const Sweep &s, unsigned variant)
 	auto extents = [](const char *p, unsigned n, auto &out) {
 		for (unsigned i = 0; i < n; i++) {
 			std::string k = p + std::to_string(i);
-			out.push_back({var(k + ".off"), var(k + ".blk"), var(k + ".len"), var(k + ".state")});
+			out.push_back(
+			    {var(k + ".off"), var(k + ".blk"), var(k + ".len"), var(k + ".state")});
 		}
 	};
 	extents("data", s.data, c.data);
@@ -158,10 +180,22 @@ InCase symbolic_case(const Sweep &s, unsigned variant)
 // is checked against validate_state() itself, so a rule missing here shows
 // up as a loud divergence, never as a silent pass.
 
-z3::expr at_most(const z3::expr &a, uint64_t b) { return z3::ule(a, num(b)); }
-z3::expr at_least(const z3::expr &a, uint64_t b) { return z3::uge(a, num(b)); }
-z3::expr pow2(const z3::expr &x) { return x != 0 && (x & (x - 1)) == 0; }
-z3::expr e(const In &x) { return x.var ? *x.var : num(x.value); }
+z3::expr at_most(const z3::expr &a, uint64_t b)
+{
+	return z3::ule(a, num(b));
+}
+z3::expr at_least(const z3::expr &a, uint64_t b)
+{
+	return z3::uge(a, num(b));
+}
+z3::expr pow2(const z3::expr &x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+z3::expr e(const In &x)
+{
+	return x.var ? *x.var : num(x.value);
+}
 
 struct Geo {
 	z3::expr ag_blocks, ag_count, agblklog;
@@ -172,14 +206,17 @@ z3::expr inside_ags(const Geo &g, const z3::expr &start, const z3::expr &count)
 {
 	z3::expr agno = z3::lshr(start, g.agblklog);
 	z3::expr agbno = start & (z3::shl(num(1), g.agblklog) - 1);
-	return at_most(start, 1ULL << 52) && z3::ult(agno, g.ag_count) && z3::ult(agbno, g.ag_blocks) &&
-	       z3::ule(agbno + count, g.ag_blocks) && start != 0;
+	return at_most(start, 1ULL << 52) && z3::ult(agno, g.ag_count) &&
+	       z3::ult(agbno, g.ag_blocks) && z3::ule(agbno + count, g.ag_blocks) && start != 0;
 }
 
 struct Range {
 	z3::expr s, e, live; // [s, e) when live
 };
-z3::expr disjoint(const Range &a, const Range &b) { return !(a.live && b.live) || z3::ule(a.e, b.s) || z3::ule(b.e, a.s); }
+z3::expr disjoint(const Range &a, const Range &b)
+{
+	return !(a.live && b.live) || z3::ule(a.e, b.s) || z3::ule(b.e, a.s);
+}
 
 // (as its conjuncts: the explorer slices queries by variables)
 std::vector<z3::expr> precondition(const InCase &c)
@@ -190,7 +227,8 @@ std::vector<z3::expr> precondition(const InCase &c)
 	Geo g{agb, agc, untorn_concolic::ilog2_roundup_term(agb)};
 	need(at_least(agb, 2) && at_most(agb, 1ULL << 31));
 	need(at_least(agc, 1) && at_most(agc, 1024));
-	need(at_most(e(c.cowextsize), 1ULL << 21) && z3::ule(e(c.cowextsize), z3::lshr(agb, num(1))));
+	need(at_most(e(c.cowextsize), 1ULL << 21) &&
+	     z3::ule(e(c.cowextsize), z3::lshr(agb, num(1))));
 	need(at_least(e(c.max_atomic_ioend), 1) && at_most(e(c.max_atomic_ioend), 1ULL << 30));
 	const z3::expr amin = e(c.awu_min), amax = e(c.awu_max);
 	need((amin == 0) == (amax == 0));
@@ -202,8 +240,10 @@ std::vector<z3::expr> precondition(const InCase &c)
 	auto fork = [&](const std::vector<untorn_concolic::InExtent> &f, bool cow) {
 		for (size_t i = 0; i < f.size(); i++) {
 			const auto &x = f[i];
-			z3::expr off = e(x.startoff), blk = e(x.startblock), len = e(x.blockcount), st = e(x.state);
-			need(at_least(len, 1) && at_most(len, 1ULL << 21) && at_most(off, 1ULL << 54) && at_most(off + len, 1ULL << 54));
+			z3::expr off = e(x.startoff), blk = e(x.startblock), len = e(x.blockcount),
+			         st = e(x.state);
+			need(at_least(len, 1) && at_most(len, 1ULL << 21) &&
+			     at_most(off, 1ULL << 54) && at_most(off + len, 1ULL << 54));
 			need(at_most(st, 1));
 			if (i > 0)
 				need(z3::ule(e(f[i - 1].startoff) + e(f[i - 1].blockcount), off));
@@ -226,7 +266,9 @@ std::vector<z3::expr> precondition(const InCase &c)
 		need(at_least(len, 1) && at_most(len, 1ULL << 21) && inside_ags(g, blk, len));
 		need(at_least(e(r.refcount), 2) && at_most(e(r.refcount), (1ULL << 31) - 1));
 		if (i > 0)
-			need(z3::ule(e(c.refcount[i - 1].startblock) + e(c.refcount[i - 1].blockcount), blk));
+			need(z3::ule(e(c.refcount[i - 1].startblock) +
+			                 e(c.refcount[i - 1].blockcount),
+			             blk));
 		shared.push_back({blk, blk + len, C().bool_val(true)});
 	}
 	for (const auto &a : c.alloc) {
@@ -242,7 +284,8 @@ std::vector<z3::expr> precondition(const InCase &c)
 		for (const auto &n : not_shareable)
 			need(disjoint(s, n));
 	const z3::expr pos = e(c.offset), len = e(c.length);
-	need(at_least(len, 1) && at_most(len, 1ULL << 40) && at_most(pos, 1ULL << 62) && at_most(pos + len, 1ULL << 62));
+	need(at_least(len, 1) && at_most(len, 1ULL << 40) && at_most(pos, 1ULL << 62) &&
+	     at_most(pos + len, 1ULL << 62));
 	if (c.length.var)
 		need(!pow2(len)); // the powers of two have sweeps of their own
 	return pre;
@@ -262,14 +305,15 @@ ConcreteCase concrete_case(const InCase &c)
 	st.dev.awu_max = uint32_t(c.awu_max.value);
 	auto extent = [](const untorn_concolic::InExtent &x) {
 		return xfs_bmbt_irec{x.startoff.value, x.startblock.value, x.blockcount.value,
-				     x.state.value ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
+		                     x.state.value ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
 	};
 	for (const auto &x : c.data)
 		st.data_fork.push_back(extent(x));
 	for (const auto &x : c.cow)
 		st.cow_fork.push_back(extent(x));
 	for (const auto &r : c.refcount)
-		st.refcount.push_back({r.startblock.value, r.blockcount.value, uint32_t(r.refcount.value)});
+		st.refcount.push_back(
+		    {r.startblock.value, r.blockcount.value, uint32_t(r.refcount.value)});
 	for (const auto &a : c.alloc)
 		st.alloc.push_back({a.startblock.value, a.blockcount.value});
 	st.alloc_policy = AllocPolicy::script_only;
@@ -313,8 +357,7 @@ struct PathSpec {
 			from.push_back(sym.slot(j).z3());
 			to.push_back(r.facts[j]);
 		}
-		for (const auto &inv : spec::invariants())
-		{
+		for (const auto &inv : spec::invariants()) {
 			z3::expr f = inv.broken(sym).z3();
 			broken.push_back(f.substitute(from, to));
 		}
@@ -359,12 +402,13 @@ std::string crash_witness(const PathSpec &ps, const z3::model &m)
 {
 	const spec::Shape &sh = ps.shape;
 	std::ostringstream o;
-	o << "crash with " << m.eval(ps.crash_vars[0], true).get_numeral_uint64() << " of " << sh.txns
-	  << " transactions committed";
+	o << "crash with " << m.eval(ps.crash_vars[0], true).get_numeral_uint64() << " of "
+	  << sh.txns << " transactions committed";
 	for (unsigned b = 0; b < sh.bios && b < 64; b++)
 		if ((sh.atomic_mask >> b) & 1)
 			o << "; REQ_ATOMIC bio " << b
-			  << (m.eval(ps.crash_vars[1 + b], true).get_numeral_uint64() ? " persisted" : " lost");
+			  << (m.eval(ps.crash_vars[1 + b], true).get_numeral_uint64() ? " persisted"
+			                                                              : " lost");
 	return o.str();
 }
 
@@ -375,7 +419,8 @@ std::string crash_witness(const PathSpec &ps, const z3::model &m)
 // dominates (2.5 ms per query against 10 ms).  With symbolic geometry each
 // check runs on a fresh QF_BV solver instead: the bit-blasting tactic's
 // preprocessing beats the incremental core there by 2-10x on hard queries.
-class Stack {
+class Stack
+{
 public:
 	Stack(const SolverLimits &lim, bool incremental) : params_(C())
 	{
@@ -482,7 +527,8 @@ private:
 			for (unsigned i = 0; i < e.num_args(); i++) {
 				const std::vector<unsigned> &a = vars_of(e.arg(i));
 				std::vector<unsigned> m;
-				std::set_union(v.begin(), v.end(), a.begin(), a.end(), std::back_inserter(m));
+				std::set_union(v.begin(), v.end(), a.begin(), a.end(),
+				               std::back_inserter(m));
 				v.swap(m);
 			}
 		}
@@ -507,14 +553,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0)
 	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// UNTORN_PROVE_DEBUG=1: one line per path, slow queries, and where the time
+// went (printed at exit) -- how the figures in docs/prove.md were taken.
 struct DebugTimes {
 	double slice = 0, full_sat = 0, full_unsat = 0, run = 0;
 	unsigned n_slice_unsat = 0, n_slice_other = 0, n_sat = 0, n_unsat = 0;
 	~DebugTimes()
 	{
 		if (std::getenv("UNTORN_PROVE_DEBUG"))
-			std::fprintf(stderr, "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full unsat %.1fs (%u), runs %.1fs\n",
-				     slice, n_slice_unsat, n_slice_other, full_sat, n_sat, full_unsat, n_unsat, run);
+			std::fprintf(stderr,
+			             "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full "
+			             "unsat %.1fs (%u), runs %.1fs\n",
+			             slice, n_slice_unsat, n_slice_other, full_sat, n_sat,
+			             full_unsat, n_unsat, run);
 	}
 };
 DebugTimes dt;
@@ -551,21 +602,23 @@ bool same_decision(const z3::expr &a, const z3::expr &b)
 // Depth-first over the decisions of the runs (one run per variant compared):
 // on each path, `on_path` judges with the path's decisions asserted; then
 // each decision after the forced prefix is negated in turn.
-class Explorer {
+class Explorer
+{
 public:
 	using RunFn = std::function<std::vector<RunOut>(const InCase &)>;
 	using PathFn = std::function<bool(const InCase &, const std::vector<RunOut> &, Stack &)>;
 
-	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths, ProveStats &stats,
-		 std::vector<std::string> &divs)
-		: s_(lim, pinned_geometry), slice_(!pinned_geometry), max_paths_(max_paths), stats_(stats),
-		  divergences_(divs)
+	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths,
+	         ProveStats &stats, std::vector<std::string> &divs)
+	    : s_(lim, pinned_geometry), slice_(!pinned_geometry), max_paths_(max_paths),
+	      stats_(stats), divergences_(divs)
 	{
 	}
 
 	// Explores every path of `tmpl`'s layouts that satisfy `pre`.  Returns
 	// false when on_path asked to stop (or exploration was cut short).
-	bool explore(const InCase &tmpl, const std::vector<z3::expr> &pre, RunFn run, PathFn on_path)
+	bool explore(const InCase &tmpl, const std::vector<z3::expr> &pre, RunFn run,
+	             PathFn on_path)
 	{
 		run_ = std::move(run);
 		on_path_ = std::move(on_path);
@@ -602,14 +655,17 @@ private:
 		std::vector<z3::expr> conds;
 		for (auto &r : runs)
 			conds.insert(conds.end(), r.conds.begin(), r.conds.end());
-		if (conds.size() < fixed || !std::equal(prefix.begin(), prefix.end(), conds.begin(), same_decision)) {
-			divergences_.push_back("a run did not follow the path it was steered to (decision " +
-					       std::to_string(prefix.size()) + "): a decision impl takes is not recorded");
+		if (conds.size() < fixed ||
+		    !std::equal(prefix.begin(), prefix.end(), conds.begin(), same_decision)) {
+			divergences_.push_back(
+			    "a run did not follow the path it was steered to (decision " +
+			    std::to_string(prefix.size()) +
+			    "): a decision impl takes is not recorded");
 			return false;
 		}
 		if (debug())
-			std::fprintf(stderr, "path %llu: %zu decisions, forced %zu\n", (unsigned long long)stats_.paths + 1,
-				     conds.size(), fixed);
+			std::fprintf(stderr, "path %llu: %zu decisions, forced %zu\n",
+			             (unsigned long long)stats_.paths + 1, conds.size(), fixed);
 		if (++stats_.paths > max_paths_) {
 			cut_short("more than " + std::to_string(max_paths_) + " paths");
 			return false;
@@ -646,13 +702,10 @@ private:
 			s_.add(negate(conds[i]));
 			auto q0 = std::chrono::steady_clock::now();
 			z3::check_result r = s_.check();
-			if (debug() && seconds_since(q0) > 0.2) {
-				std::fprintf(stderr, "  SLOW negate %zu: %.2f s\n", i, seconds_since(q0));
-				static int n = 0;
-				FILE *f = std::fopen(("/tmp/slow-" + std::to_string(n++) + ".smt2").c_str(), "w");
-				std::fputs(s_.to_smt2().c_str(), f);
-				std::fclose(f);
-			}
+			if (debug() && seconds_since(q0) > 0.2)
+				std::fprintf(stderr,
+				             "  slow query: negating decision %zu took %.2f s\n", i,
+				             seconds_since(q0));
 			(r == z3::sat ? dt.full_sat : dt.full_unsat) += seconds_since(q0);
 			(r == z3::sat ? dt.n_sat : dt.n_unsat)++;
 			if (r == z3::sat) {
@@ -673,7 +726,8 @@ private:
 	}
 
 	Stack s_;
-	bool slice_; // try refuting a branch on its variables' slice first (pays off on hard queries)
+	bool slice_; // try refuting a branch on its variables' slice first (pays off on hard
+	             // queries)
 	uint64_t max_paths_;
 	ProveStats &stats_;
 	std::vector<std::string> &divergences_;
@@ -707,40 +761,37 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 		for (bool reflink : {false, true})
 			for (const IterEnv &env : b.envs)
 				for (unsigned d = 0; d <= b.data_extents; d++)
-					for (unsigned c = 0; c <= (reflink ? b.cow_extents : 0); c++)
-						for (unsigned r = 0; r <= (reflink ? b.refcount : 0); r++)
+					for (unsigned c = 0; c <= (reflink ? b.cow_extents : 0);
+					     c++)
+						for (unsigned r = 0;
+						     r <= (reflink ? b.refcount : 0); r++)
 							for (unsigned a = 0; a <= b.alloc; a++)
 								for (uint64_t len : write_lengths())
-									v.push_back({geo, bs, reflink, env, d, c, r, a, len});
+									v.push_back(
+									    {geo, bs, reflink, env,
+									     d, c, r, a, len});
 	return v;
 }
 
-unsigned variant_index(Variant v) { return unsigned(v); }
-
-
-std::string branch_signature(const Trace &t)
+unsigned variant_index(Variant v)
 {
-	std::string s;
-	auto add = [&](const std::vector<Branch> &bs) {
-		for (const auto &b : bs)
-			s += std::string(b.func) + ":" + std::to_string(b.line) + ":" + (b.taken ? "1" : "0") + ";";
-	};
-	add(t.file_branches);
-	for (const auto &c : t.calls)
-		add(c.branches);
-	return s;
+	return unsigned(v);
 }
 
 // A counterexample must be a valid case on which the concrete impl takes the
 // same decisions and the specification (Z3 engine) finds the same invariant.
-std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym, const std::string &invariant)
+std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym,
+                    const std::string &invariant)
 {
 	auto errs = validate_state(k.state, k.write);
 	if (!errs.empty())
-		return "the precondition admits a case validate_state() refuses (" + errs[0].path + ": " + errs[0].what + ")";
+		return "the precondition admits a case validate_state() refuses (" + errs[0].path +
+		       ": " + errs[0].what + ")";
 	Trace t = run_atomic_write(k.state, k.write, v);
-	if (branch_signature(t) != sym.branches || t.result != sym.result || unsigned(t.path) != sym.path)
-		return "the concrete impl takes other decisions than the concolic run on the same values";
+	if (decision_signature(t) != sym.branches || t.result != sym.result ||
+	    unsigned(t.path) != sym.path)
+		return "the concrete impl takes other decisions than the concolic run on the same "
+		       "values";
 	if (invariant.empty())
 		return "";
 	Spec z(Engine::z3);
@@ -758,10 +809,13 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	ProveResult res;
 	res.variant = v;
 	for (const auto &info : invariant_catalogue())
-		res.invariants.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+		res.invariants.push_back(
+		    {info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
 	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences);
 
-	auto run = [&](const InCase &c) { return std::vector<RunOut>{untorn_concolic::run_symbolic(c)}; };
+	auto run = [&](const InCase &c) {
+		return std::vector<RunOut>{untorn_concolic::run_symbolic(c)};
+	};
 	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
 		const RunOut &r = runs[0];
 		PathSpec ps(r);
@@ -774,10 +828,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 		res.stats.judgements++;
 		s.push();
 		s.add(any);
-		auto q0 = std::chrono::steady_clock::now();
 		z3::check_result quick = s.check();
-		if (debug())
-			std::fprintf(stderr, "  judge %.2f s\n", seconds_since(q0));
 		s.pop();
 		for (size_t i = 0; i < ps.broken.size() && quick != z3::unsat; i++) {
 			InvariantProof &ip = res.invariants[i];
@@ -786,10 +837,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 			s.push();
 			s.add(ps.broken[i]);
 			res.stats.judgements++;
-			auto q1 = std::chrono::steady_clock::now();
 			z3::check_result q = s.check();
-			if (debug())
-				std::fprintf(stderr, "  judge %s %.2f s\n", ip.name.c_str(), seconds_since(q1));
 			if (q == z3::sat) {
 				z3::model m = s.get_model();
 				InCase cex = with_model(input, m);
@@ -797,7 +845,8 @@ ProveResult prove(Variant v, const ProveBounds &b)
 				ip.counterexample = concrete_case(cex);
 				ip.witness = crash_witness(ps, m);
 				RunOut again = untorn_concolic::run_symbolic(cex);
-				if (std::string d = confirm(*ip.counterexample, v, again, ip.name); !d.empty())
+				if (std::string d = confirm(*ip.counterexample, v, again, ip.name);
+				    !d.empty())
 					res.divergences.push_back(ip.name + ": " + d);
 			} else if (q == z3::unknown) {
 				ip.status = ProofStatus::inconclusive;
@@ -832,13 +881,15 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	DiffResult res;
 	res.a = a;
 	res.b = b;
-	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats, res.divergences);
+	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats,
+	            res.divergences);
 	const auto &cat = invariant_catalogue();
 
 	auto run = [&](const InCase &c) {
 		InCase cb = c;
 		cb.variant = variant_index(b);
-		return std::vector<RunOut>{untorn_concolic::run_symbolic(c), untorn_concolic::run_symbolic(cb)};
+		return std::vector<RunOut>{untorn_concolic::run_symbolic(c),
+		                           untorn_concolic::run_symbolic(cb)};
 	};
 	auto found = [&](const InCase &input, std::string what) {
 		res.status = DiffStatus::different;
@@ -847,18 +898,20 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 		InCase cb = input;
 		cb.variant = variant_index(b);
 		for (auto [v, c] : {std::pair{a, input}, std::pair{b, cb}})
-			if (std::string d = confirm(*res.witness, v, untorn_concolic::run_symbolic(c), ""); !d.empty())
+			if (std::string d =
+			        confirm(*res.witness, v, untorn_concolic::run_symbolic(c), "");
+			    !d.empty())
 				res.divergences.push_back(std::string(variant_name(v)) + ": " + d);
 		return false; // one difference is the answer
 	};
 	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
 		const RunOut &ra = runs[0], &rb = runs[1];
 		if (ra.result != rb.result)
-			return found(input, "result " + std::string(errno_name(ra.result)) + " vs " +
-						    std::string(errno_name(rb.result)));
+			return found(input, "result " + std::string(errno_name(ra.result)) +
+			                        " vs " + std::string(errno_name(rb.result)));
 		if (ra.path != rb.path)
-			return found(input, "path " + std::string(path_name(Path(ra.path))) + " vs " +
-						    std::string(path_name(Path(rb.path))));
+			return found(input, "path " + std::string(path_name(Path(ra.path))) +
+			                        " vs " + std::string(path_name(Path(rb.path))));
 		if (ra.outcome_shape != rb.outcome_shape)
 			return found(input, "final extent maps differ in their number of extents");
 		auto ask = [&](const z3::expr &q, const std::string &what) {
@@ -884,7 +937,8 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 		PathSpec pa(ra), pb(rb);
 		for (size_t i = 0; i < cat.size(); i++) {
 			z3::expr va = pa.verdict(i), vb = pb.verdict(i);
-			if (!ask(va != vb, std::string("invariant ") + cat[i].name + " is broken under one and holds under the other"))
+			if (!ask(va != vb, std::string("invariant ") + cat[i].name +
+			                       " is broken under one and holds under the other"))
 				return false;
 		}
 		return true;

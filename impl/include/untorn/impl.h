@@ -248,6 +248,10 @@ struct Trace {
 // Runs one RWF_ATOMIC direct write end to end and returns the trace.
 Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v);
 
+// Every decision of the run, in order, as "func:line:taken;" -- what two runs
+// must share to have taken the same path (the prover compares them).
+std::string decision_signature(const Trace &t);
+
 // A readable rendering of the trace (for `untorn run`).
 std::string format_trace(const Trace &t);
 std::string format_extent(const xfs_bmbt_irec &e);

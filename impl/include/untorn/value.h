@@ -18,7 +18,8 @@
 #include <cstdint>
 #include <string>
 
-namespace untorn {
+namespace untorn
+{
 
 using u64 = uint64_t;
 using u32 = uint32_t;
@@ -27,15 +28,30 @@ using u32 = uint32_t;
 enum xfs_exntst_t : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
 
 // rounddown_pow_of_two() (include/linux/log2.h); 0 for 0.
-inline u64 rounddown_pow_of_two(u64 n) { return n == 0 ? 0 : 1ULL << (63 - __builtin_clzll(n)); }
+inline u64 rounddown_pow_of_two(u64 n)
+{
+	return n == 0 ? 0 : 1ULL << (63 - __builtin_clzll(n));
+}
 // The largest power of two dividing n (the kernel's max_pow_of_two_factor()).
-inline u64 max_pow_of_two_factor(u64 n) { return n & -n; }
+inline u64 max_pow_of_two_factor(u64 n)
+{
+	return n & -n;
+}
 // ceil(log2(n)) for n >= 1: the smallest l with 2^l >= n (sb_agblklog).
-inline u64 ilog2_roundup(u64 n) { return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1); }
+inline u64 ilog2_roundup(u64 n)
+{
+	return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1);
+}
 // A value used as a count or index (a vector size, a loop bound).
-inline uint64_t to_count(u64 v) { return v; }
+inline uint64_t to_count(u64 v)
+{
+	return v;
+}
 // A value shown in text (trace notes, transaction summaries): never a decision.
-inline std::string to_text(u64 v) { return std::to_string(v); }
+inline std::string to_text(u64 v)
+{
+	return std::to_string(v);
+}
 // While one lives, comparisons only render text (no-op for plain integers).
 struct TextOnly {
 	TextOnly() {}

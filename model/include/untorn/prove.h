@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-namespace untorn {
+namespace untorn
+{
 
 // A filesystem and device, pinned for one family of sweeps.
 struct GeometryProfile {
@@ -41,8 +42,8 @@ const std::vector<GeometryProfile> &default_geometries();
 struct ProveBounds {
 	unsigned data_extents = 4; // at most, in the data fork
 	unsigned cow_extents = 2;
-	unsigned refcount = 2;	   // shared ranges
-	unsigned alloc = 2;	   // allocator answers; a further request gets ENOSPC
+	unsigned refcount = 2; // shared ranges
+	unsigned alloc = 2;    // allocator answers; a further request gets ENOSPC
 	std::vector<GeometryProfile> geometries = default_geometries();
 	bool symbolic_geometry = false;
 	// With symbolic_geometry, the block size is still pinned per sweep (a
@@ -68,15 +69,15 @@ struct InvariantProof {
 	InvClass cls = InvClass::safety;
 	ProofStatus status = ProofStatus::proved;
 	std::optional<ConcreteCase> counterexample; // the first found (exploration order)
-	std::string witness;			     // the crash choice, as judge reports it
-	std::string smt2;			     // an undecided query, for inconclusive
+	std::string witness;                        // the crash choice, as judge reports it
+	std::string smt2;                           // an undecided query, for inconclusive
 };
 
 struct ProveStats {
-	uint64_t sweeps = 0;	    // (block size, reflink, environment, extent counts) explored
-	uint64_t paths = 0;	    // feasible paths, each run once
-	uint64_t decisions = 0;	    // decisions negated (one solver query each)
-	uint64_t judgements = 0;    // per-path invariant queries
+	uint64_t sweeps = 0;     // (block size, reflink, environment, extent counts) explored
+	uint64_t paths = 0;      // feasible paths, each run once
+	uint64_t decisions = 0;  // decisions negated (one solver query each)
+	uint64_t judgements = 0; // per-path invariant queries
 	double seconds = 0;
 };
 

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace untorn_concolic {
+namespace untorn_concolic
+{
 
 // One number of the case: its Z3 variable when the prover leaves it free,
 // and its value on this run (a model of the path condition).
@@ -37,7 +38,7 @@ struct InCase {
 	In block_size, ag_blocks, ag_count, cowextsize, max_atomic_ioend, awu_min, awu_max;
 	bool reflink = false;
 	bool inode_dax = false;
-	unsigned iter_flags = 0; // extra iomap iteration flags (IOMAP_DAX) and whether IOMAP_DIRECT is dropped
+	unsigned iter_flags = 1u << 4; // IterEnv::iter_flags: IOMAP_DIRECT and/or IOMAP_DAX
 	std::vector<InExtent> data, cow;
 	std::vector<InRefcount> refcount;
 	std::vector<InAlloc> alloc;
@@ -57,7 +58,7 @@ struct RunOut {
 	bool admitted = false;
 	std::vector<z3::expr> outcome; // bytes written, final data/CoW fork and refcounts as terms
 	std::string outcome_shape;     // their structure (extent counts), concrete
-	std::string branches;	       // every decision, "func:line:taken;" (concrete)
+	std::string branches;          // every decision, "func:line:taken;" (concrete)
 };
 
 RunOut run_symbolic(const InCase &c);

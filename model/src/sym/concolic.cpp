@@ -6,9 +6,13 @@
 
 #include "../smt.h"
 
-namespace untorn_concolic {
+namespace untorn_concolic
+{
 
-z3::context &ctx() { return untorn::smt::ctx(); }
+z3::context &ctx()
+{
+	return untorn::smt::ctx();
+}
 
 Path *&current_path()
 {
@@ -33,13 +37,15 @@ Val Val::select(const CBool &c, const Val &a, const Val &b)
 	return Val(v, z3::ite(ce, a.expr(), b.expr()).simplify());
 }
 
-namespace {
+namespace
+{
 // The highest set bit of n as a term: ite over the 64 positions.
 z3::expr highbit_term(const z3::expr &n)
 {
 	z3::expr r = ctx().bv_val(0, 64);
 	for (unsigned i = 1; i < 64; i++)
-		r = z3::ite(z3::uge(n, ctx().bv_val(uint64_t(1) << i, 64)), ctx().bv_val(i, 64u), r);
+		r = z3::ite(z3::uge(n, ctx().bv_val(uint64_t(1) << i, 64)), ctx().bv_val(i, 64u),
+		            r);
 	return r;
 }
 } // namespace
@@ -50,15 +56,21 @@ Val rounddown_pow_of_two(const Val &n)
 	if (!n.is_symbolic())
 		return c;
 	z3::expr e = n.expr();
-	z3::expr t = z3::ite(e == 0, ctx().bv_val(0, 64), z3::shl(ctx().bv_val(1, 64), highbit_term(e)));
+	z3::expr t =
+	    z3::ite(e == 0, ctx().bv_val(0, 64), z3::shl(ctx().bv_val(1, 64), highbit_term(e)));
 	return Val::symbolic(c, t.simplify());
 }
 
-Val max_pow_of_two_factor(const Val &n) { return n & -n; }
+Val max_pow_of_two_factor(const Val &n)
+{
+	return n & -n;
+}
 
 z3::expr ilog2_roundup_term(const z3::expr &e)
 {
-	return z3::ite(z3::ule(e, ctx().bv_val(1, 64)), ctx().bv_val(0, 64), highbit_term(e - 1) + 1).simplify();
+	return z3::ite(z3::ule(e, ctx().bv_val(1, 64)), ctx().bv_val(0, 64),
+	               highbit_term(e - 1) + 1)
+	    .simplify();
 }
 
 Val ilog2_roundup(const Val &n)

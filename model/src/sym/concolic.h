@@ -21,7 +21,8 @@
 #include <type_traits>
 #include <vector>
 
-namespace untorn_concolic {
+namespace untorn_concolic
+{
 
 // The Z3 context of this thread (model's smt::ctx()).
 z3::context &ctx();
@@ -36,7 +37,8 @@ Path *&current_path();
 
 void record(const z3::expr &cond, bool taken);
 
-class CBool {
+class CBool
+{
 public:
 	CBool(bool c) : c_(c) {}
 	CBool(bool c, std::optional<z3::expr> e) : c_(c), e_(std::move(e)) {}
@@ -54,7 +56,8 @@ private:
 	std::optional<z3::expr> e_;
 };
 
-class Val {
+class Val
+{
 public:
 	Val() = default;
 	template <class T, std::enable_if_t<std::is_integral_v<T> || std::is_enum_v<T>, int> = 0>
@@ -78,32 +81,58 @@ public:
 	z3::expr expr() const { return e_ ? *e_ : ctx().bv_val(c_, 64); }
 
 	// `if (x)`: the decision x != 0.
-	explicit operator bool() const { return CBool(c_ != 0, e_ ? std::optional(*e_ != 0) : std::nullopt); }
+	explicit operator bool() const
+	{
+		return CBool(c_ != 0, e_ ? std::optional(*e_ != 0) : std::nullopt);
+	}
 
-	friend Val operator+(const Val &a, const Val &b) { return bin(a, b, a.c_ + b.c_, [](auto x, auto y) { return x + y; }); }
-	friend Val operator-(const Val &a, const Val &b) { return bin(a, b, a.c_ - b.c_, [](auto x, auto y) { return x - y; }); }
-	friend Val operator*(const Val &a, const Val &b) { return bin(a, b, a.c_ * b.c_, [](auto x, auto y) { return x * y; }); }
+	friend Val operator+(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ + b.c_, [](auto x, auto y) { return x + y; });
+	}
+	friend Val operator-(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ - b.c_, [](auto x, auto y) { return x - y; });
+	}
+	friend Val operator*(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ * b.c_, [](auto x, auto y) { return x * y; });
+	}
 	// bvudiv/bvurem semantics for a zero divisor (the impl never divides by 0).
 	friend Val operator/(const Val &a, const Val &b)
 	{
-		return bin(a, b, b.c_ ? a.c_ / b.c_ : ~0ULL, [](auto x, auto y) { return z3::udiv(x, y); });
+		return bin(a, b, b.c_ ? a.c_ / b.c_ : ~0ULL,
+		           [](auto x, auto y) { return z3::udiv(x, y); });
 	}
 	friend Val operator%(const Val &a, const Val &b)
 	{
 		if (b.pow2_or_zero_)
-			return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_, [](auto x, auto y) { return x & (y - 1); });
-		return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_, [](auto x, auto y) { return z3::urem(x, y); });
+			return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_,
+			           [](auto x, auto y) { return x & (y - 1); });
+		return bin(a, b, b.c_ ? a.c_ % b.c_ : a.c_,
+		           [](auto x, auto y) { return z3::urem(x, y); });
 	}
-	friend Val operator&(const Val &a, const Val &b) { return bin(a, b, a.c_ & b.c_, [](auto x, auto y) { return x & y; }); }
-	friend Val operator|(const Val &a, const Val &b) { return bin(a, b, a.c_ | b.c_, [](auto x, auto y) { return x | y; }); }
-	friend Val operator^(const Val &a, const Val &b) { return bin(a, b, a.c_ ^ b.c_, [](auto x, auto y) { return x ^ y; }); }
+	friend Val operator&(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ & b.c_, [](auto x, auto y) { return x & y; });
+	}
+	friend Val operator|(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ | b.c_, [](auto x, auto y) { return x | y; });
+	}
+	friend Val operator^(const Val &a, const Val &b)
+	{
+		return bin(a, b, a.c_ ^ b.c_, [](auto x, auto y) { return x ^ y; });
+	}
 	friend Val operator<<(const Val &a, const Val &b)
 	{
-		return bin(a, b, b.c_ < 64 ? a.c_ << b.c_ : 0, [](auto x, auto y) { return z3::shl(x, y); });
+		return bin(a, b, b.c_ < 64 ? a.c_ << b.c_ : 0,
+		           [](auto x, auto y) { return z3::shl(x, y); });
 	}
 	friend Val operator>>(const Val &a, const Val &b)
 	{
-		return bin(a, b, b.c_ < 64 ? a.c_ >> b.c_ : 0, [](auto x, auto y) { return z3::lshr(x, y); });
+		return bin(a, b, b.c_ < 64 ? a.c_ >> b.c_ : 0,
+		           [](auto x, auto y) { return z3::lshr(x, y); });
 	}
 	Val operator~() const { return e_ ? Val(~c_, ~*e_) : Val(~c_); }
 	Val operator-() const { return e_ ? Val(-c_, -*e_) : Val(-c_); }
@@ -113,12 +142,30 @@ public:
 	Val &operator&=(const Val &b) { return *this = *this & b; }
 	Val &operator++() { return *this = *this + 1; }
 
-	friend CBool operator==(const Val &a, const Val &b) { return cmp(a, b, a.c_ == b.c_, [](auto x, auto y) { return x == y; }); }
-	friend CBool operator!=(const Val &a, const Val &b) { return cmp(a, b, a.c_ != b.c_, [](auto x, auto y) { return x != y; }); }
-	friend CBool operator<(const Val &a, const Val &b) { return cmp(a, b, a.c_ < b.c_, [](auto x, auto y) { return z3::ult(x, y); }); }
-	friend CBool operator<=(const Val &a, const Val &b) { return cmp(a, b, a.c_ <= b.c_, [](auto x, auto y) { return z3::ule(x, y); }); }
-	friend CBool operator>(const Val &a, const Val &b) { return cmp(a, b, a.c_ > b.c_, [](auto x, auto y) { return z3::ugt(x, y); }); }
-	friend CBool operator>=(const Val &a, const Val &b) { return cmp(a, b, a.c_ >= b.c_, [](auto x, auto y) { return z3::uge(x, y); }); }
+	friend CBool operator==(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ == b.c_, [](auto x, auto y) { return x == y; });
+	}
+	friend CBool operator!=(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ != b.c_, [](auto x, auto y) { return x != y; });
+	}
+	friend CBool operator<(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ < b.c_, [](auto x, auto y) { return z3::ult(x, y); });
+	}
+	friend CBool operator<=(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ <= b.c_, [](auto x, auto y) { return z3::ule(x, y); });
+	}
+	friend CBool operator>(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ > b.c_, [](auto x, auto y) { return z3::ugt(x, y); });
+	}
+	friend CBool operator>=(const Val &a, const Val &b)
+	{
+		return cmp(a, b, a.c_ >= b.c_, [](auto x, auto y) { return z3::uge(x, y); });
+	}
 
 	// Without recording: `c ? a : b` as a term (for the builtins below).
 	static Val select(const CBool &c, const Val &a, const Val &b);
@@ -148,8 +195,16 @@ private:
 
 // Renders text without recording decisions (trace notes, summaries).
 struct TextOnly {
-	TextOnly() { if (current_path()) current_path()->quiet++; }
-	~TextOnly() { if (current_path()) current_path()->quiet--; }
+	TextOnly()
+	{
+		if (current_path())
+			current_path()->quiet++;
+	}
+	~TextOnly()
+	{
+		if (current_path())
+			current_path()->quiet--;
+	}
 	TextOnly(const TextOnly &) = delete;
 	TextOnly &operator=(const TextOnly &) = delete;
 };
@@ -158,11 +213,15 @@ Val rounddown_pow_of_two(const Val &n);
 Val max_pow_of_two_factor(const Val &n);
 Val ilog2_roundup(const Val &n);
 uint64_t to_count(const Val &v);
-inline std::string to_text(const Val &v) { return std::to_string(v.concrete()); }
+inline std::string to_text(const Val &v)
+{
+	return std::to_string(v.concrete());
+}
 
 } // namespace untorn_concolic
 
-namespace untorn {
+namespace untorn
+{
 
 using u64 = untorn_concolic::Val;
 using u32 = untorn_concolic::Val;

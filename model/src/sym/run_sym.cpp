@@ -7,14 +7,22 @@
 #include "facts.h"
 #include "untorn/impl.h"
 
-namespace untorn_concolic {
+namespace untorn_concolic
+{
 
-namespace {
+namespace
+{
 
 using untorn::u64;
 
-u64 value_of(const In &in) { return in.var ? Val::symbolic(in.value, *in.var) : Val(in.value); }
-u64 pow2_or_zero(const In &in) { return in.var ? Val::symbolic_pow2_or_zero(in.value, *in.var) : Val(in.value); }
+u64 value_of(const In &in)
+{
+	return in.var ? Val::symbolic(in.value, *in.var) : Val(in.value);
+}
+u64 pow2_or_zero(const In &in)
+{
+	return in.var ? Val::symbolic_pow2_or_zero(in.value, *in.var) : Val(in.value);
+}
 
 untorn::xfs_bmbt_irec extent_of(const InExtent &e)
 {
@@ -42,7 +50,8 @@ untorn::FileState state_of(const InCase &c)
 	for (const auto &e : c.cow)
 		st.cow_fork.push_back(extent_of(e));
 	for (const auto &r : c.refcount)
-		st.refcount.push_back({value_of(r.startblock), value_of(r.blockcount), value_of(r.refcount)});
+		st.refcount.push_back(
+		    {value_of(r.startblock), value_of(r.blockcount), value_of(r.refcount)});
 	for (const auto &a : c.alloc)
 		st.alloc.push_back({value_of(a.startblock), value_of(a.blockcount)});
 	st.alloc_policy = untorn::AllocPolicy::script_only;
@@ -55,14 +64,9 @@ void add_fork(RunOut &o, const std::vector<untorn::xfs_bmbt_irec> &f)
 {
 	o.outcome_shape += std::to_string(f.size()) + " ";
 	for (const auto &e : f)
-		for (const u64 *x : {&e.br_startoff, &e.br_startblock, &e.br_blockcount, &e.br_state})
+		for (const u64 *x :
+		     {&e.br_startoff, &e.br_startblock, &e.br_blockcount, &e.br_state})
 			o.outcome.push_back(x->expr());
-}
-
-void add_branches(RunOut &o, const std::vector<untorn::Branch> &bs)
-{
-	for (const auto &b : bs)
-		o.branches += std::string(b.func) + ":" + std::to_string(b.line) + ":" + (b.taken ? "1" : "0") + ";";
 }
 
 } // namespace
@@ -100,9 +104,7 @@ RunOut run_symbolic(const InCase &c)
 	for (const auto &r : t.final_state.refcount)
 		for (const u64 *x : {&r.rc_startblock, &r.rc_blockcount, &r.rc_refcount})
 			o.outcome.push_back(x->expr());
-	add_branches(o, t.file_branches);
-	for (const auto &call : t.calls)
-		add_branches(o, call.branches);
+	o.branches = untorn::decision_signature(t);
 	o.conds = std::move(path.conds);
 	return o;
 }
