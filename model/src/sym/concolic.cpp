@@ -28,15 +28,6 @@ void record(const z3::expr &cond, bool taken)
 	p->conds.push_back(taken ? cond : !cond);
 }
 
-Val Val::select(const CBool &c, const Val &a, const Val &b)
-{
-	uint64_t v = c.concrete() ? a.c_ : b.c_;
-	z3::expr ce = c.expr();
-	if (ce.is_true() || ce.is_false())
-		return c.concrete() ? a : b;
-	return Val(v, z3::ite(ce, a.expr(), b.expr()).simplify());
-}
-
 namespace
 {
 // The highest set bit of n as a term: ite over the 64 positions.

@@ -167,9 +167,6 @@ public:
 		return cmp(a, b, a.c_ >= b.c_, [](auto x, auto y) { return z3::uge(x, y); });
 	}
 
-	// Without recording: `c ? a : b` as a term (for the builtins below).
-	static Val select(const CBool &c, const Val &a, const Val &b);
-
 private:
 	Val(uint64_t c, z3::expr e) : c_(c), e_(std::move(e)) {}
 	template <class F> static Val bin(const Val &a, const Val &b, uint64_t c, F f)
