@@ -401,15 +401,10 @@ struct PathSpec {
 std::string crash_witness(const PathSpec &ps, const z3::model &m)
 {
 	const spec::Shape &sh = ps.shape;
-	std::ostringstream o;
-	o << "crash with " << m.eval(ps.crash_vars[0], true).get_numeral_uint64() << " of "
-	  << sh.txns << " transactions committed";
-	for (unsigned b = 0; b < sh.bios && b < 64; b++)
-		if ((sh.atomic_mask >> b) & 1)
-			o << "; REQ_ATOMIC bio " << b
-			  << (m.eval(ps.crash_vars[1 + b], true).get_numeral_uint64() ? " persisted"
-			                                                              : " lost");
-	return o.str();
+	std::vector<uint64_t> slots(sh.slot_count(), 0);
+	for (size_t k = 0; k < ps.crash_vars.size(); k++)
+		slots[sh.crash_k() + k] = m.eval(ps.crash_vars[k], true).get_numeral_uint64();
+	return spec::crash_witness(sh, slots.data());
 }
 
 // ------------------------------------------------------------ the solver

@@ -79,6 +79,16 @@ std::string format_judgement(const Judgement &j)
 	return o.str();
 }
 
+std::string spec::crash_witness(const Shape &sh, const uint64_t *slots)
+{
+	std::ostringstream o;
+	o << "crash with " << slots[sh.crash_k()] << " of " << sh.txns << " transactions committed";
+	for (unsigned b = 0; b < sh.bios && b < 64; b++)
+		if ((sh.atomic_mask >> b) & 1)
+			o << "; REQ_ATOMIC bio " << b << (slots[sh.crash_atomic(b)] ? " persisted" : " lost");
+	return o.str();
+}
+
 namespace {
 
 // Everything built once per shape.
@@ -106,15 +116,6 @@ struct ShapeSpec {
 	}
 };
 
-std::string crash_witness(const Shape &sh, const uint64_t *slots)
-{
-	std::ostringstream o;
-	o << "crash with " << slots[sh.crash_k()] << " of " << sh.txns << " transactions committed";
-	for (unsigned b = 0; b < sh.bios && b < 64; b++)
-		if ((sh.atomic_mask >> b) & 1)
-			o << "; REQ_ATOMIC bio " << b << (slots[sh.crash_atomic(b)] ? " persisted" : " lost");
-	return o.str();
-}
 
 } // namespace
 
