@@ -110,6 +110,7 @@ struct ProveOptions {
 	unsigned solver_timeout_ms = 60000;
 	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 	uint64_t max_paths = 5000000;
+	unsigned jobs = 0; // 0: one per core
 };
 int cmd_prove(const ProveOptions &o);
 int cmd_diff(const ProveOptions &o);

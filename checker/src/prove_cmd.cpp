@@ -9,10 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -62,6 +64,7 @@ ProveBounds bounds_of(const ProveOptions &o)
 	b.envs = envs_of(o.env);
 	b.limits = {o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb};
 	b.max_paths = o.max_paths;
+	b.jobs = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
 	return b;
 }
 
@@ -178,7 +181,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 		jr["invariants"].push_back(ji);
 		if (!o.json)
 			std::cout << "  " << std::left << std::setw(15)
-			          << proof_status_name(ip.status) << std::setw(24) << ip.name
+			          << proof_status_name(ip.status) << std::setw(27) << ip.name
 			          << (ip.cls == InvClass::safety ? "safety  " : "liveness")
 			          << (where.empty() ? "" : "  " + where) << "\n";
 	}

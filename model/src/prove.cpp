@@ -8,13 +8,16 @@
 #include "sym/bridge.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 namespace untorn
@@ -108,16 +111,17 @@ struct Sweep {
 	bool reflink;
 	IterEnv env;
 	unsigned data, cow, refcount, alloc;
-	// The write's length: one power of two, pinned (RWF_ATOMIC admits no
-	// other), or 0 for all the others at once (symbolic, never a power of two).
-	// Pinning it keeps the alignment tests linear masks; a symbolic mask makes
-	// each query hundreds of times slower.
-	uint64_t length;
+	// The write's length is symbolic, in one of two sweeps: every power of
+	// two (what RWF_ATOMIC admits), or every other length (refused before
+	// any mapping is looked at).  In the first, the length is known to be a
+	// power of two, so the kernel's `x % len` and IS_ALIGNED() are masks
+	// (linear for the solver) rather than bit-vector remainders.
+	bool pow2_length;
 	std::string describe() const
 	{
 		std::ostringstream o;
-		o << "write length "
-		  << (length ? std::to_string(length) : std::string("not a power of two")) << ", ";
+		o << "write length " << (pow2_length ? "a power of two" : "not a power of two")
+		  << ", ";
 		if (geo)
 			o << "ag_blocks " << geo->ag_blocks << " x " << geo->ag_count
 			  << ", cowextsize " << geo->cowextsize << ", device [" << geo->awu_min
@@ -170,7 +174,8 @@ InCase symbolic_case(const Sweep &s, unsigned variant)
 		c.alloc.push_back({var(k + ".blk"), var(k + ".len")});
 	}
 	c.offset = var("write.offset");
-	c.length = s.length ? In{std::nullopt, s.length} : var("write.length");
+	c.length = var("write.length");
+	c.length_pow2 = s.pow2_length;
 	return c;
 }
 
@@ -286,8 +291,7 @@ std::vector<z3::expr> precondition(const InCase &c)
 	const z3::expr pos = e(c.offset), len = e(c.length);
 	need(at_least(len, 1) && at_most(len, 1ULL << 40) && at_most(pos, 1ULL << 62) &&
 	     at_most(pos + len, 1ULL << 62));
-	if (c.length.var)
-		need(!pow2(len)); // the powers of two have sweeps of their own
+	need(c.length_pow2 ? pow2(len) : !pow2(len));
 	return pre;
 }
 
@@ -409,69 +413,83 @@ std::string crash_witness(const PathSpec &ps, const z3::model &m)
 
 // ------------------------------------------------------------ the solver
 
-// An assertion stack with push/pop.  Incremental (one Z3 solver, push/pop)
-// when the geometry is pinned: the queries are then small and Z3's setup
-// dominates (2.5 ms per query against 10 ms).  With symbolic geometry each
-// check runs on a fresh QF_BV solver instead: the bit-blasting tactic's
-// preprocessing beats the incremental core there by 2-10x on hard queries.
+double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// UNTORN_PROVE_DEBUG=1: one line per path, slow queries, and where the time
+// went (printed at exit) -- how the figures in docs/prove.md were taken.
+struct DebugTimes {
+	double slice = 0, full_sat = 0, full_unsat = 0, run = 0;
+	unsigned n_slice_unsat = 0, n_slice_other = 0, n_sat = 0, n_unsat = 0, n_cached = 0;
+	~DebugTimes()
+	{
+		if (std::getenv("UNTORN_PROVE_DEBUG"))
+			std::fprintf(stderr,
+			             "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full "
+			             "unsat %.1fs (%u), refuted from cache %u, runs %.1fs\n",
+			             slice, n_slice_unsat, n_slice_other, full_sat, n_sat,
+			             full_unsat, n_unsat, n_cached, run);
+	}
+};
+thread_local DebugTimes dt;
+
+// The assertions of a sweep (its precondition, and the judgement a path is
+// being asked about) on a stack with push/pop, and the current path's
+// decisions as assumptions.  Each check runs on a fresh QF_BV solver: its
+// bit-blasting preprocessing solves these queries several times faster than
+// Z3's incremental core, whose setup advantage is lost once the refutation
+// cache (Explorer) has taken the easy queries away.  Decisions are
+// assumptions, not assertions, so that a refuted branch's unsat core names
+// the decisions that refute it.
 class Stack
 {
 public:
-	Stack(const SolverLimits &lim, bool incremental) : params_(C())
+	explicit Stack(const SolverLimits &lim) : params_(C())
 	{
 		params_.set("timeout", lim.timeout_ms);
 		if (lim.rlimit)
 			params_.set("rlimit", lim.rlimit);
 		params_.set("max_memory", lim.max_memory_mb);
-		if (incremental) {
-			inc_.emplace(C(), "QF_BV");
-			inc_->set(params_);
-		}
 	}
-	void push()
-	{
-		marks_.push_back(items_.size());
-		if (inc_)
-			inc_->push();
-	}
+	void push() { marks_.push_back(items_.size()); }
 	void pop(unsigned n = 1)
 	{
-		if (inc_ && n)
-			inc_->pop(n);
 		for (; n; n--) {
 			items_.erase(items_.begin() + long(marks_.back()), items_.end());
 			marks_.pop_back();
 		}
 	}
-	void add(const z3::expr &e)
-	{
-		items_.push_back(e);
-		if (inc_)
-			inc_->add(e);
-	}
+	void add(const z3::expr &e) { items_.push_back(e); }
+
+	void assume(const z3::expr &e) { assumed_.push_back(e); }
+	size_t assumed() const { return assumed_.size(); }
+	void unassume_to(size_t n) { assumed_.resize(n, C().bool_val(true)); }
+	// After an unsat check: the assumptions the refutation needed.
+	const std::vector<z3::expr> &core() const { return core_; }
+
 	z3::check_result check()
 	{
-		if (inc_) {
-			z3::check_result r = inc_->check();
-			if (r == z3::sat)
-				model_ = inc_->get_model();
-			else
-				model_.reset();
-			unknown_ = r == z3::unknown ? inc_->reason_unknown() : "";
-			smt2_ = r == z3::unknown ? inc_->to_smt2() : "";
-			return r;
-		}
 		z3::solver s(C(), "QF_BV");
 		s.set(params_);
 		for (const auto &e : items_)
 			s.add(e);
-		z3::check_result r = s.check();
+		z3::expr_vector as(C());
+		for (const auto &e : assumed_)
+			as.push_back(e);
+		z3::check_result r = s.check(as);
+		core_.clear();
+		if (r == z3::unsat) {
+			z3::expr_vector core = s.unsat_core();
+			for (unsigned i = 0; i < core.size(); i++)
+				core_.push_back(core[i]);
+		}
 		if (r == z3::sat)
 			model_ = s.get_model();
 		else
 			model_.reset();
 		unknown_ = r == z3::unknown ? s.reason_unknown() : "";
-		smt2_ = r == z3::unknown ? s.to_smt2() : "";
 		return r;
 	}
 	// Sound shortcut for infeasible branches: if `goal` contradicts the
@@ -484,14 +502,15 @@ public:
 		z3::solver s(C(), "QF_BV");
 		s.set(params_);
 		unsigned n = 0;
-		for (const auto &e : items_) {
-			const std::vector<unsigned> &ev = vars_of(e);
-			if (std::includes(gv.begin(), gv.end(), ev.begin(), ev.end())) {
-				s.add(e);
-				n++;
+		for (const auto *v : {&items_, &assumed_})
+			for (const auto &e : *v) {
+				const std::vector<unsigned> &ev = vars_of(e);
+				if (std::includes(gv.begin(), gv.end(), ev.begin(), ev.end())) {
+					s.add(e);
+					n++;
+				}
 			}
-		}
-		if (n == items_.size())
+		if (n == items_.size() + assumed_.size())
 			return false; // the slice is everything: let check() decide
 		s.add(goal);
 		return s.check() == z3::unsat;
@@ -500,11 +519,10 @@ public:
 	std::string reason_unknown() const { return unknown_; }
 	std::string to_smt2() const
 	{
-		if (!smt2_.empty())
-			return smt2_;
 		z3::solver s(C(), "QF_BV");
-		for (const auto &e : items_)
-			s.add(e);
+		for (const auto *v : {&items_, &assumed_})
+			for (const auto &e : *v)
+				s.add(e);
 		return s.to_smt2();
 	}
 
@@ -532,38 +550,15 @@ private:
 	}
 
 	z3::params params_;
-	std::optional<z3::solver> inc_;
 	std::unordered_map<unsigned, std::vector<unsigned>> vars_;
 	std::vector<z3::expr> keep_;
-	std::vector<z3::expr> items_;
+	std::vector<z3::expr> items_, assumed_, core_;
 	std::vector<size_t> marks_;
 	std::optional<z3::model> model_;
-	std::string unknown_, smt2_;
+	std::string unknown_;
 };
 
 // ------------------------------------------------------------ the explorer
-
-double seconds_since(std::chrono::steady_clock::time_point t0)
-{
-	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// UNTORN_PROVE_DEBUG=1: one line per path, slow queries, and where the time
-// went (printed at exit) -- how the figures in docs/prove.md were taken.
-struct DebugTimes {
-	double slice = 0, full_sat = 0, full_unsat = 0, run = 0;
-	unsigned n_slice_unsat = 0, n_slice_other = 0, n_sat = 0, n_unsat = 0;
-	~DebugTimes()
-	{
-		if (std::getenv("UNTORN_PROVE_DEBUG"))
-			std::fprintf(stderr,
-			             "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full "
-			             "unsat %.1fs (%u), runs %.1fs\n",
-			             slice, n_slice_unsat, n_slice_other, full_sat, n_sat,
-			             full_unsat, n_unsat, run);
-	}
-};
-DebugTimes dt;
 
 bool debug()
 {
@@ -604,9 +599,9 @@ public:
 	using PathFn = std::function<bool(const InCase &, const std::vector<RunOut> &, Stack &)>;
 
 	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths,
-	         ProveStats &stats, std::vector<std::string> &divs)
-	    : s_(lim, pinned_geometry), slice_(!pinned_geometry), max_paths_(max_paths),
-	      stats_(stats), divergences_(divs)
+	         ProveStats &stats, std::vector<std::string> &divs, std::function<bool()> cancelled)
+	    : s_(lim), slice_(!pinned_geometry), max_paths_(max_paths), stats_(stats),
+	      divergences_(divs), cancelled_(std::move(cancelled))
 	{
 	}
 
@@ -617,6 +612,8 @@ public:
 	{
 		run_ = std::move(run);
 		on_path_ = std::move(on_path);
+		refutations_.clear(); // they hold under this sweep's precondition only
+		keep_.clear();
 		s_.push();
 		for (const auto &x : pre)
 			s_.add(x);
@@ -661,19 +658,20 @@ private:
 		if (debug())
 			std::fprintf(stderr, "path %llu: %zu decisions, forced %zu\n",
 			             (unsigned long long)stats_.paths + 1, conds.size(), fixed);
+		if (cancelled_())
+			return false; // another sweep has answered (its result is not used)
 		if (++stats_.paths > max_paths_) {
 			cut_short("more than " + std::to_string(max_paths_) + " paths");
 			return false;
 		}
-		s_.push();
+		const size_t base = s_.assumed();
 		for (size_t i = fixed; i < conds.size(); i++)
-			s_.add(conds[i]);
+			assume(conds[i]);
 		bool go_on = on_path_(input, runs, s_);
-		s_.pop();
+		unassume_to(base);
 		if (!go_on)
 			return false;
 
-		unsigned pushed = 0;
 		for (size_t i = fixed; i < conds.size() && go_on; i++) {
 			// the same decision taken again (impl re-tests a value): its
 			// negation contradicts the earlier one, no query needed
@@ -683,18 +681,22 @@ private:
 			if (repeated)
 				continue;
 			stats_.decisions++;
+			const z3::expr other = canonical(negate(conds[i]));
+			if (refuted_before(other)) {
+				dt.n_cached++;
+				assume(conds[i]);
+				continue;
+			}
 			auto qs = std::chrono::steady_clock::now();
-			bool refuted = slice_ && s_.refuted_by_slice(negate(conds[i]));
+			bool refuted = slice_ && s_.refuted_by_slice(other);
 			dt.slice += seconds_since(qs);
 			(refuted ? dt.n_slice_unsat : dt.n_slice_other)++;
 			if (refuted) {
-				s_.push();
-				s_.add(conds[i]);
-				pushed++;
+				assume(conds[i]);
 				continue;
 			}
-			s_.push();
-			s_.add(negate(conds[i]));
+			const size_t here = s_.assumed();
+			assume(other);
 			auto q0 = std::chrono::steady_clock::now();
 			z3::check_result r = s_.check();
 			if (debug() && seconds_since(q0) > 0.2)
@@ -710,36 +712,90 @@ private:
 			} else if (r == z3::unknown) {
 				cut_short("a path's feasibility: " + s_.reason_unknown());
 				go_on = false;
+			} else {
+				remember_refutation(other, s_.core());
 			}
-			s_.pop();
-			s_.push();
-			s_.add(conds[i]);
-			pushed++;
+			unassume_to(here);
+			assume(conds[i]);
 		}
-		s_.pop(pushed);
+		unassume_to(base);
 		return go_on;
 	}
 
+	// ---- the path's decisions as assumptions, and the refutation cache ----
+	// A decision in one canonical form (NOTs stripped, then one NOT for a
+	// negative literal), so that the same test taken on different runs is
+	// the same term, and its key (the term's id: Z3 shares equal terms).
+	static z3::expr canonical(const z3::expr &e)
+	{
+		auto [core, pos] = literal(e);
+		return pos ? core : !core;
+	}
+	void assume(const z3::expr &e)
+	{
+		z3::expr c = canonical(e);
+		s_.assume(c);
+		active_[c.id()]++;
+		assumed_ids_.push_back(c.id()); // (the stack's assumptions keep c alive)
+	}
+	void unassume_to(size_t n)
+	{
+		// the stack's assumptions past n, counted out of the active set
+		while (assumed_ids_.size() > n) {
+			auto it = active_.find(assumed_ids_.back());
+			if (--it->second == 0)
+				active_.erase(it);
+			assumed_ids_.pop_back();
+		}
+		s_.unassume_to(n);
+	}
+	// Is `lit` refuted by decisions that all hold on the current path?  A
+	// refutation's unsat core (with the sweep's precondition, asserted) is a
+	// set of decisions that imply the opposite of `lit` on every path that
+	// takes them all -- so no query is needed on such a path.  Sound because
+	// the terms a refutation names are kept alive for the sweep (keep_), so
+	// their ids are not reused for other terms.
+	bool refuted_before(const z3::expr &lit) const
+	{
+		auto it = refutations_.find(lit.id());
+		if (it == refutations_.end())
+			return false;
+		for (const auto &core : it->second)
+			if (std::all_of(core.begin(), core.end(),
+			                [&](unsigned id) { return active_.count(id) > 0; }))
+				return true;
+		return false;
+	}
+	void remember_refutation(const z3::expr &lit, const std::vector<z3::expr> &core)
+	{
+		std::vector<unsigned> ids;
+		for (const auto &c : core) {
+			if (z3::eq(c, lit))
+				continue;
+			ids.push_back(c.id());
+			keep_.push_back(c);
+		}
+		keep_.push_back(lit);
+		refutations_[lit.id()].push_back(std::move(ids));
+	}
+
 	Stack s_;
+	// decision ids assumed on the current path (with multiplicity), and
+	// their order (so unassume_to() can count them out)
+	std::unordered_map<unsigned, unsigned> active_;
+	std::vector<unsigned> assumed_ids_;
+	std::unordered_map<unsigned, std::vector<std::vector<unsigned>>> refutations_;
+	std::vector<z3::expr> keep_;
 	bool slice_; // try refuting a branch on its variables' slice first (pays off on hard
 	             // queries)
 	uint64_t max_paths_;
 	ProveStats &stats_;
 	std::vector<std::string> &divergences_;
+	std::function<bool()> cancelled_;
 	RunFn run_;
 	PathFn on_path_;
 	std::string incomplete_, smt2_;
 };
-
-// 0 (every length that is not a power of two), then each power of two the
-// case format allows (a write is at most 2^40 bytes).
-std::vector<uint64_t> write_lengths()
-{
-	std::vector<uint64_t> v{0};
-	for (unsigned k = 0; k <= 40; k++)
-		v.push_back(1ULL << k);
-	return v;
-}
 
 // Every sweep within the bounds, in a fixed order.
 std::vector<Sweep> sweeps(const ProveBounds &b)
@@ -761,10 +817,12 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 						for (unsigned r = 0;
 						     r <= (reflink ? b.refcount : 0); r++)
 							for (unsigned a = 0; a <= b.alloc; a++)
-								for (uint64_t len : write_lengths())
-									v.push_back(
-									    {geo, bs, reflink, env,
-									     d, c, r, a, len});
+								for (bool pow2_length :
+								     {false, true})
+									v.push_back({geo, bs,
+									             reflink, env,
+									             d, c, r, a,
+									             pow2_length});
 	return v;
 }
 
@@ -798,21 +856,105 @@ std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym,
 
 } // namespace
 
-ProveResult prove(Variant v, const ProveBounds &b)
+namespace
 {
-	auto t0 = std::chrono::steady_clock::now();
-	ProveResult res;
-	res.variant = v;
+
+// Runs `one(sweep, cancelled)` over every sweep, `jobs` at a time, and
+// hands back each sweep's result in sweep order.  Each sweep runs on a
+// thread of its own, so on a fresh Z3 context (model's contexts are per
+// thread): Z3's models depend on what its context has seen before, and a
+// context shared by the sweeps one worker happens to take would make the
+// counterexamples depend on the schedule.  When `stops(result)` holds for sweep k,
+// sweeps after k are not needed: those not started are skipped and those
+// running are told to give up (`cancelled()`), so the results present are
+// exactly those of sweeps 0..k, whatever the threads' timing -- which keeps
+// every report byte-identical for any --jobs.
+template <class R, class One, class Stops>
+std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, unsigned jobs, One one,
+                                             Stops stops)
+{
+	std::vector<std::optional<R>> out(sws.size());
+	std::atomic<size_t> next{0}, first_stop{SIZE_MAX};
+	std::mutex m;
+	std::exception_ptr error;
+	auto worker = [&] {
+		try {
+			for (size_t i; (i = next++) < sws.size() && i <= first_stop;) {
+				std::optional<R> r;
+				std::exception_ptr e;
+				std::thread([&] {
+					try {
+						r = one(sws[i], [&] { return i > first_stop; });
+					} catch (...) {
+						e = std::current_exception();
+					}
+				}).join();
+				if (e)
+					std::rethrow_exception(e);
+				if (i > first_stop)
+					continue;
+				bool stop = stops(*r);
+				out[i] = std::move(r);
+				for (size_t f = first_stop; stop && i < f;)
+					first_stop.compare_exchange_weak(f, i);
+			}
+		} catch (...) {
+			std::lock_guard<std::mutex> l(m);
+			if (!error)
+				error = std::current_exception();
+			first_stop = 0;
+		}
+	};
+	if (jobs <= 1) {
+		worker();
+	} else {
+		std::vector<std::thread> threads;
+		for (unsigned w = 0; w < jobs; w++)
+			threads.emplace_back(worker);
+		for (auto &t : threads)
+			t.join();
+	}
+	if (error)
+		std::rethrow_exception(error);
+	if (first_stop != SIZE_MAX)
+		out.resize(first_stop + 1);
+	return out;
+}
+
+void add_stats(ProveStats &to, const ProveStats &s)
+{
+	to.sweeps += s.sweeps;
+	to.paths += s.paths;
+	to.decisions += s.decisions;
+	to.judgements += s.judgements;
+}
+
+// One sweep's part of a proof: each invariant's status on this sweep alone.
+struct SweepProof {
+	std::vector<InvariantProof> invariants;
+	ProveStats stats;
+	std::vector<std::string> divergences;
+	std::string incomplete;         // exploration cut short: why
+	std::vector<std::string> paths; // with record_paths
+};
+
+SweepProof prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
+                       std::function<bool()> cancelled)
+{
+	SweepProof res;
 	for (const auto &info : invariant_catalogue())
 		res.invariants.push_back(
 		    {info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
-	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences);
+	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences,
+	            std::move(cancelled));
 
 	auto run = [&](const InCase &c) {
 		return std::vector<RunOut>{untorn_concolic::run_symbolic(c)};
 	};
 	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
 		const RunOut &r = runs[0];
+		if (b.record_paths)
+			res.paths.push_back(untorn_concolic::path_outcomes(r.conds));
 		PathSpec ps(r);
 		s.push();
 		s.add(ps.crash_domain);
@@ -853,31 +995,35 @@ ProveResult prove(Variant v, const ProveBounds &b)
 		return true;
 	};
 
-	for (const Sweep &sw : sweeps(b)) {
-		InCase tmpl = symbolic_case(sw, variant_index(v));
-		res.stats.sweeps++;
-		if (!ex.explore(tmpl, precondition(tmpl), run, on_path)) {
-			res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
-			for (auto &ip : res.invariants)
-				if (ip.status == ProofStatus::proved) {
-					ip.status = ProofStatus::inconclusive;
-					ip.smt2 = ex.smt2();
-				}
-			break;
-		}
+	InCase tmpl = symbolic_case(sw, variant_index(v));
+	res.stats.sweeps = 1;
+	if (!ex.explore(tmpl, precondition(tmpl), run, on_path)) {
+		res.incomplete = sw.describe() + ": " + ex.incomplete();
+		for (auto &ip : res.invariants)
+			if (ip.status == ProofStatus::proved) {
+				ip.status = ProofStatus::inconclusive;
+				ip.smt2 = ex.smt2();
+			}
 	}
-	res.stats.seconds = seconds_since(t0);
 	return res;
 }
 
-DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
+// One sweep's part of a diff.
+struct SweepDiff {
+	DiffStatus status = DiffStatus::equivalent;
+	std::optional<ConcreteCase> witness;
+	std::string what;
+	ProveStats stats;
+	std::vector<std::string> divergences;
+	std::string inconclusive_reason, smt2;
+};
+
+SweepDiff diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &bounds,
+                     std::function<bool()> cancelled)
 {
-	auto t0 = std::chrono::steady_clock::now();
-	DiffResult res;
-	res.a = a;
-	res.b = b;
+	SweepDiff res;
 	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats,
-	            res.divergences);
+	            res.divergences, std::move(cancelled));
 	const auto &cat = invariant_catalogue();
 
 	auto run = [&](const InCase &c) {
@@ -918,42 +1064,128 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 			if (r == z3::sat)
 				w = with_model(input, s.get_model());
 			else if (r == z3::unknown && res.inconclusive_reason.empty()) {
-				res.inconclusive_reason = what + ": " + s.reason_unknown();
+				res.inconclusive_reason =
+				    sw.describe() + ": " + what + ": " + s.reason_unknown();
 				res.smt2 = s.to_smt2();
 			}
 			s.pop();
 			return w ? found(*w, what) : true;
 		};
+		// Every way the two could differ on this path, asked once together
+		// (nearly always refuted); only then one by one, in a fixed order.
+		std::vector<std::pair<z3::expr, std::string>> ways;
 		z3::expr differs = C().bool_val(false);
 		for (size_t k = 0; k < ra.outcome.size(); k++)
 			differs = differs || ra.outcome[k] != rb.outcome[k];
-		if (!ask(differs, "bytes written or final extent maps differ"))
-			return false;
+		ways.push_back({differs, "bytes written or final extent maps differ"});
 		PathSpec pa(ra), pb(rb);
-		for (size_t i = 0; i < cat.size(); i++) {
-			z3::expr va = pa.verdict(i), vb = pb.verdict(i);
-			if (!ask(va != vb, std::string("invariant ") + cat[i].name +
-			                       " is broken under one and holds under the other"))
+		for (size_t i = 0; i < cat.size(); i++)
+			ways.push_back({pa.verdict(i) != pb.verdict(i),
+			                std::string("invariant ") + cat[i].name +
+			                    " is broken under one and holds under the other"});
+		z3::expr any = C().bool_val(false);
+		for (const auto &w : ways)
+			any = any || w.first;
+		res.stats.judgements++;
+		s.push();
+		s.add(any);
+		z3::check_result quick = s.check();
+		s.pop();
+		if (quick == z3::unsat)
+			return true;
+		for (const auto &w : ways)
+			if (!ask(w.first, w.second))
 				return false;
-		}
 		return true;
 	};
 
-	for (const Sweep &sw : sweeps(bounds)) {
-		InCase tmpl = symbolic_case(sw, variant_index(a));
-		res.stats.sweeps++;
-		bool complete = ex.explore(tmpl, precondition(tmpl), run, on_path);
-		if (res.status == DiffStatus::different)
-			break;
-		if (!complete) {
-			res.status = DiffStatus::inconclusive;
-			res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
-			res.smt2 = ex.smt2();
-			break;
-		}
+	InCase tmpl = symbolic_case(sw, variant_index(a));
+	res.stats.sweeps = 1;
+	bool complete = ex.explore(tmpl, precondition(tmpl), run, on_path);
+	if (res.status != DiffStatus::different && !complete) {
+		res.status = DiffStatus::inconclusive;
+		res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
+		res.smt2 = ex.smt2();
 	}
 	if (res.status == DiffStatus::equivalent && !res.inconclusive_reason.empty())
 		res.status = DiffStatus::inconclusive;
+	return res;
+}
+
+} // namespace
+
+ProveResult prove(Variant v, const ProveBounds &b)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	ProveResult res;
+	res.variant = v;
+	for (const auto &info : invariant_catalogue())
+		res.invariants.push_back(
+		    {info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+	auto parts = for_each_sweep<SweepProof>(
+	    sweeps(b), b.jobs,
+	    [&](const Sweep &sw, std::function<bool()> cancelled) {
+		    return prove_sweep(v, sw, b, std::move(cancelled));
+	    },
+	    [](const SweepProof &) { return false; });
+	// Each invariant: the first counterexample in sweep order; else
+	// inconclusive if any sweep left it undecided; else proved.
+	for (const auto &p : parts) {
+		add_stats(res.stats, p->stats);
+		res.divergences.insert(res.divergences.end(), p->divergences.begin(),
+		                       p->divergences.end());
+		if (res.inconclusive_reason.empty())
+			res.inconclusive_reason = p->incomplete;
+		res.paths.insert(res.paths.end(), p->paths.begin(), p->paths.end());
+		for (size_t i = 0; i < res.invariants.size(); i++) {
+			InvariantProof &ip = res.invariants[i];
+			const InvariantProof &q = p->invariants[i];
+			if (ip.status == ProofStatus::counterexample ||
+			    q.status == ProofStatus::proved)
+				continue;
+			if (q.status == ProofStatus::counterexample ||
+			    ip.status == ProofStatus::proved)
+				ip = q;
+		}
+	}
+	std::sort(res.paths.begin(), res.paths.end());
+	res.paths.erase(std::unique(res.paths.begin(), res.paths.end()), res.paths.end());
+	res.stats.seconds = seconds_since(t0);
+	return res;
+}
+
+DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	DiffResult res;
+	res.a = a;
+	res.b = b;
+	auto parts = for_each_sweep<SweepDiff>(
+	    sweeps(bounds), bounds.jobs,
+	    [&](const Sweep &sw, std::function<bool()> cancelled) {
+		    return diff_sweep(a, b, sw, bounds, std::move(cancelled));
+	    },
+	    [](const SweepDiff &d) { return d.status == DiffStatus::different; });
+	// The first difference in sweep order; else inconclusive if any sweep
+	// was; else equivalent.
+	for (auto &p : parts) {
+		add_stats(res.stats, p->stats);
+		res.divergences.insert(res.divergences.end(), p->divergences.begin(),
+		                       p->divergences.end());
+		if (p->status == DiffStatus::different) {
+			res.status = DiffStatus::different;
+			res.witness = std::move(p->witness);
+			res.what = p->what;
+			res.inconclusive_reason.clear();
+			res.smt2.clear();
+			break;
+		}
+		if (p->status == DiffStatus::inconclusive && res.inconclusive_reason.empty()) {
+			res.status = DiffStatus::inconclusive;
+			res.inconclusive_reason = p->inconclusive_reason;
+			res.smt2 = p->smt2;
+		}
+	}
 	res.stats.seconds = seconds_since(t0);
 	return res;
 }

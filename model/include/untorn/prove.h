@@ -52,7 +52,9 @@ struct ProveBounds {
 	// What-if inputs (IterEnv): each combination listed is one sweep.
 	std::vector<IterEnv> envs = {IterEnv{}};
 	SolverLimits limits{60000, 0, 4096};
-	uint64_t max_paths = 5'000'000; // beyond: inconclusive
+	uint64_t max_paths = 5'000'000; // in one sweep; beyond: inconclusive
+	unsigned jobs = 1;              // sweeps explored at once (threads); never changes a result
+	bool record_paths = false;      // keep each explored path's decision signature (tests)
 };
 
 // A concrete layout and write: a case's state without its expectations.
@@ -89,6 +91,10 @@ struct ProveResult {
 	// counterexample the concrete impl + specification do not confirm.
 	std::vector<std::string> divergences;
 	std::string inconclusive_reason; // why exploration itself was cut short
+	// With ProveBounds::record_paths: every explored path, as the outcome of
+	// each decision in order (untorn_concolic::path_outcomes()), sorted.  Within a
+	// sweep, distinct paths have distinct strings.
+	std::vector<std::string> paths;
 };
 
 ProveResult prove(Variant v, const ProveBounds &b);

@@ -43,6 +43,7 @@ struct InCase {
 	std::vector<InRefcount> refcount;
 	std::vector<InAlloc> alloc;
 	In offset, length;
+	bool length_pow2 = false; // length is symbolic and a power of two
 };
 
 // What one run under the concolic type yields.
@@ -62,6 +63,11 @@ struct RunOut {
 };
 
 RunOut run_symbolic(const InCase &c);
+
+// A path as the outcome of each of its decisions, in order: '1' where the
+// decision's term (NOTs stripped) held, '0' where it did not.  Two runs of
+// the same inputs' structure take the same path iff their strings are equal.
+std::string path_outcomes(const std::vector<z3::expr> &conds);
 
 // ceil(log2(n)) as a term, exactly as ilog2_roundup() computes sb_agblklog.
 z3::expr ilog2_roundup_term(const z3::expr &n);

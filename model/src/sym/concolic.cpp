@@ -72,6 +72,20 @@ Val ilog2_roundup(const Val &n)
 	return Val::symbolic(c, ilog2_roundup_term(n.expr()));
 }
 
+std::string path_outcomes(const std::vector<z3::expr> &conds)
+{
+	std::string s;
+	for (z3::expr c : conds) {
+		bool held = true;
+		while (c.is_app() && c.decl().decl_kind() == Z3_OP_NOT) {
+			c = c.arg(0);
+			held = !held;
+		}
+		s += held ? '1' : '0';
+	}
+	return s;
+}
+
 uint64_t to_count(const Val &v)
 {
 	if (v.is_symbolic())

@@ -82,7 +82,8 @@ RunOut run_symbolic(const InCase &c)
 	} restore{saved};
 
 	untorn::FileState st = state_of(c);
-	untorn::WriteReq w{value_of(c.offset), value_of(c.length)};
+	untorn::WriteReq w{value_of(c.offset),
+	                   c.length_pow2 ? pow2_or_zero(c.length) : value_of(c.length)};
 	untorn::Trace t = untorn::run_atomic_write(st, w, untorn::Variant(c.variant));
 	untorn::spec::Facts f = untorn::spec::extract_facts(t);
 
