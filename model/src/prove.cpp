@@ -566,17 +566,8 @@ bool debug()
 	return on;
 }
 
-// A decision as (core term, polarity): NOTs stripped, so that a decision and
-// its negation taken on another run compare equal up to polarity.
-std::pair<z3::expr, bool> literal(z3::expr e)
-{
-	bool pos = true;
-	while (e.is_app() && e.decl().decl_kind() == Z3_OP_NOT) {
-		e = e.arg(0);
-		pos = !pos;
-	}
-	return {e, pos};
-}
+using untorn_concolic::literal;
+
 z3::expr negate(const z3::expr &e)
 {
 	auto [core, pos] = literal(e);

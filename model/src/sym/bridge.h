@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace untorn_concolic
@@ -64,8 +65,12 @@ struct RunOut {
 
 RunOut run_symbolic(const InCase &c);
 
+// A decision as (core term, polarity): NOTs stripped, so that a decision and
+// its negation taken on another run compare equal up to polarity.
+std::pair<z3::expr, bool> literal(z3::expr e);
+
 // A path as the outcome of each of its decisions, in order: '1' where the
-// decision's term (NOTs stripped) held, '0' where it did not.  Two runs of
+// decision's literal() is positive, '0' where it is negated.  Two runs of
 // the same inputs' structure take the same path iff their strings are equal.
 std::string path_outcomes(const std::vector<z3::expr> &conds);
 

@@ -72,17 +72,21 @@ Val ilog2_roundup(const Val &n)
 	return Val::symbolic(c, ilog2_roundup_term(n.expr()));
 }
 
+std::pair<z3::expr, bool> literal(z3::expr e)
+{
+	bool pos = true;
+	while (e.is_app() && e.decl().decl_kind() == Z3_OP_NOT) {
+		e = e.arg(0);
+		pos = !pos;
+	}
+	return {e, pos};
+}
+
 std::string path_outcomes(const std::vector<z3::expr> &conds)
 {
 	std::string s;
-	for (z3::expr c : conds) {
-		bool held = true;
-		while (c.is_app() && c.decl().decl_kind() == Z3_OP_NOT) {
-			c = c.arg(0);
-			held = !held;
-		}
-		s += held ? '1' : '0';
-	}
+	for (const auto &c : conds)
+		s += literal(c).second ? '1' : '0';
 	return s;
 }
 
