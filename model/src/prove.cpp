@@ -920,22 +920,23 @@ void add_stats(ProveStats &to, const ProveStats &s)
 	to.judgements += s.judgements;
 }
 
-// One sweep's part of a proof: each invariant's status on this sweep alone.
-struct SweepProof {
-	std::vector<InvariantProof> invariants;
-	ProveStats stats;
-	std::vector<std::string> divergences;
-	std::string incomplete;         // exploration cut short: why
-	std::vector<std::string> paths; // with record_paths
-};
-
-SweepProof prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
-                       std::function<bool()> cancelled)
+// Every invariant proved, until a path says otherwise.
+std::vector<InvariantProof> all_proved()
 {
-	SweepProof res;
+	std::vector<InvariantProof> v;
 	for (const auto &info : invariant_catalogue())
-		res.invariants.push_back(
-		    {info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+		v.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+	return v;
+}
+
+// One sweep's part of a proof: each invariant's status on this sweep alone
+// (inconclusive_reason: why this sweep's exploration was cut short).
+ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
+                        std::function<bool()> cancelled)
+{
+	ProveResult res;
+	res.variant = v;
+	res.invariants = all_proved();
 	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences,
 	            std::move(cancelled));
 
@@ -989,7 +990,7 @@ SweepProof prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 	InCase tmpl = symbolic_case(sw, variant_index(v));
 	res.stats.sweeps = 1;
 	if (!ex.explore(tmpl, precondition(tmpl), run, on_path)) {
-		res.incomplete = sw.describe() + ": " + ex.incomplete();
+		res.inconclusive_reason = sw.describe() + ": " + ex.incomplete();
 		for (auto &ip : res.invariants)
 			if (ip.status == ProofStatus::proved) {
 				ip.status = ProofStatus::inconclusive;
@@ -1000,19 +1001,12 @@ SweepProof prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 }
 
 // One sweep's part of a diff.
-struct SweepDiff {
-	DiffStatus status = DiffStatus::equivalent;
-	std::optional<ConcreteCase> witness;
-	std::string what;
-	ProveStats stats;
-	std::vector<std::string> divergences;
-	std::string inconclusive_reason, smt2;
-};
-
-SweepDiff diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &bounds,
-                     std::function<bool()> cancelled)
+DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &bounds,
+                      std::function<bool()> cancelled)
 {
-	SweepDiff res;
+	DiffResult res;
+	res.a = a;
+	res.b = b;
 	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats,
 	            res.divergences, std::move(cancelled));
 	const auto &cat = invariant_catalogue();
@@ -1110,15 +1104,13 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	auto t0 = std::chrono::steady_clock::now();
 	ProveResult res;
 	res.variant = v;
-	for (const auto &info : invariant_catalogue())
-		res.invariants.push_back(
-		    {info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
-	auto parts = for_each_sweep<SweepProof>(
+	res.invariants = all_proved();
+	auto parts = for_each_sweep<ProveResult>(
 	    sweeps(b), b.jobs,
 	    [&](const Sweep &sw, std::function<bool()> cancelled) {
 		    return prove_sweep(v, sw, b, std::move(cancelled));
 	    },
-	    [](const SweepProof &) { return false; });
+	    [](const ProveResult &) { return false; });
 	// Each invariant: the first counterexample in sweep order; else
 	// inconclusive if any sweep left it undecided; else proved.
 	for (const auto &p : parts) {
@@ -1126,7 +1118,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 		res.divergences.insert(res.divergences.end(), p->divergences.begin(),
 		                       p->divergences.end());
 		if (res.inconclusive_reason.empty())
-			res.inconclusive_reason = p->incomplete;
+			res.inconclusive_reason = p->inconclusive_reason;
 		res.paths.insert(res.paths.end(), p->paths.begin(), p->paths.end());
 		for (size_t i = 0; i < res.invariants.size(); i++) {
 			InvariantProof &ip = res.invariants[i];
@@ -1151,12 +1143,12 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	DiffResult res;
 	res.a = a;
 	res.b = b;
-	auto parts = for_each_sweep<SweepDiff>(
+	auto parts = for_each_sweep<DiffResult>(
 	    sweeps(bounds), bounds.jobs,
 	    [&](const Sweep &sw, std::function<bool()> cancelled) {
 		    return diff_sweep(a, b, sw, bounds, std::move(cancelled));
 	    },
-	    [](const SweepDiff &d) { return d.status == DiffStatus::different; });
+	    [](const DiffResult &d) { return d.status == DiffStatus::different; });
 	// The first difference in sweep order; else inconclusive if any sweep
 	// was; else equivalent.
 	for (auto &p : parts) {

@@ -54,7 +54,7 @@ struct ProveBounds {
 	SolverLimits limits{60000, 0, 4096};
 	uint64_t max_paths = 5'000'000; // in one sweep; beyond: inconclusive
 	unsigned jobs = 1;              // sweeps explored at once (threads); never changes a result
-	bool record_paths = false;      // keep each explored path's decision signature (tests)
+	bool record_paths = false;      // keep each explored path (ProveResult::paths; tests)
 };
 
 // A concrete layout and write: a case's state without its expectations.
