@@ -373,6 +373,10 @@ cli check-seed-negative "--seed" check --variant v6.18 --count 1 --seed -1 --out
 cli check-z3-every-negative "--z3-every" check --variant v6.18 --count 1 --z3-every -1 --out out
 cli check-solver-timeout-0 "--solver-timeout" check --variant v6.18 --count 1 --solver-timeout 0 --out out
 cli run-engine-unknown "--engine" run --engine foo x.json
+cli prove-jobs-too-many "--jobs" prove --variant v6.18 --jobs 300 --out out
+cli prove-jobs-negative "--jobs" prove --variant v6.18 --jobs -1 --out out
+cli diff-jobs-not-a-number "--jobs" diff rfc-v1 v6.18 --jobs two --out out
+cli prove-max-paths-0 "--max-paths" prove --variant v6.18 --max-paths 0 --out out
 cli run-solver-timeout-0 "--solver-timeout" run --solver-timeout 0 x.json
 cli bench-count-0 "--count" bench --count 0
 cli bench-variant-v9 "--variant" bench --variant v9
