@@ -297,32 +297,9 @@ std::vector<z3::expr> precondition(const InCase &c)
 
 ConcreteCase concrete_case(const InCase &c)
 {
+	auto value = [](const In &x) { return x.value; };
 	ConcreteCase k;
-	FileState &st = k.state;
-	st.geo.block_size = uint32_t(c.block_size.value);
-	st.geo.ag_blocks = uint32_t(c.ag_blocks.value);
-	st.geo.ag_count = uint32_t(c.ag_count.value);
-	st.geo.reflink = c.reflink;
-	st.geo.cowextsize = uint32_t(c.cowextsize.value);
-	st.geo.max_atomic_ioend = uint32_t(c.max_atomic_ioend.value);
-	st.dev.awu_min = uint32_t(c.awu_min.value);
-	st.dev.awu_max = uint32_t(c.awu_max.value);
-	auto extent = [](const untorn_concolic::InExtent &x) {
-		return xfs_bmbt_irec{x.startoff.value, x.startblock.value, x.blockcount.value,
-		                     x.state.value ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM};
-	};
-	for (const auto &x : c.data)
-		st.data_fork.push_back(extent(x));
-	for (const auto &x : c.cow)
-		st.cow_fork.push_back(extent(x));
-	for (const auto &r : c.refcount)
-		st.refcount.push_back(
-		    {r.startblock.value, r.blockcount.value, uint32_t(r.refcount.value)});
-	for (const auto &a : c.alloc)
-		st.alloc.push_back({a.startblock.value, a.blockcount.value});
-	st.alloc_policy = AllocPolicy::script_only;
-	st.env.inode_dax = c.inode_dax;
-	st.env.iter_flags = c.iter_flags;
+	k.state = untorn_concolic::file_state<FileState>(c, value, value);
 	k.write = {c.offset.value, c.length.value};
 	return k;
 }

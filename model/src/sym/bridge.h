@@ -63,6 +63,47 @@ struct RunOut {
 	std::string branches;          // every decision, "func:line:taken;" (concrete)
 };
 
+// impl's FileState for a case -- the concrete one (a counterexample) or the
+// concolic one (a run): both have the same fields, by the same names.
+// `value` gives a number in the target's type; `unit` gives a device atomic
+// write unit (0 or a power of two, which the concolic type can exploit).
+template <class State, class Value, class Unit>
+State file_state(const InCase &c, Value value, Unit unit)
+{
+	State st;
+	st.geo.block_size = value(c.block_size);
+	st.geo.ag_blocks = value(c.ag_blocks);
+	st.geo.ag_count = value(c.ag_count);
+	st.geo.reflink = c.reflink;
+	st.geo.cowextsize = value(c.cowextsize);
+	st.geo.max_atomic_ioend = value(c.max_atomic_ioend);
+	st.dev.awu_min = unit(c.awu_min);
+	st.dev.awu_max = unit(c.awu_max);
+	for (auto [from, to] : {std::pair{&c.data, &st.data_fork}, std::pair{&c.cow, &st.cow_fork}})
+		for (const InExtent &e : *from) {
+			auto &x = to->emplace_back();
+			x.br_startoff = value(e.startoff);
+			x.br_startblock = value(e.startblock);
+			x.br_blockcount = value(e.blockcount);
+			x.br_state = decltype(x.br_state)(value(e.state));
+		}
+	for (const InRefcount &r : c.refcount) {
+		auto &x = st.refcount.emplace_back();
+		x.rc_startblock = value(r.startblock);
+		x.rc_blockcount = value(r.blockcount);
+		x.rc_refcount = value(r.refcount);
+	}
+	for (const InAlloc &a : c.alloc) {
+		auto &x = st.alloc.emplace_back();
+		x.startblock = value(a.startblock);
+		x.blockcount = value(a.blockcount);
+	}
+	st.alloc_policy = decltype(st.alloc_policy)::script_only; // the prover's allocator
+	st.env.inode_dax = c.inode_dax;
+	st.env.iter_flags = c.iter_flags;
+	return st;
+}
+
 RunOut run_symbolic(const InCase &c);
 
 // A decision as (core term, polarity): NOTs stripped, so that a decision and

@@ -24,42 +24,6 @@ u64 pow2_or_zero(const In &in)
 	return in.var ? Val::symbolic_pow2_or_zero(in.value, *in.var) : Val(in.value);
 }
 
-untorn::xfs_bmbt_irec extent_of(const InExtent &e)
-{
-	untorn::xfs_bmbt_irec x;
-	x.br_startoff = value_of(e.startoff);
-	x.br_startblock = value_of(e.startblock);
-	x.br_blockcount = value_of(e.blockcount);
-	x.br_state = value_of(e.state);
-	return x;
-}
-
-untorn::FileState state_of(const InCase &c)
-{
-	untorn::FileState st;
-	st.geo.block_size = value_of(c.block_size);
-	st.geo.ag_blocks = value_of(c.ag_blocks);
-	st.geo.ag_count = value_of(c.ag_count);
-	st.geo.reflink = c.reflink;
-	st.geo.cowextsize = value_of(c.cowextsize);
-	st.geo.max_atomic_ioend = value_of(c.max_atomic_ioend);
-	st.dev.awu_min = pow2_or_zero(c.awu_min);
-	st.dev.awu_max = pow2_or_zero(c.awu_max);
-	for (const auto &e : c.data)
-		st.data_fork.push_back(extent_of(e));
-	for (const auto &e : c.cow)
-		st.cow_fork.push_back(extent_of(e));
-	for (const auto &r : c.refcount)
-		st.refcount.push_back(
-		    {value_of(r.startblock), value_of(r.blockcount), value_of(r.refcount)});
-	for (const auto &a : c.alloc)
-		st.alloc.push_back({value_of(a.startblock), value_of(a.blockcount)});
-	st.alloc_policy = untorn::AllocPolicy::script_only;
-	st.env.inode_dax = c.inode_dax;
-	st.env.iter_flags = c.iter_flags;
-	return st;
-}
-
 void add_fork(RunOut &o, const std::vector<untorn::xfs_bmbt_irec> &f)
 {
 	o.outcome_shape += std::to_string(f.size()) + " ";
@@ -81,7 +45,7 @@ RunOut run_symbolic(const InCase &c)
 		~Restore() { current_path() = saved; }
 	} restore{saved};
 
-	untorn::FileState st = state_of(c);
+	untorn::FileState st = file_state<untorn::FileState>(c, value_of, pow2_or_zero);
 	untorn::WriteReq w{value_of(c.offset),
 	                   c.length_pow2 ? pow2_or_zero(c.length) : value_of(c.length)};
 	untorn::Trace t = untorn::run_atomic_write(st, w, untorn::Variant(c.variant));
