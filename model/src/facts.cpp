@@ -4,22 +4,42 @@
 
 #include <algorithm>
 
-namespace untorn::spec {
+namespace untorn::spec
+{
 
 std::string Shape::key() const
 {
-	return std::to_string(segs) + "/" + std::to_string(bios) + "/" + std::to_string(txns) + "/" +
-	       std::to_string(calls) + "/" + std::to_string(atomic_mask);
+	return std::to_string(segs) + "/" + std::to_string(bios) + "/" + std::to_string(txns) +
+	       "/" + std::to_string(calls) + "/" + std::to_string(atomic_mask);
 }
 
 std::string slot_name(const Shape &sh, unsigned slot)
 {
-	static const char *g[] = {"bs", "o", "E", "pos", "len", "result", "admitted", "path", "awu_min", "awu_max",
-				  "dev_min", "dev_max", "outside_changed", "cow_written_outside", "remap_txns",
-				  "init_pieces", "init_kind", "init_daddr", "init_shared", "init_cow"};
+	static const char *g[] = {"bs",
+	                          "o",
+	                          "E",
+	                          "pos",
+	                          "len",
+	                          "result",
+	                          "admitted",
+	                          "path",
+	                          "awu_min",
+	                          "awu_max",
+	                          "dev_min",
+	                          "dev_max",
+	                          "outside_changed",
+	                          "cow_written_outside",
+	                          "remap_txns",
+	                          "init_pieces",
+	                          "init_kind",
+	                          "init_daddr",
+	                          "init_shared",
+	                          "init_cow"};
 	static const char *sf[] = {"kind", "pblk", "wr"};
-	static const char *bf[] = {"atomic", "file_off", "nblocks", "daddr", "status", "txns_before", "old_copy", "shared"};
-	static const char *cf[] = {"sw", "atomic", "error", "type", "flagged_cow", "off", "len", "pos", "daddr_at_o"};
+	static const char *bf[] = {"atomic", "file_off",    "nblocks",  "daddr",
+	                           "status", "txns_before", "old_copy", "shared"};
+	static const char *cf[] = {"sw",  "atomic", "error", "type",      "flagged_cow",
+	                           "off", "len",    "pos",   "daddr_at_o"};
 	if (slot < G_COUNT)
 		return g[slot];
 	for (unsigned s = 0; s < sh.segs; s++) {
@@ -28,7 +48,8 @@ std::string slot_name(const Shape &sh, unsigned slot)
 		for (unsigned k = 0; k < sh.snapshots(); k++)
 			for (unsigned f = 0; f < S_FIELDS; f++)
 				if (slot == sh.seg(s, k, SegField(f)))
-					return "seg" + std::to_string(s) + "_k" + std::to_string(k) + "_" + sf[f];
+					return "seg" + std::to_string(s) + "_k" +
+					       std::to_string(k) + "_" + sf[f];
 	}
 	for (unsigned b = 0; b < sh.bios; b++)
 		for (unsigned f = 0; f < B_FIELDS; f++)
@@ -43,55 +64,70 @@ std::string slot_name(const Shape &sh, unsigned slot)
 	return "crash_atomic" + std::to_string(slot - sh.crash_k() - 1);
 }
 
-namespace {
+namespace
+{
+
+// Everything below is computed with choose()/cond_*() (untorn/value.h), not
+// with `if`: under the prover these are terms, so measuring a trace adds no
+// decisions -- a path is a path of impl's, not of the measurement.  (Loops
+// run over counts only: extents, snapshots, bios, calls.)
 
 using Fork = std::vector<xfs_bmbt_irec>;
 
-const Fork &snapshot(const Trace &t, unsigned k) { return k == 0 ? t.initial.data_fork : t.txns[k - 1].data_fork; }
+const Fork &snapshot(const Trace &t, unsigned k)
+{
+	return k == 0 ? t.initial.data_fork : t.txns[k - 1].data_fork;
+}
 const std::vector<xfs_refcount_irec> &ref_snapshot(const Trace &t, unsigned k)
 {
 	return k == 0 ? t.initial.refcount : t.txns[k - 1].refcount;
 }
 
-// The data-fork mapping of file block f: kind, and physical block (0 if none).
-std::pair<u64, u64> map_at(const Fork &f, xfs_fileoff_t off)
+u64 min_of(const u64 &a, const u64 &b)
 {
-	auto it = std::partition_point(f.begin(), f.end(), [off](const xfs_bmbt_irec &e) { return e.end() <= off; });
-	if (it == f.end() || it->br_startoff > off)
-		return {K_HOLE, 0};
-	if (it->br_startblock == DELAYSTARTBLOCK)
-		return {K_DELALLOC, 0};
-	u64 kind = it->br_state == XFS_EXT_UNWRITTEN ? K_UNWRITTEN : K_NORM;
-	return {kind, it->br_startblock + (off - it->br_startoff)};
+	return choose(b < a, b, a);
+}
+u64 max_of(const u64 &a, const u64 &b)
+{
+	return choose(a < b, b, a);
+}
+auto is_null(const u64 &startblock)
+{
+	return cond_or(startblock == DELAYSTARTBLOCK, startblock == HOLESTARTBLOCK);
+}
+auto contains(const u64 &start, const u64 &n, const u64 &x)
+{
+	return cond_and(start <= x, x < start + n);
 }
 
-// Restriction of a fork to the blocks outside [o, E).
-Fork outside(const Fork &f, xfs_fileoff_t o, xfs_fileoff_t E)
+// The data-fork mapping of file block off: kind, and physical block (0 if
+// none).  A fork's extents are disjoint, so at most one contains off.
+struct Mapping {
+	u64 kind, pblk;
+};
+Mapping map_at(const Fork &f, const u64 &off)
 {
-	Fork out;
-	for (auto e : f) {
-		if (e.br_startoff < o) {
-			xfs_bmbt_irec l = e;
-			l.br_blockcount = std::min(e.end(), o) - e.br_startoff;
-			out.push_back(l);
-		}
-		if (e.end() > E) {
-			xfs_bmbt_irec r = e;
-			xfs_fileoff_t s = std::max(e.br_startoff, E);
-			if (!isnullstartblock(r.br_startblock))
-				r.br_startblock += s - e.br_startoff;
-			r.br_startoff = s;
-			r.br_blockcount = e.end() - s;
-			out.push_back(r);
-		}
+	Mapping m{K_HOLE, 0};
+	for (const auto &e : f) {
+		auto in = contains(e.br_startoff, e.br_blockcount, off);
+		auto delay = e.br_startblock == DELAYSTARTBLOCK;
+		u64 kind = choose(delay, K_DELALLOC,
+		                  choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM));
+		m.kind = choose(in, kind, m.kind);
+		m.pblk = choose(cond_and(in, cond_not(delay)),
+		                e.br_startblock + (off - e.br_startoff), m.pblk);
 	}
-	return out;
+	return m;
+}
+auto differ(const Mapping &a, const Mapping &b)
+{
+	return cond_or(a.kind != b.kind, a.pblk != b.pblk);
 }
 
 u64 overlap(const u64 &a, const u64 &an, const u64 &b, const u64 &bn)
 {
-	u64 s = std::max(a, b), e = std::min(a + an, b + bn);
-	return e > s ? e - s : u64(0);
+	u64 s = max_of(a, b), e = min_of(a + an, b + bn);
+	return choose(e > s, e - s, 0);
 }
 
 u64 shared_blocks(const std::vector<xfs_refcount_irec> &rc, const u64 &start, const u64 &n)
@@ -102,21 +138,118 @@ u64 shared_blocks(const std::vector<xfs_refcount_irec> &rc, const u64 &start, co
 	return c;
 }
 
+// Blocks of an extent outside [o, E), as two (possibly empty) file ranges.
+struct Outside {
+	u64 left_off, left_len, right_off, right_len;
+};
+Outside outside(const xfs_bmbt_irec &e, const u64 &o, const u64 &E)
+{
+	u64 right = max_of(e.br_startoff, E);
+	return {e.br_startoff, choose(e.br_startoff < o, min_of(e.end(), o) - e.br_startoff, 0),
+	        right, choose(e.end() > E, e.end() - right, 0)};
+}
+
 // Written CoW-fork blocks outside [o, E): blocks of `after` that are written
 // and were not already written, at the same physical block, in `before`.
-u64 cow_written_outside(const Fork &before, const Fork &after, xfs_fileoff_t o, xfs_fileoff_t E)
+u64 cow_written_outside(const Fork &before, const Fork &after, const u64 &o, const u64 &E)
 {
 	u64 n = 0;
-	for (const auto &e : outside(after, o, E)) {
-		if (!e.br_blockcount || isnullstartblock(e.br_startblock) || e.br_state != XFS_EXT_NORM)
-			continue;
-		n += e.br_blockcount;
-		for (const auto &b : before) // the same blocks, written, at the same place
-			if (b.br_startblock != DELAYSTARTBLOCK && b.br_state == XFS_EXT_NORM &&
-			    b.br_startblock + e.br_startoff == e.br_startblock + b.br_startoff)
-				n -= overlap(e.br_startoff, e.br_blockcount, b.br_startoff, b.br_blockcount);
+	for (const auto &e : after) {
+		auto written =
+		    cond_and(cond_not(is_null(e.br_startblock)), e.br_state == XFS_EXT_NORM);
+		Outside out = outside(e, o, E);
+		n += choose(written, out.left_len + out.right_len, 0);
+		for (const auto &b : before) { // the same blocks, written, at the same place
+			auto same = cond_and(cond_and(written, b.br_startblock != DELAYSTARTBLOCK),
+			                     cond_and(b.br_state == XFS_EXT_NORM,
+			                              b.br_startblock + e.br_startoff ==
+			                                  e.br_startblock + b.br_startoff));
+			n -= choose(
+			    same,
+			    overlap(out.left_off, out.left_len, b.br_startoff, b.br_blockcount) +
+			        overlap(out.right_off, out.right_len, b.br_startoff,
+			                b.br_blockcount),
+			    0);
+		}
 	}
 	return n;
+}
+
+// Does the mapping of any block outside [o, E) differ between forks a and b?
+// Both are uniform (a hole, or one extent's run) between consecutive extent
+// edges of either, so they differ on such a block iff they differ at the
+// nearest edge at or before it -- itself outside [o, E), or E.
+auto outside_differs(const Fork &a, const Fork &b, const u64 &o, const u64 &E)
+{
+	auto at = [&](const u64 &c) {
+		return cond_and(cond_or(c < o, c >= E), differ(map_at(a, c), map_at(b, c)));
+	};
+	auto any = at(E);
+	for (const auto *f : {&a, &b})
+		for (const auto &e : *f)
+			any = cond_or(any, cond_or(at(e.br_startoff), at(e.end())));
+	return any;
+}
+
+// The write range [o, E) cut at every extent edge in every snapshot, every
+// bio's file range, and the file offsets where a bio's physical range starts
+// or ends under each snapshot's mapping: each segment starts at a cut and
+// runs to the next larger cut (or E), so its blocks look alike in every
+// snapshot and under every bio.  Cuts are clamped into [o, E] and kept
+// unsorted: a cut at E, or equal to an earlier one, has an empty segment.
+// Extra cuts only split segments further, so one is dropped only when it is
+// certainly redundant (under the prover: the same term) -- never by a
+// decision.
+struct Segments {
+	std::vector<u64> start, len;
+};
+Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
+{
+	std::vector<u64> cuts{o};
+	auto cut = [&](const u64 &f) {
+		u64 c = min_of(max_of(f, o), E);
+		if (certainly(c == E))
+			return;
+		for (const auto &k : cuts)
+			if (certainly(k == c))
+				return;
+		cuts.push_back(c);
+	};
+	for (unsigned k = 0; k <= T; k++)
+		for (const auto &e : snapshot(t, k)) {
+			cut(e.br_startoff);
+			cut(e.end());
+			auto real = cond_not(is_null(e.br_startblock));
+			for (const auto &b : t.bios) {
+				auto meet = cond_and(real, overlap(e.br_startblock, e.br_blockcount,
+				                                   b.fsbno, b.nblocks) != 0);
+				cut(choose(cond_and(meet, b.fsbno > e.br_startblock),
+				           e.br_startoff + (b.fsbno - e.br_startblock), o));
+				cut(choose(cond_and(meet, b.fsbno + b.nblocks <
+				                              e.br_startblock + e.br_blockcount),
+				           e.br_startoff + (b.fsbno + b.nblocks - e.br_startblock),
+				           o));
+			}
+		}
+	for (const auto &b : t.bios) {
+		cut(b.file_off);
+		cut(b.file_off + b.nblocks);
+	}
+	Segments s;
+	for (size_t i = 0; i < cuts.size(); i++) {
+		u64 next = E;
+		auto dup = cuts[i] == E;
+		for (size_t j = 0; j < cuts.size(); j++) {
+			if (j == i)
+				continue;
+			next = choose(cond_and(cuts[j] > cuts[i], cuts[j] < next), cuts[j], next);
+			if (j < i)
+				dup = cond_or(dup, cuts[j] == cuts[i]);
+		}
+		s.start.push_back(cuts[i]);
+		s.len.push_back(choose(dup, 0, next - cuts[i]));
+	}
+	return s;
 }
 
 } // namespace
@@ -135,41 +268,11 @@ void extract_facts(const Trace &t, Facts &f)
 	const xfs_fileoff_t o = t.write.offset / bs;
 	const xfs_fileoff_t E = (t.write.offset + t.write.length + bs - 1) / bs;
 	const unsigned T = unsigned(t.txns.size());
-
-	// Segment boundaries: every extent edge in every snapshot, every bio's
-	// file range, and the file offsets where a bio's physical range starts
-	// or ends under each snapshot's mapping.
-	thread_local std::vector<xfs_fileoff_t> cuts;
-	cuts.assign({o, E});
-	auto cut = [&](const xfs_fileoff_t &f) {
-		if (f > o && f < E)
-			cuts.push_back(f);
-	};
-	for (unsigned k = 0; k <= T; k++)
-		for (const auto &e : snapshot(t, k)) {
-			cut(e.br_startoff);
-			cut(e.end());
-			if (isnullstartblock(e.br_startblock))
-				continue;
-			for (const auto &b : t.bios)
-				if (overlap(e.br_startblock, e.br_blockcount, b.fsbno, b.nblocks)) {
-					if (b.fsbno > e.br_startblock)
-						cut(e.br_startoff + (b.fsbno - e.br_startblock));
-					if (b.fsbno + b.nblocks < e.br_startblock + e.br_blockcount)
-						cut(e.br_startoff + (b.fsbno + b.nblocks - e.br_startblock));
-				}
-		}
-	for (const auto &b : t.bios) {
-		cut(b.file_off);
-		cut(b.file_off + b.nblocks);
-	}
-	std::sort(cuts.begin(), cuts.end(), [](const u64 &a, const u64 &b) { return a < b; });
-	cuts.erase(std::unique(cuts.begin(), cuts.end(), [](const u64 &a, const u64 &b) { return a == b; }),
-		   cuts.end());
+	const Segments seg = segment(t, o, E, T);
 
 	Shape &sh = f.shape;
 	sh = Shape{};
-	sh.segs = unsigned(cuts.size() - 1);
+	sh.segs = unsigned(seg.start.size());
 	sh.bios = unsigned(t.bios.size());
 	sh.txns = T;
 	sh.calls = unsigned(t.calls.size());
@@ -193,62 +296,68 @@ void extract_facts(const Trace &t, Facts &f)
 	v[G_DEV_MAX] = t.initial.dev.awu_max;
 
 	// Writers: the last bio (in submission order) that wrote a physical block.
-	auto writer = [&](const u64 &pblk) -> uint64_t {
-		for (size_t b = t.bios.size(); b-- > 0;)
-			if (pblk >= t.bios[b].fsbno && pblk < t.bios[b].fsbno + t.bios[b].nblocks)
-				return b + 1;
-		return 0;
+	auto writer = [&](const u64 &pblk) {
+		u64 w = 0;
+		for (size_t b = 0; b < t.bios.size(); b++)
+			w = choose(contains(t.bios[b].fsbno, t.bios[b].nblocks, pblk), b + 1, w);
+		return w;
 	};
 	for (unsigned s = 0; s < sh.segs; s++) {
-		v[sh.seg_len(s)] = cuts[s + 1] - cuts[s];
+		v[sh.seg_len(s)] = seg.len[s];
 		for (unsigned k = 0; k <= T; k++) {
-			auto [kind, pblk] = map_at(snapshot(t, k), cuts[s]);
-			v[sh.seg(s, k, S_KIND)] = kind;
-			v[sh.seg(s, k, S_PBLK)] = pblk;
-			v[sh.seg(s, k, S_WR)] = kind == K_NORM || kind == K_UNWRITTEN ? writer(pblk) : 0;
+			Mapping m = map_at(snapshot(t, k), seg.start[s]);
+			v[sh.seg(s, k, S_KIND)] = m.kind;
+			v[sh.seg(s, k, S_PBLK)] = m.pblk;
+			v[sh.seg(s, k, S_WR)] = choose(
+			    cond_or(m.kind == K_NORM, m.kind == K_UNWRITTEN), writer(m.pblk), 0);
 		}
 	}
 
-	if (T) {
-		const Fork out0 = outside(t.initial.data_fork, o, E);
-		for (unsigned k = 1; k <= T && !v[G_OUTSIDE_CHANGED]; k++)
-			if (snapshot(t, k) != snapshot(t, k - 1) && outside(snapshot(t, k), o, E) != out0)
-				v[G_OUTSIDE_CHANGED] = 1;
-	}
-	v[G_COW_WRITTEN_OUTSIDE] = cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
+	auto changed = u64(0) != 0; // false, as a condition
+	for (unsigned k = 1; k <= T; k++)
+		changed =
+		    cond_or(changed, outside_differs(snapshot(t, k), t.initial.data_fork, o, E));
+	v[G_OUTSIDE_CHANGED] = choose(changed, 1, 0);
+	v[G_COW_WRITTEN_OUTSIDE] =
+	    cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
 
 	unsigned first_write_tb = T + 1;
 	for (const auto &b : t.bios)
 		if (b.payload == Payload::new_data)
 			first_write_tb = std::min(first_write_tb, b.txns_before);
 	// Segments are uniform in every snapshot, so a mapping that changes
-	// anywhere in [o, E) changes at some segment's first block.
+	// anywhere in [o, E) changes at some (non-empty) segment's first block.
 	for (unsigned k = first_write_tb; k < T; k++) {
-		bool changes = false;
-		for (unsigned s = 0; s < sh.segs && !changes; s++)
-			changes = v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)] ||
-				  v[sh.seg(s, k, S_PBLK)] != v[sh.seg(s, k + 1, S_PBLK)];
-		v[G_REMAP_TXNS] += changes;
+		auto changes = u64(0) != 0;
+		for (unsigned s = 0; s < sh.segs; s++)
+			changes = cond_or(
+			    changes,
+			    cond_and(
+			        seg.len[s] != 0,
+			        cond_or(v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)],
+			                v[sh.seg(s, k, S_PBLK)] != v[sh.seg(s, k + 1, S_PBLK)])));
+		v[G_REMAP_TXNS] += choose(changes, 1, 0);
 	}
 
 	// The layout before the write, for "was the hardware path possible?":
-	// a new piece starts at every hole or delalloc block, and wherever the
-	// kind changes or the physical blocks stop being contiguous.
+	// every hole or delalloc block is a piece of its own; a written or
+	// unwritten segment starts a new piece unless the block before it, in
+	// [o, E), has the same kind and the physically preceding block.
 	u64 pieces = 0;
 	for (unsigned s = 0; s < sh.segs; s++) {
 		const u64 &kind = v[sh.seg(s, 0, S_KIND)], &pblk = v[sh.seg(s, 0, S_PBLK)];
-		if (kind == K_HOLE || kind == K_DELALLOC)
-			pieces += v[sh.seg_len(s)];
-		else if (s == 0 || kind != v[sh.seg(s - 1, 0, S_KIND)] ||
-			 pblk != v[sh.seg(s - 1, 0, S_PBLK)] + v[sh.seg_len(s - 1)])
-			pieces += 1;
-		if (kind == K_NORM)
-			v[G_INIT_SHARED] += shared_blocks(t.initial.refcount, pblk, v[sh.seg_len(s)]);
+		Mapping before = map_at(t.initial.data_fork, seg.start[s] - 1);
+		auto gap = cond_or(kind == K_HOLE, kind == K_DELALLOC);
+		auto fresh = cond_or(seg.start[s] == o,
+		                     cond_or(before.kind != kind, before.pblk + 1 != pblk));
+		pieces += choose(gap, seg.len[s], choose(cond_and(seg.len[s] != 0, fresh), 1, 0));
+		v[G_INIT_SHARED] +=
+		    choose(kind == K_NORM, shared_blocks(t.initial.refcount, pblk, seg.len[s]), 0);
 	}
 	v[G_INIT_PIECES] = pieces;
-	auto first = map_at(t.initial.data_fork, o);
-	v[G_INIT_KIND] = first.first;
-	v[G_INIT_DADDR] = first.second ? xfs_fsb_to_db(g, first.second) : u64(0);
+	Mapping first = map_at(t.initial.data_fork, o);
+	v[G_INIT_KIND] = first.kind;
+	v[G_INIT_DADDR] = choose(first.pblk != 0, xfs_fsb_to_db(g, first.pblk), 0);
 	for (const auto &e : t.initial.cow_fork)
 		v[G_INIT_COW] += overlap(e.br_startoff, e.br_blockcount, o, E - o);
 
@@ -261,27 +370,35 @@ void extract_facts(const Trace &t, Facts &f)
 		v[sh.bio(b, B_STATUS)] = uint64_t(x.status);
 		v[sh.bio(b, B_TXNS_BEFORE)] = x.txns_before;
 		v[sh.bio(b, B_OLD_COPY)] = x.payload == Payload::old_copy;
-		v[sh.bio(b, B_SHARED)] = shared_blocks(ref_snapshot(t, std::min(x.txns_before, T)), x.fsbno, x.nblocks);
+		v[sh.bio(b, B_SHARED)] =
+		    shared_blocks(ref_snapshot(t, std::min(x.txns_before, T)), x.fsbno, x.nblocks);
 	}
 
 	for (unsigned c = 0; c < sh.calls; c++) {
 		const IomapBeginCall &x = t.calls[c];
 		const Iomap &m = x.iomap;
 		bool sw = x.ops == Ops::atomic_write_cow;
-		bool atomic = t.variant == Variant::rfc_v1 ? !(m.flags & IOMAP_F_ATOMIC_COW) : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
+		bool atomic = t.variant == Variant::rfc_v1 ? !(m.flags & IOMAP_F_ATOMIC_COW)
+		                                           : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
 		v[sh.call(c, C_SW)] = sw;
 		v[sh.call(c, C_ATOMIC)] = !x.error && atomic;
 		v[sh.call(c, C_ERROR)] = uint64_t(x.error);
-		v[sh.call(c, C_TYPE)] = m.type == IomapType::HOLE	  ? T_HOLE
-					: m.type == IomapType::DELALLOC ? T_DELALLOC
-					: m.type == IomapType::MAPPED	  ? T_MAPPED
-									  : T_UNWRITTEN;
-		v[sh.call(c, C_FLAGGED_COW)] = (m.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
+		v[sh.call(c, C_TYPE)] = m.type == IomapType::HOLE       ? T_HOLE
+		                        : m.type == IomapType::DELALLOC ? T_DELALLOC
+		                        : m.type == IomapType::MAPPED   ? T_MAPPED
+		                                                        : T_UNWRITTEN;
+		v[sh.call(c, C_FLAGGED_COW)] =
+		    (m.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
 		v[sh.call(c, C_OFF)] = m.offset / bs;
 		v[sh.call(c, C_LEN)] = m.length / bs;
 		v[sh.call(c, C_POS)] = x.pos / bs;
-		if (!x.error && !isnullstartblock(m.irec.br_startblock) && m.irec.br_startoff <= o && o < m.irec.end())
-			v[sh.call(c, C_DADDR_AT_O)] = xfs_fsb_to_db(g, m.irec.br_startblock + (o - m.irec.br_startoff));
+		if (!x.error) {
+			const xfs_bmbt_irec &r = m.irec;
+			auto at_o = cond_and(cond_not(is_null(r.br_startblock)),
+			                     contains(r.br_startoff, r.br_blockcount, o));
+			v[sh.call(c, C_DADDR_AT_O)] = choose(
+			    at_o, xfs_fsb_to_db(g, r.br_startblock + (o - r.br_startoff)), 0);
+		}
 	}
 }
 

@@ -3,9 +3,13 @@
 // segments that look uniform in every snapshot of the data fork (one per
 // prefix of committed transactions) and under every bio; per segment and
 // snapshot we record the mapping and which bio last wrote its blocks.
-// Everything is computed per extent and per segment, never per block, so the
-// prover (which compiles this file over its symbolic values, like impl/)
-// decides the same facts with a number of decisions independent of sizes.
+// Everything is computed per extent and per segment, never per block, and
+// with choose()/cond_*() rather than `if` (untorn/value.h): the prover, which
+// compiles this file over its symbolic values like impl/, gets every fact as
+// a term and takes no decision here, so measuring adds no paths.  For that,
+// segments are not sorted and may be empty (a redundant cut that could not be
+// told apart without deciding): each segment's facts hold at its first block,
+// and an empty one reads nothing.
 #pragma once
 
 #include "untorn/impl.h"

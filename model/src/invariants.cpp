@@ -87,7 +87,9 @@ Reading reading(const Sym &s, unsigned seg, unsigned kk)
 	Expr old = (zeros && old_zeros) || (norm && (wrote_copy || (kept_orig && orig_is_old)));
 	Expr neu = norm && wrote_new;
 	Expr garbage = (zeros && !old_zeros) || kind == K_DELALLOC || (norm && kept_orig && !orig_is_old);
-	return {old, neu, garbage};
+	// an empty segment (facts.cpp keeps redundant cuts, unsorted) reads nothing
+	Expr live = s.seg_len(seg) != Expr::num(0);
+	return {live && old, live && neu, live && garbage};
 }
 
 // Torn in the committed snapshot kk: some block reads neither, or one block
@@ -137,7 +139,7 @@ Expr inv_completed_write_reads_new(const Sym &s)
 		Expr lands = Expr::boolean(false);
 		for (unsigned b = 0; b < s.shape().bios; b++)
 			lands = lands || (wr == uint64_t(b + 1) && s.bio(b, B_STATUS) == 0 && s.bio(b, B_OLD_COPY) == 0);
-		lost.push_back(!(kind == K_NORM && lands));
+		lost.push_back(s.seg_len(i) != Expr::num(0) && !(kind == K_NORM && lands));
 	}
 	return s.g(G_RESULT) == 0 && s.g(G_ADMITTED) == 1 && any(lost);
 }

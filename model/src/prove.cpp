@@ -78,27 +78,6 @@ z3::expr num(uint64_t v)
 
 // ------------------------------------------------------------ the layouts
 
-// Every number of a case, in a fixed order (the order of variables, of
-// models' values, and of what a counterexample carries).
-template <class F> void for_each_in(InCase &c, F f)
-{
-	for (In *x : {&c.ag_blocks, &c.ag_count, &c.cowextsize, &c.max_atomic_ioend, &c.awu_min,
-	              &c.awu_max})
-		f(*x);
-	for (auto *fork : {&c.data, &c.cow})
-		for (auto &e : *fork)
-			for (In *x : {&e.startoff, &e.startblock, &e.blockcount, &e.state})
-				f(*x);
-	for (auto &r : c.refcount)
-		for (In *x : {&r.startblock, &r.blockcount, &r.refcount})
-			f(*x);
-	for (auto &a : c.alloc)
-		for (In *x : {&a.startblock, &a.blockcount})
-			f(*x);
-	f(c.offset);
-	f(c.length);
-}
-
 In var(const std::string &name)
 {
 	return In{C().bv_const(name.c_str(), 64), 0};
@@ -306,7 +285,7 @@ ConcreteCase concrete_case(const InCase &c)
 
 InCase with_model(InCase c, const z3::model &m)
 {
-	for_each_in(c, [&](In &x) {
+	untorn_concolic::for_each_input(c, [&](In &x) {
 		if (x.var)
 			x.value = m.eval(*x.var, true).get_numeral_uint64();
 	});

@@ -217,8 +217,12 @@ Spec::~Spec() = default;
 
 Judgement Spec::judge(const Trace &t)
 {
-	Facts &f = p->facts;
-	extract_facts(t, f);
+	extract_facts(t, p->facts);
+	return judge_facts(p->facts);
+}
+
+Judgement Spec::judge_facts(const Facts &f)
+{
 	ShapeSpec &ss = p->shape(f.shape);
 	const auto &invs = invariants();
 	Judgement j;

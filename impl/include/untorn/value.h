@@ -52,6 +52,31 @@ inline std::string to_text(u64 v)
 {
 	return std::to_string(v);
 }
+// Conditions and values combined without deciding anything: the prover's
+// value type builds these as terms (an `ite`, an `and`) instead of recording
+// a decision, so code written with them -- the facts a specification judges
+// (model/src/facts.cpp) -- adds no paths.  `certainly(c)` is true only when c
+// holds for every input: here, when it holds.
+inline bool cond_and(bool a, bool b)
+{
+	return a && b;
+}
+inline bool cond_or(bool a, bool b)
+{
+	return a || b;
+}
+inline bool cond_not(bool a)
+{
+	return !a;
+}
+inline u64 choose(bool c, u64 a, u64 b)
+{
+	return c ? a : b;
+}
+inline bool certainly(bool c)
+{
+	return c;
+}
 // While one lives, comparisons only render text (no-op for plain integers).
 struct TextOnly {
 	TextOnly() {}

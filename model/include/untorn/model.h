@@ -56,6 +56,10 @@ struct SolverLimits {
 	unsigned max_memory_mb = 4096;
 };
 
+namespace spec {
+struct Facts;
+}
+
 class Spec {
 public:
 	explicit Spec(Engine e = Engine::compiled, unsigned solver_timeout_ms = 10000);
@@ -64,6 +68,8 @@ public:
 	Spec(const Spec &) = delete;
 	Spec &operator=(const Spec &) = delete;
 	Judgement judge(const Trace &t);
+	// The same, given a trace's facts (model/src/facts.h; the prover's, evaluated).
+	Judgement judge_facts(const spec::Facts &f);
 	// Cross-check: judge with both engines; returns "" when they agree.
 	// When Z3 cannot decide a query, sets *inconclusive (if given).
 	std::string cross_check(const Trace &t, bool *inconclusive = nullptr);

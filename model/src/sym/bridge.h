@@ -118,4 +118,25 @@ std::string path_outcomes(const std::vector<z3::expr> &conds);
 // ceil(log2(n)) as a term, exactly as ilog2_roundup() computes sb_agblklog.
 z3::expr ilog2_roundup_term(const z3::expr &n);
 
+// Every number of a case, in a fixed order (the order of variables, of
+// models' values, and of what a counterexample carries).
+template <class F> void for_each_input(InCase &c, F f)
+{
+	for (In *x : {&c.ag_blocks, &c.ag_count, &c.cowextsize, &c.max_atomic_ioend, &c.awu_min,
+	              &c.awu_max})
+		f(*x);
+	for (auto *fork : {&c.data, &c.cow})
+		for (auto &e : *fork)
+			for (In *x : {&e.startoff, &e.startblock, &e.blockcount, &e.state})
+				f(*x);
+	for (auto &r : c.refcount)
+		for (In *x : {&r.startblock, &r.blockcount, &r.refcount})
+			f(*x);
+	for (auto &a : c.alloc)
+		for (In *x : {&a.startblock, &a.blockcount})
+			f(*x);
+	f(c.offset);
+	f(c.length);
+}
+
 } // namespace untorn_concolic

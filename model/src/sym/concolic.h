@@ -50,6 +50,16 @@ public:
 	}
 	bool concrete() const { return c_; }
 	z3::expr expr() const { return e_ ? *e_ : ctx().bool_val(c_); }
+	// The same for every input (no term): nothing to decide.
+	bool constant() const { return !e_; }
+	// A condition from a term, constant when the term simplifies to one.
+	static CBool of(bool c, const z3::expr &e)
+	{
+		z3::expr s = e.simplify();
+		if (s.is_true() || s.is_false())
+			return CBool(c);
+		return CBool(c, s);
+	}
 
 private:
 	bool c_;
@@ -78,6 +88,19 @@ public:
 
 	uint64_t concrete() const { return c_; }
 	bool is_symbolic() const { return e_.has_value(); }
+
+	// `c ? a : b` as a value (an ite term), not a decision.
+	friend Val choose(const CBool &c, const Val &a, const Val &b)
+	{
+		if (c.constant())
+			return c.concrete() ? a : b;
+		Val v = !a.e_ && !b.e_ && a.c_ == b.c_
+		            ? Val(a.c_)
+		            : Val(c.concrete() ? a.c_ : b.c_,
+		                  z3::ite(c.expr(), a.expr(), b.expr()).simplify());
+		v.pow2_or_zero_ = a.pow2_or_zero_ && b.pow2_or_zero_;
+		return v;
+	}
 	z3::expr expr() const { return e_ ? *e_ : ctx().bv_val(c_, 64); }
 
 	// `if (x)`: the decision x != 0.
@@ -190,6 +213,35 @@ private:
 	bool pow2_or_zero_ = false;
 };
 
+Val choose(const CBool &c, const Val &a, const Val &b); // (the friend above, for lookup)
+
+// Conditions combined as terms, without recording a decision (see value.h).
+inline CBool cond_and(const CBool &a, const CBool &b)
+{
+	if (a.constant())
+		return a.concrete() ? b : a;
+	if (b.constant())
+		return b.concrete() ? a : b;
+	return CBool::of(a.concrete() && b.concrete(), a.expr() && b.expr());
+}
+inline CBool cond_or(const CBool &a, const CBool &b)
+{
+	if (a.constant())
+		return a.concrete() ? a : b;
+	if (b.constant())
+		return b.concrete() ? b : a;
+	return CBool::of(a.concrete() || b.concrete(), a.expr() || b.expr());
+}
+inline CBool cond_not(const CBool &a)
+{
+	return a.constant() ? CBool(!a.concrete()) : CBool::of(!a.concrete(), !a.expr());
+}
+// True only when c holds for every input (its term simplified to true).
+inline bool certainly(const CBool &c)
+{
+	return c.constant() && c.concrete();
+}
+
 // Renders text without recording decisions (trace notes, summaries).
 struct TextOnly {
 	TextOnly()
@@ -225,6 +277,11 @@ using u32 = untorn_concolic::Val;
 enum : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
 using xfs_exntst_t = untorn_concolic::Val;
 
+using untorn_concolic::certainly;
+using untorn_concolic::choose;
+using untorn_concolic::cond_and;
+using untorn_concolic::cond_not;
+using untorn_concolic::cond_or;
 using untorn_concolic::ilog2_roundup;
 using untorn_concolic::max_pow_of_two_factor;
 using untorn_concolic::rounddown_pow_of_two;
