@@ -377,16 +377,17 @@ double seconds_since(std::chrono::steady_clock::time_point t0)
 // UNTORN_PROVE_DEBUG=1: one line per path, slow queries, and where the time
 // went (printed at exit) -- how the figures in docs/prove.md were taken.
 struct DebugTimes {
-	double slice = 0, full_sat = 0, full_unsat = 0, run = 0;
+	double slice = 0, full_sat = 0, full_unsat = 0, run = 0, judge = 0;
 	unsigned n_slice_unsat = 0, n_slice_other = 0, n_sat = 0, n_unsat = 0, n_cached = 0;
 	~DebugTimes()
 	{
 		if (std::getenv("UNTORN_PROVE_DEBUG"))
-			std::fprintf(stderr,
-			             "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full "
-			             "unsat %.1fs (%u), refuted from cache %u, runs %.1fs\n",
-			             slice, n_slice_unsat, n_slice_other, full_sat, n_sat,
-			             full_unsat, n_unsat, n_cached, run);
+			std::fprintf(
+			    stderr,
+			    "slice %.1fs (%u refuted, %u not), full sat %.1fs (%u), full "
+			    "unsat %.1fs (%u), refuted from cache %u, runs %.1fs, judging %.1fs\n",
+			    slice, n_slice_unsat, n_slice_other, full_sat, n_sat, full_unsat,
+			    n_unsat, n_cached, run, judge);
 	}
 };
 thread_local DebugTimes dt;
@@ -614,7 +615,9 @@ private:
 		const size_t base = s_.assumed();
 		for (size_t i = fixed; i < conds.size(); i++)
 			assume(conds[i]);
+		auto j0 = std::chrono::steady_clock::now();
 		bool go_on = on_path_(input, runs, s_);
+		dt.judge += seconds_since(j0);
 		unassume_to(base);
 		if (!go_on)
 			return false;
