@@ -618,6 +618,8 @@ private:
 		auto j0 = std::chrono::steady_clock::now();
 		bool go_on = on_path_(input, runs, s_);
 		dt.judge += seconds_since(j0);
+		if (debug() && seconds_since(j0) > 0.2)
+			std::fprintf(stderr, "  slow judgement: %.2f s\n", seconds_since(j0));
 		unassume_to(base);
 		if (!go_on)
 			return false;
