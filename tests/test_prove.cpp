@@ -318,6 +318,31 @@ TEST_CASE("prove: with one extent too, every path a concrete layout takes was ex
 	CHECK(reached.size() * 4 >= explored.size() * 3); // (16 of 19: the sample is varied)
 }
 
+TEST_CASE("prove: splitting every path on the cases of its facts changes no verdict", "[prove]")
+{
+	// A budget of 1 splits every path whose facts have a case (as the
+	// facts deciding would: the engine before merged facts).
+	for (auto [profile, v] : {std::pair{1u, Variant::v6_16}, std::pair{1u, Variant::rfc_v1},
+	                          std::pair{3u, Variant::v6_18}}) {
+		ProveBounds merged = tiny(profile), split = tiny(profile);
+		merged.data_extents = split.data_extents = 0;
+		merged.record_paths = split.record_paths = true;
+		merged.jobs = split.jobs = 2;
+		split.merged_judgement_rlimit = 1;
+		{
+			INFO(variant_name(v) << " profile " << profile);
+			ProveResult m = prove(v, merged), s = prove(v, split);
+			REQUIRE(m.inconclusive_reason.empty());
+			REQUIRE(s.inconclusive_reason.empty());
+			CHECK(s.stats.paths > m.stats.paths); // it did split
+			CHECK(s.paths == m.paths);            // the same impl paths
+			for (size_t i = 0; i < m.invariants.size(); i++)
+				CHECK(m.invariants[i].status == s.invariants[i].status);
+			CHECK(s.divergences.empty());
+		}
+	}
+}
+
 TEST_CASE("prove and diff: the same answer and figures for any number of jobs", "[prove][diff]")
 {
 	ProveBounds one = tiny(1), two = tiny(1);

@@ -403,7 +403,7 @@ thread_local DebugTimes dt;
 class Stack
 {
 public:
-	explicit Stack(const SolverLimits &lim) : params_(C())
+	explicit Stack(const SolverLimits &lim) : params_(C()), lim_rlimit_(lim.rlimit)
 	{
 		params_.set("timeout", lim.timeout_ms);
 		if (lim.rlimit)
@@ -426,10 +426,15 @@ public:
 	// After an unsat check: the assumptions the refutation needed.
 	const std::vector<z3::expr> &core() const { return core_; }
 
-	z3::check_result check()
+	// `rlimit`: a resource budget for this query (0: the user's limits only).
+	// Deterministic, unlike a timeout, so a query over budget is over budget
+	// on every run.
+	z3::check_result check(unsigned rlimit = 0)
 	{
 		z3::solver s(C(), "QF_BV");
 		s.set(params_);
+		if (rlimit)
+			s.set("rlimit", lim_rlimit_ ? std::min(rlimit, lim_rlimit_) : rlimit);
 		for (const auto &e : items_)
 			s.add(e);
 		z3::expr_vector as(C());
@@ -507,6 +512,7 @@ private:
 	}
 
 	z3::params params_;
+	unsigned lim_rlimit_;
 	std::unordered_map<unsigned, std::vector<unsigned>> vars_;
 	std::vector<z3::expr> keep_;
 	std::vector<z3::expr> items_, assumed_, core_;
@@ -516,6 +522,7 @@ private:
 };
 
 // ------------------------------------------------------------ the explorer
+
 
 bool debug()
 {
@@ -543,8 +550,14 @@ bool same_decision(const z3::expr &a, const z3::expr &b)
 class Explorer
 {
 public:
-	using RunFn = std::function<std::vector<RunOut>(const InCase &)>;
-	using PathFn = std::function<bool(const InCase &, const std::vector<RunOut> &, Stack &)>;
+	// `split`: run with the facts deciding (see Judged::split).
+	using RunFn = std::function<std::vector<RunOut>(const InCase &, bool split)>;
+	// What judging a path asks for next: stop exploring, go on, or -- the
+	// judgement over the merged facts was over its budget -- split the path
+	// on the facts' own cases and judge each (never asked when split).
+	enum class Judged { stop, next, split };
+	using PathFn =
+	    std::function<Judged(const InCase &, const std::vector<RunOut> &, Stack &, bool split)>;
 
 	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths,
 	         ProveStats &stats, std::vector<std::string> &divs, std::function<bool()> cancelled)
@@ -587,10 +600,11 @@ private:
 		}
 	}
 
-	bool dfs(const InCase &input, size_t fixed, const std::vector<z3::expr> &prefix)
+	bool dfs(const InCase &input, size_t fixed, const std::vector<z3::expr> &prefix,
+	         bool split = false)
 	{
 		auto r0 = std::chrono::steady_clock::now();
-		std::vector<RunOut> runs = run_(input);
+		std::vector<RunOut> runs = run_(input, split);
 		dt.run += seconds_since(r0);
 		std::vector<z3::expr> conds;
 		for (auto &r : runs)
@@ -616,13 +630,26 @@ private:
 		for (size_t i = fixed; i < conds.size(); i++)
 			assume(conds[i]);
 		auto j0 = std::chrono::steady_clock::now();
-		bool go_on = on_path_(input, runs, s_);
+		Judged j = on_path_(input, runs, s_, split);
 		dt.judge += seconds_since(j0);
 		if (debug() && seconds_since(j0) > 0.2)
 			std::fprintf(stderr, "  slow judgement: %.2f s\n", seconds_since(j0));
 		unassume_to(base);
-		if (!go_on)
+		if (j == Judged::stop)
 			return false;
+		bool go_on = true;
+		if (j == Judged::split) {
+			// the same input with the facts deciding: its decisions past
+			// conds are the facts' cases, explored below it (impl's are
+			// fixed, and negated here as usual)
+			if (debug())
+				std::fprintf(stderr, "  splitting the facts of path %llu\n",
+				             (unsigned long long)stats_.paths);
+			for (size_t i = fixed; i < conds.size(); i++)
+				assume(conds[i]);
+			go_on = dfs(input, conds.size(), conds, true);
+			unassume_to(base);
+		}
 
 		for (size_t i = fixed; i < conds.size() && go_on; i++) {
 			// the same decision taken again (impl re-tests a value): its
@@ -660,7 +687,7 @@ private:
 			if (r == z3::sat) {
 				std::vector<z3::expr> next(conds.begin(), conds.begin() + long(i));
 				next.push_back(negate(conds[i]));
-				go_on = dfs(with_model(input, s_.get_model()), i + 1, next);
+				go_on = dfs(with_model(input, s_.get_model()), i + 1, next, split);
 			} else if (r == z3::unknown) {
 				cut_short("a path's feasibility: " + s_.reason_unknown());
 				go_on = false;
@@ -901,12 +928,14 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences,
 	            std::move(cancelled));
 
-	auto run = [&](const InCase &c) {
-		return std::vector<RunOut>{untorn_concolic::run_symbolic(c)};
+	auto run = [&](const InCase &c, bool split) {
+		return std::vector<RunOut>{untorn_concolic::run_symbolic(c, split)};
 	};
-	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
+	using Judged = Explorer::Judged;
+	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s,
+	                   bool split) {
 		const RunOut &r = runs[0];
-		if (b.record_paths)
+		if (b.record_paths && !split) // (impl's decisions: the facts' cases are not paths)
 			res.paths.push_back(untorn_concolic::path_outcomes(r.conds));
 		PathSpec ps(r);
 		s.push();
@@ -918,8 +947,12 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 		res.stats.judgements++;
 		s.push();
 		s.add(any);
-		z3::check_result quick = s.check();
+		z3::check_result quick = s.check(split ? 0 : b.merged_judgement_rlimit);
 		s.pop();
+		if (quick == z3::unknown && !split) {
+			s.pop();
+			return Judged::split;
+		}
 		for (size_t i = 0; i < ps.broken.size() && quick != z3::unsat; i++) {
 			InvariantProof &ip = res.invariants[i];
 			if (ip.status != ProofStatus::proved)
@@ -945,7 +978,7 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 			s.pop();
 		}
 		s.pop();
-		return true;
+		return Judged::next;
 	};
 
 	InCase tmpl = symbolic_case(sw, variant_index(v));
@@ -972,7 +1005,7 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	            res.divergences, std::move(cancelled));
 	const auto &cat = invariant_catalogue();
 
-	auto run = [&](const InCase &c) {
+	auto run = [&](const InCase &c, bool) {
 		InCase cb = c;
 		cb.variant = variant_index(b);
 		return std::vector<RunOut>{untorn_concolic::run_symbolic(c),
@@ -991,7 +1024,7 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 				res.divergences.push_back(std::string(variant_name(v)) + ": " + d);
 		return false; // one difference is the answer
 	};
-	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
+	auto compare = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s) {
 		const RunOut &ra = runs[0], &rb = runs[1];
 		if (ra.result != rb.result)
 			return found(input, "result " + std::string(errno_name(ra.result)) +
@@ -1043,6 +1076,10 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 			if (!ask(w.first, w.second))
 				return false;
 		return true;
+	};
+
+	auto on_path = [&](const InCase &input, const std::vector<RunOut> &runs, Stack &s, bool) {
+		return compare(input, runs, s) ? Explorer::Judged::next : Explorer::Judged::stop;
 	};
 
 	InCase tmpl = symbolic_case(sw, variant_index(a));

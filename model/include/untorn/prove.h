@@ -55,6 +55,12 @@ struct ProveBounds {
 	uint64_t max_paths = 5'000'000; // in one sweep; beyond: inconclusive
 	unsigned jobs = 1;              // sweeps explored at once (threads); never changes a result
 	bool record_paths = false;      // keep each explored path (ProveResult::paths; tests)
+	// The budget (Z3 rlimit; about 0.2 s here) of a path's judgement over its
+	// merged facts.  Past it the path is split on the facts' own cases, each
+	// judged alone: merged facts spare the paths only the measurement tells
+	// apart, but on a path with hardware bios the solver can take 10-40 s to
+	// do that case split itself.  Never changes a verdict (tested).
+	unsigned merged_judgement_rlimit = 1'000'000;
 };
 
 // A concrete layout and write: a case's state without its expectations.

@@ -50,6 +50,7 @@ struct InCase {
 // What one run under the concolic type yields.
 struct RunOut {
 	std::vector<z3::expr> conds; // the path condition, one decision each
+	size_t impl_conds = 0;       // how many of them impl took (the rest: the facts')
 	// The facts' shape and values (model/src/facts.h), as terms.
 	unsigned segs = 0, bios = 0, txns = 0, calls = 0;
 	uint64_t atomic_mask = 0;
@@ -104,7 +105,9 @@ State file_state(const InCase &c, Value value, Unit unit)
 	return st;
 }
 
-RunOut run_symbolic(const InCase &c);
+// `split_facts`: the facts' choose() decide (one path per case of the
+// measurement) instead of building ite terms.
+RunOut run_symbolic(const InCase &c, bool split_facts = false);
 
 // A decision as (core term, polarity): NOTs stripped, so that a decision and
 // its negation taken on another run compare equal up to polarity.

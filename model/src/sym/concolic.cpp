@@ -20,6 +20,12 @@ Path *&current_path()
 	return p;
 }
 
+bool &choose_decides()
+{
+	thread_local bool on = false;
+	return on;
+}
+
 void record(const z3::expr &cond, bool taken)
 {
 	Path *p = current_path();

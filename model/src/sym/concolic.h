@@ -37,6 +37,11 @@ Path *&current_path();
 
 void record(const z3::expr &cond, bool taken);
 
+// While set, choose() decides (records its condition and takes a side), as
+// an `if` would: the explorer splits a path whose merged facts are too hard
+// to judge at once (model/src/prove.cpp).
+bool &choose_decides();
+
 class CBool
 {
 public:
@@ -94,6 +99,8 @@ public:
 	{
 		if (c.constant())
 			return c.concrete() ? a : b;
+		if (choose_decides())
+			return bool(c) ? a : b;
 		Val v = !a.e_ && !b.e_ && a.c_ == b.c_
 		            ? Val(a.c_)
 		            : Val(c.concrete() ? a.c_ : b.c_,
@@ -218,6 +225,8 @@ Val choose(const CBool &c, const Val &a, const Val &b); // (the friend above, fo
 // Conditions combined as terms, without recording a decision (see value.h).
 inline CBool cond_and(const CBool &a, const CBool &b)
 {
+	if (choose_decides()) // as `a && b` decides: each part in turn
+		return CBool(bool(a) && bool(b));
 	if (a.constant())
 		return a.concrete() ? b : a;
 	if (b.constant())
@@ -226,6 +235,8 @@ inline CBool cond_and(const CBool &a, const CBool &b)
 }
 inline CBool cond_or(const CBool &a, const CBool &b)
 {
+	if (choose_decides())
+		return CBool(bool(a) || bool(b));
 	if (a.constant())
 		return a.concrete() ? a : b;
 	if (b.constant())

@@ -35,7 +35,7 @@ void add_fork(RunOut &o, const std::vector<untorn::xfs_bmbt_irec> &f)
 
 } // namespace
 
-RunOut run_symbolic(const InCase &c)
+RunOut run_symbolic(const InCase &c, bool split_facts)
 {
 	Path path;
 	Path *saved = current_path();
@@ -49,6 +49,11 @@ RunOut run_symbolic(const InCase &c)
 	untorn::WriteReq w{value_of(c.offset),
 	                   c.length_pow2 ? pow2_or_zero(c.length) : value_of(c.length)};
 	untorn::Trace t = untorn::run_atomic_write(st, w, untorn::Variant(c.variant));
+	const size_t impl_conds = path.conds.size();
+	struct Deciding {
+		explicit Deciding(bool on) { choose_decides() = on; }
+		~Deciding() { choose_decides() = false; }
+	} deciding(split_facts);
 	untorn::spec::Facts f = untorn::spec::extract_facts(t);
 
 	RunOut o;
@@ -71,6 +76,7 @@ RunOut run_symbolic(const InCase &c)
 			o.outcome.push_back(x->expr());
 	o.branches = untorn::decision_signature(t);
 	o.conds = std::move(path.conds);
+	o.impl_conds = impl_conds;
 	return o;
 }
 
