@@ -329,17 +329,15 @@ TEST_CASE("prove: splitting every path on the cases of its facts changes no verd
 		merged.record_paths = split.record_paths = true;
 		merged.jobs = split.jobs = 2;
 		split.merged_judgement_rlimit = 1;
-		{
-			INFO(variant_name(v) << " profile " << profile);
-			ProveResult m = prove(v, merged), s = prove(v, split);
-			REQUIRE(m.inconclusive_reason.empty());
-			REQUIRE(s.inconclusive_reason.empty());
-			CHECK(s.stats.paths > m.stats.paths); // it did split
-			CHECK(s.paths == m.paths);            // the same impl paths
-			for (size_t i = 0; i < m.invariants.size(); i++)
-				CHECK(m.invariants[i].status == s.invariants[i].status);
-			CHECK(s.divergences.empty());
-		}
+		INFO(variant_name(v) << " profile " << profile);
+		ProveResult m = prove(v, merged), s = prove(v, split);
+		REQUIRE(m.inconclusive_reason.empty());
+		REQUIRE(s.inconclusive_reason.empty());
+		CHECK(s.stats.paths > m.stats.paths); // it did split
+		CHECK(s.paths == m.paths);            // the same impl paths
+		for (size_t i = 0; i < m.invariants.size(); i++)
+			CHECK(m.invariants[i].status == s.invariants[i].status);
+		CHECK(s.divergences.empty());
 	}
 }
 

@@ -50,7 +50,6 @@ struct InCase {
 // What one run under the concolic type yields.
 struct RunOut {
 	std::vector<z3::expr> conds; // the path condition, one decision each
-	size_t impl_conds = 0;       // how many of them impl took (the rest: the facts')
 	// The facts' shape and values (model/src/facts.h), as terms.
 	unsigned segs = 0, bios = 0, txns = 0, calls = 0;
 	uint64_t atomic_mask = 0;

@@ -49,7 +49,6 @@ RunOut run_symbolic(const InCase &c, bool split_facts)
 	untorn::WriteReq w{value_of(c.offset),
 	                   c.length_pow2 ? pow2_or_zero(c.length) : value_of(c.length)};
 	untorn::Trace t = untorn::run_atomic_write(st, w, untorn::Variant(c.variant));
-	const size_t impl_conds = path.conds.size();
 	struct Deciding {
 		explicit Deciding(bool on) { choose_decides() = on; }
 		~Deciding() { choose_decides() = false; }
@@ -76,7 +75,6 @@ RunOut run_symbolic(const InCase &c, bool split_facts)
 			o.outcome.push_back(x->expr());
 	o.branches = untorn::decision_signature(t);
 	o.conds = std::move(path.conds);
-	o.impl_conds = impl_conds;
 	return o;
 }
 
