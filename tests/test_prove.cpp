@@ -71,10 +71,14 @@ TEST_CASE("concolic impl: same decisions and facts as the concrete impl, and its
 	unsigned checked = 0;
 	Spec judge;
 	for (Variant v : all_variants)
-		for (uint64_t i = 0; i < 150; i++) {
+		for (uint64_t i = 0; i < 100; i++) {
 			Case c = generate_layout(7, i, v);
 			if (c.state.alloc_policy != AllocPolicy::default_policy ||
 			    !validate_state(c.state, c.write).empty())
+				continue;
+			// the prover's bounds' size (its merged facts grow with the
+			// square of the extents: larger files cost seconds each here)
+			if (c.state.data_fork.size() > 4 || c.state.cow_fork.size() > 2)
 				continue;
 			c.state.alloc_policy = AllocPolicy::script_only; // the prover's allocator
 			InCase s = symbolic_copy(c);
@@ -126,6 +130,7 @@ TEST_CASE("concolic impl: same decisions and facts as the concrete impl, and its
 				CHECK(m.eval(cond, true).is_true());
 			checked++;
 		}
+	INFO("checked " << checked);
 	CHECK(checked > 200);
 }
 

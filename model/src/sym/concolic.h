@@ -57,13 +57,13 @@ public:
 	z3::expr expr() const { return e_ ? *e_ : ctx().bool_val(c_); }
 	// The same for every input (no term): nothing to decide.
 	bool constant() const { return !e_; }
-	// A condition from a term, constant when the term simplifies to one.
+	// A condition from a term (not simplified: the facts build long chains
+	// of these, and simplifying each re-walks its whole term).
 	static CBool of(bool c, const z3::expr &e)
 	{
-		z3::expr s = e.simplify();
-		if (s.is_true() || s.is_false())
+		if (e.is_true() || e.is_false())
 			return CBool(c);
-		return CBool(c, s);
+		return CBool(c, e);
 	}
 
 private:
@@ -101,10 +101,9 @@ public:
 			return c.concrete() ? a : b;
 		if (choose_decides())
 			return bool(c) ? a : b;
-		Val v = !a.e_ && !b.e_ && a.c_ == b.c_
-		            ? Val(a.c_)
-		            : Val(c.concrete() ? a.c_ : b.c_,
-		                  z3::ite(c.expr(), a.expr(), b.expr()).simplify());
+		Val v = !a.e_ && !b.e_ && a.c_ == b.c_ ? Val(a.c_)
+		                                       : Val(c.concrete() ? a.c_ : b.c_,
+		                                             z3::ite(c.expr(), a.expr(), b.expr()));
 		v.pow2_or_zero_ = a.pow2_or_zero_ && b.pow2_or_zero_;
 		return v;
 	}
