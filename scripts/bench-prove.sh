@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-3}
 limit=${2:-90}
-bash scripts/setup.sh -DBUILD_TESTING=OFF >/dev/null
+BUILD_TARGET=untorn bash scripts/setup.sh >/dev/null
 untorn=./build/checker/untorn
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

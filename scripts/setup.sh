@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what untorn needs from Debian's packages, if missing, then
-# configures and builds into $BUILD_DIR (default: build).  Safe to rerun.
+# configures and builds into $BUILD_DIR (default: build) -- every target, or
+# only $BUILD_TARGET.  Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +20,4 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} "$@" >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${BUILD_TARGET:-all}"
