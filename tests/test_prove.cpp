@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <random>
 #include <set>
 
@@ -374,4 +375,30 @@ TEST_CASE("prove and diff: the same answer and figures for any number of jobs", 
 	CHECK(d1.witness->write.length == d2.witness->write.length);
 	CHECK(d1.witness->state.geo.max_atomic_ioend == d2.witness->state.geo.max_atomic_ioend);
 	CHECK(d1.witness->state.geo.reflink == d2.witness->state.geo.reflink);
+}
+
+TEST_CASE("prove: the progress callback counts every sweep and path, and changes nothing",
+          "[prove]")
+{
+	ProveBounds quiet = tiny(3), watched = tiny(3);
+	quiet.jobs = watched.jobs = 2;
+	quiet.record_paths = watched.record_paths = true;
+	std::vector<std::array<uint64_t, 3>> calls; // done, total, paths
+	watched.on_progress = [&](size_t done, size_t total, uint64_t paths) {
+		calls.push_back({done, total, paths});
+	};
+	ProveResult q = prove(Variant::v6_18, quiet), w = prove(Variant::v6_18, watched);
+	REQUIRE(!calls.empty());
+	for (size_t i = 1; i < calls.size(); i++) {
+		CHECK(calls[i][0] >= calls[i - 1][0]);
+		CHECK(calls[i][2] >= calls[i - 1][2]);
+	}
+	CHECK(calls.back()[0] == w.stats.sweeps);
+	CHECK(calls.back()[1] == w.stats.sweeps);
+	CHECK(calls.back()[2] == w.stats.paths);
+	CHECK(w.paths == q.paths);
+	CHECK(w.stats.paths == q.stats.paths);
+	CHECK(w.stats.decisions == q.stats.decisions);
+	for (size_t i = 0; i < q.invariants.size(); i++)
+		CHECK(w.invariants[i].status == q.invariants[i].status);
 }

@@ -9,7 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -67,6 +71,40 @@ ProveBounds bounds_of(const ProveOptions &o)
 	b.jobs = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
 	return b;
 }
+
+// On a terminal, a progress line on stderr while a proof or diff runs
+// (stdout, the report, is the same either way), erased when it ends.
+class Progress
+{
+public:
+	Progress(ProveBounds &b, std::string label) : on_(isatty(STDERR_FILENO))
+	{
+		if (!on_)
+			return;
+		b.on_progress = [label = std::move(label), t0 = std::chrono::steady_clock::now(),
+		                 shown = -1.0](size_t done, size_t total, uint64_t paths) mutable {
+			double s =
+			    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+			        .count();
+			if (s - shown < 0.5 && done < total)
+				return; // at most two lines a second
+			shown = s;
+			std::fprintf(stderr, "\r%s: %zu of %zu sweeps done, %llu paths, %.0f s ",
+			             label.c_str(), done, total, (unsigned long long)paths, s);
+			std::fflush(stderr);
+		};
+	}
+	~Progress()
+	{
+		if (on_)
+			std::fprintf(stderr, "\r\033[K");
+	}
+	Progress(const Progress &) = delete;
+	Progress &operator=(const Progress &) = delete;
+
+private:
+	bool on_;
+};
 
 std::string bounds_text(const ProveOptions &o)
 {
@@ -143,8 +181,13 @@ void make_out_dir(const std::string &out)
 int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
               bool *any_divergence)
 {
-	ProveResult r = prove(v, bounds_of(o));
 	const std::string vn(variant_name(v));
+	ProveBounds b = bounds_of(o);
+	ProveResult r;
+	{
+		Progress p(b, "untorn prove " + vn);
+		r = prove(v, b);
+	}
 	if (!o.json)
 		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n";
 	nlohmann::ordered_json jr = {{"variant", vn},
@@ -236,8 +279,13 @@ int cmd_diff(const ProveOptions &o)
 	try {
 		Variant a = *variant_from_name(o.variants.at(0)),
 		        b = *variant_from_name(o.variants.at(1));
-		DiffResult r = diff(a, b, bounds_of(o));
 		const std::string an(variant_name(a)), bn(variant_name(b));
+		ProveBounds bounds = bounds_of(o);
+		DiffResult r;
+		{
+			Progress p(bounds, "untorn diff " + an + " " + bn);
+			r = diff(a, b, bounds);
+		}
 		nlohmann::ordered_json report = {
 		    {"a", an},
 		    {"b", bn},

@@ -523,7 +523,6 @@ private:
 
 // ------------------------------------------------------------ the explorer
 
-
 bool debug()
 {
 	static const bool on = std::getenv("UNTORN_PROVE_DEBUG") != nullptr;
@@ -849,12 +848,23 @@ namespace
 // exactly those of sweeps 0..k, whatever the threads' timing -- which keeps
 // every report byte-identical for any --jobs.
 template <class R, class One, class Stops>
-std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, unsigned jobs, One one,
-                                             Stops stops)
+std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds &b,
+                                             One one, Stops stops)
 {
+	const unsigned jobs = b.jobs;
 	std::vector<std::optional<R>> out(sws.size());
 	std::atomic<size_t> next{0}, first_stop{SIZE_MAX};
 	std::mutex m;
+	size_t done = 0;
+	uint64_t paths = 0;
+	auto progress = [&](size_t sweeps_ended, uint64_t paths_started) {
+		if (!b.on_progress)
+			return;
+		std::lock_guard<std::mutex> l(m);
+		done += sweeps_ended;
+		paths += paths_started;
+		b.on_progress(done, sws.size(), paths);
+	};
 	std::exception_ptr error;
 	auto worker = [&] {
 		try {
@@ -863,7 +873,11 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, unsi
 				std::exception_ptr e;
 				std::thread([&] {
 					try {
-						r = one(sws[i], [&] { return i > first_stop; });
+						// (asked as each path starts)
+						r = one(sws[i], [&] {
+							progress(0, 1);
+							return i > first_stop;
+						});
 					} catch (...) {
 						e = std::current_exception();
 					}
@@ -872,6 +886,7 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, unsi
 					std::rethrow_exception(e);
 				if (i > first_stop)
 					continue;
+				progress(1, 0);
 				bool stop = stops(*r);
 				out[i] = std::move(r);
 				for (size_t f = first_stop; stop && i < f;)
@@ -1104,7 +1119,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	res.variant = v;
 	res.invariants = all_proved();
 	auto parts = for_each_sweep<ProveResult>(
-	    sweeps(b), b.jobs,
+	    sweeps(b), b,
 	    [&](const Sweep &sw, std::function<bool()> cancelled) {
 		    return prove_sweep(v, sw, b, std::move(cancelled));
 	    },
@@ -1142,7 +1157,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	res.a = a;
 	res.b = b;
 	auto parts = for_each_sweep<DiffResult>(
-	    sweeps(bounds), bounds.jobs,
+	    sweeps(bounds), bounds,
 	    [&](const Sweep &sw, std::function<bool()> cancelled) {
 		    return diff_sweep(a, b, sw, bounds, std::move(cancelled));
 	    },

@@ -14,6 +14,7 @@
 #include "untorn/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct ProveBounds {
 	// apart, but on a path with hardware bios the solver can take 10-40 s to
 	// do that case split itself.  Never changes a verdict (tested).
 	unsigned merged_judgement_rlimit = 1'000'000;
+	// Called as each path starts and each sweep ends (from the worker
+	// threads, one call at a time): sweeps finished, sweeps in all, paths so
+	// far.  For a progress line; the result does not depend on it.
+	std::function<void(size_t done, size_t total, uint64_t paths)> on_progress = nullptr;
 };
 
 // A concrete layout and write: a case's state without its expectations.
