@@ -2,9 +2,9 @@
 # The whole test suite, as CI runs it:
 #   1. a Release build (g++) and every CTest test: unit tests, corpus replay,
 #      the fixed-seed property checks per variant, the bad-input catalogue;
-#   2. a clang build with ASan and UBSan: the same CTest suite again, then a
-#      60-second libFuzzer run of the case loader, run and specification,
-#      seeded from corpus/.
+#   2. a clang build with ASan and UBSan: the same CTest suite again, with
+#      (CTest fuzz_run) a 60-second libFuzzer run of the case loader, run and
+#      specification, seeded from corpus/.
 # Installs what is missing (Debian packages) and is safe to rerun.
 # UNTORN_QUICK=1 skips stage 2 (for a fast local loop; CI never sets it).
 set -euo pipefail
@@ -31,5 +31,5 @@ fi
 CC=clang CXX=clang++ BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo bash scripts/setup.sh \
 	-DBUILD_TESTING=ON -DUNTORN_SANITIZE=ON -DUNTORN_FUZZ=ON
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# (the CTest suite of this build includes the 60-second fuzz run, fuzz_run)
 (cd build-sanitize && ctest --output-on-failure -j"$JOBS")
-cmake --build build-sanitize --target fuzz-run
