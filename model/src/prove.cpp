@@ -846,7 +846,8 @@ namespace
 // sweeps after k are not needed: those not started are skipped and those
 // running are told to give up (`cancelled()`), so the results present are
 // exactly those of sweeps 0..k, whatever the threads' timing -- which keeps
-// every report byte-identical for any --jobs.
+// every report byte-identical for any --jobs.  `cancelled()` is asked as
+// each path starts; that and each sweep's end go to b.on_progress.
 template <class R, class One, class Stops>
 std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds &b,
                                              One one, Stops stops)
@@ -873,7 +874,6 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 				std::exception_ptr e;
 				std::thread([&] {
 					try {
-						// (asked as each path starts)
 						r = one(sws[i], [&] {
 							progress(0, 1);
 							return i > first_stop;
