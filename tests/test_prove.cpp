@@ -342,8 +342,11 @@ TEST_CASE("prove: splitting every path on the cases of its facts changes no verd
 		ProveResult m = prove(v, merged), s = prove(v, split);
 		REQUIRE(m.inconclusive_reason.empty());
 		REQUIRE(s.inconclusive_reason.empty());
-		CHECK(s.stats.paths > m.stats.paths); // it did split
-		CHECK(s.paths == m.paths);            // the same impl paths
+		CHECK(m.stats.split_paths == 0); // (no path is over the default budget here)
+		CHECK(s.stats.split_paths > 0);  // it did split,
+		CHECK(s.stats.fact_cases >= s.stats.split_paths); // each into its cases,
+		CHECK(s.stats.paths == m.stats.paths);            // below the same impl paths
+		CHECK(s.paths == m.paths);
 		for (size_t i = 0; i < m.invariants.size(); i++)
 			CHECK(m.invariants[i].status == s.invariants[i].status);
 		CHECK(s.divergences.empty());
@@ -386,19 +389,21 @@ TEST_CASE("prove: the progress callback counts every sweep and path, and changes
 	ProveBounds quiet = tiny(3), watched = tiny(3);
 	quiet.jobs = watched.jobs = 2;
 	quiet.record_paths = watched.record_paths = true;
-	std::vector<std::array<uint64_t, 3>> calls; // done, total, paths
-	watched.on_progress = [&](size_t done, size_t total, uint64_t paths) {
-		calls.push_back({done, total, paths});
+	std::vector<std::array<uint64_t, 4>> calls; // done, total, paths, fact cases
+	watched.on_progress = [&](size_t done, size_t total, uint64_t paths, uint64_t cases) {
+		calls.push_back({done, total, paths, cases});
 	};
 	ProveResult q = prove(Variant::v6_18, quiet), w = prove(Variant::v6_18, watched);
 	REQUIRE(!calls.empty());
 	for (size_t i = 1; i < calls.size(); i++) {
 		CHECK(calls[i][0] >= calls[i - 1][0]);
 		CHECK(calls[i][2] >= calls[i - 1][2]);
+		CHECK(calls[i][3] >= calls[i - 1][3]);
 	}
 	CHECK(calls.back()[0] == w.stats.sweeps);
 	CHECK(calls.back()[1] == w.stats.sweeps);
 	CHECK(calls.back()[2] == w.stats.paths);
+	CHECK(calls.back()[3] == w.stats.fact_cases);
 	CHECK(w.paths == q.paths);
 	CHECK(w.stats.paths == q.stats.paths);
 	CHECK(w.stats.decisions == q.stats.decisions);

@@ -13,10 +13,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -77,33 +79,63 @@ ProveBounds bounds_of(const ProveOptions &o)
 class Progress
 {
 public:
-	Progress(ProveBounds &b, std::string label) : on_(isatty(STDERR_FILENO))
+	Progress(ProveBounds &b, std::string label)
+	    : on_(isatty(STDERR_FILENO)), label_(std::move(label)),
+	      t0_(std::chrono::steady_clock::now())
 	{
 		if (!on_)
 			return;
-		b.on_progress = [label = std::move(label), t0 = std::chrono::steady_clock::now(),
-		                 shown = -1.0](size_t done, size_t total, uint64_t paths) mutable {
-			double s =
-			    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-			        .count();
-			if (s - shown < 0.5 && done < total)
-				return; // at most two lines a second
-			shown = s;
-			std::fprintf(stderr, "\r%s: %zu of %zu sweeps done, %llu paths, %.0f s ",
-			             label.c_str(), done, total, (unsigned long long)paths, s);
-			std::fflush(stderr);
+		b.on_progress = [this](size_t done, size_t total, uint64_t paths, uint64_t cases) {
+			std::lock_guard<std::mutex> l(m_);
+			done_ = done;
+			total_ = total;
+			paths_ = paths;
+			cases_ = cases;
 		};
+		// redrawn twice a second, so the clock moves during a long query too
+		ticker_ = std::thread([this] {
+			std::unique_lock<std::mutex> l(m_);
+			while (!cv_.wait_for(l, std::chrono::milliseconds(500),
+			                     [this] { return stop_; }))
+				draw();
+		});
 	}
 	~Progress()
 	{
-		if (on_)
-			std::fprintf(stderr, "\r\033[K");
+		if (!on_)
+			return;
+		{
+			std::lock_guard<std::mutex> l(m_);
+			stop_ = true;
+		}
+		cv_.notify_one();
+		ticker_.join();
+		std::fprintf(stderr, "\r\033[K");
 	}
 	Progress(const Progress &) = delete;
 	Progress &operator=(const Progress &) = delete;
 
 private:
+	void draw() const
+	{
+		double s =
+		    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+		std::fprintf(stderr,
+		             "\r%s: %zu of %zu sweeps done, %llu paths, %llu fact cases, %.0f s ",
+		             label_.c_str(), done_, total_, (unsigned long long)paths_,
+		             (unsigned long long)cases_, s);
+		std::fflush(stderr);
+	}
+
 	bool on_;
+	std::string label_;
+	std::chrono::steady_clock::time_point t0_;
+	std::mutex m_;
+	std::condition_variable cv_;
+	bool stop_ = false;
+	size_t done_ = 0, total_ = 0;
+	uint64_t paths_ = 0, cases_ = 0;
+	std::thread ticker_;
 };
 
 std::string bounds_text(const ProveOptions &o)
@@ -121,18 +153,20 @@ std::string bounds_text(const ProveOptions &o)
 std::string stats_text(const ProveStats &s)
 {
 	std::ostringstream t;
-	t << s.sweeps << " sweeps, " << s.paths << " paths, " << s.decisions
-	  << " decisions negated, " << s.judgements << " judgements, " << std::fixed
-	  << std::setprecision(2) << s.seconds << " s";
+	t << s.sweeps << " sweeps, " << s.paths << " paths";
+	if (s.split_paths)
+		t << " (" << s.split_paths << " judged case by case: " << s.fact_cases
+		  << " fact cases)";
+	t << ", " << s.decisions << " decisions negated, " << s.judgements << " judgements, "
+	  << std::fixed << std::setprecision(2) << s.seconds << " s";
 	return t.str();
 }
 
 nlohmann::ordered_json stats_json(const ProveStats &s)
 {
-	return {{"sweeps", s.sweeps},
-	        {"paths", s.paths},
-	        {"decisions", s.decisions},
-	        {"judgements", s.judgements}};
+	return {{"sweeps", s.sweeps},           {"paths", s.paths},
+	        {"split_paths", s.split_paths}, {"fact_cases", s.fact_cases},
+	        {"decisions", s.decisions},     {"judgements", s.judgements}};
 }
 
 // Writes a counterexample as a case with the expectations the concrete run

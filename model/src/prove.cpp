@@ -559,7 +559,8 @@ public:
 	    std::function<Judged(const InCase &, const std::vector<RunOut> &, Stack &, bool split)>;
 
 	Explorer(const SolverLimits &lim, bool pinned_geometry, uint64_t max_paths,
-	         ProveStats &stats, std::vector<std::string> &divs, std::function<bool()> cancelled)
+	         ProveStats &stats, std::vector<std::string> &divs,
+	         std::function<bool(bool fact_case)> cancelled)
 	    : s_(lim), slice_(!pinned_geometry), max_paths_(max_paths), stats_(stats),
 	      divergences_(divs), cancelled_(std::move(cancelled))
 	{
@@ -617,12 +618,17 @@ private:
 			return false;
 		}
 		if (debug())
-			std::fprintf(stderr, "path %llu: %zu decisions, forced %zu\n",
-			             (unsigned long long)stats_.paths + 1, conds.size(), fixed);
-		if (cancelled_())
+			std::fprintf(
+			    stderr, "%s %llu: %zu decisions, forced %zu\n",
+			    split ? "fact case" : "path",
+			    (unsigned long long)(split ? stats_.fact_cases : stats_.paths) + 1,
+			    conds.size(), fixed);
+		if (cancelled_(split))
 			return false; // another sweep has answered (its result is not used)
-		if (++stats_.paths > max_paths_) {
-			cut_short("more than " + std::to_string(max_paths_) + " paths");
+		++(split ? stats_.fact_cases : stats_.paths);
+		if (stats_.paths + stats_.fact_cases > max_paths_) {
+			cut_short("more than " + std::to_string(max_paths_) +
+			          " paths and fact cases");
 			return false;
 		}
 		const size_t base = s_.assumed();
@@ -641,6 +647,7 @@ private:
 			// the same input with the facts deciding: its decisions past
 			// conds are the facts' cases, explored below it (impl's are
 			// fixed, and negated here as usual)
+			stats_.split_paths++;
 			if (debug())
 				std::fprintf(stderr, "  splitting the facts of path %llu\n",
 				             (unsigned long long)stats_.paths);
@@ -769,7 +776,7 @@ private:
 	uint64_t max_paths_;
 	ProveStats &stats_;
 	std::vector<std::string> &divergences_;
-	std::function<bool()> cancelled_;
+	std::function<bool(bool fact_case)> cancelled_;
 	RunFn run_;
 	PathFn on_path_;
 	std::string incomplete_, smt2_;
@@ -847,7 +854,8 @@ namespace
 // running are told to give up (`cancelled()`), so the results present are
 // exactly those of sweeps 0..k, whatever the threads' timing -- which keeps
 // every report byte-identical for any --jobs.  `cancelled()` is asked as
-// each path starts; that and each sweep's end go to b.on_progress.
+// each path or fact case starts; that and each sweep's end go to
+// b.on_progress.
 template <class R, class One, class Stops>
 std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds &b,
                                              One one, Stops stops)
@@ -858,13 +866,15 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 	std::mutex m;
 	size_t done = 0;
 	uint64_t paths = 0;
-	auto progress = [&](size_t sweeps_ended, uint64_t paths_started) {
+	uint64_t cases = 0;
+	auto progress = [&](size_t sweeps_ended, uint64_t paths_started, uint64_t cases_started) {
 		if (!b.on_progress)
 			return;
 		std::lock_guard<std::mutex> l(m);
 		done += sweeps_ended;
 		paths += paths_started;
-		b.on_progress(done, sws.size(), paths);
+		cases += cases_started;
+		b.on_progress(done, sws.size(), paths, cases);
 	};
 	std::exception_ptr error;
 	auto worker = [&] {
@@ -874,8 +884,8 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 				std::exception_ptr e;
 				std::thread([&] {
 					try {
-						r = one(sws[i], [&] {
-							progress(0, 1);
+						r = one(sws[i], [&](bool fact_case) {
+							progress(0, !fact_case, fact_case);
 							return i > first_stop;
 						});
 					} catch (...) {
@@ -886,7 +896,7 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 					std::rethrow_exception(e);
 				if (i > first_stop)
 					continue;
-				progress(1, 0);
+				progress(1, 0, 0);
 				bool stop = stops(*r);
 				out[i] = std::move(r);
 				for (size_t f = first_stop; stop && i < f;)
@@ -919,6 +929,8 @@ void add_stats(ProveStats &to, const ProveStats &s)
 {
 	to.sweeps += s.sweeps;
 	to.paths += s.paths;
+	to.split_paths += s.split_paths;
+	to.fact_cases += s.fact_cases;
 	to.decisions += s.decisions;
 	to.judgements += s.judgements;
 }
@@ -935,7 +947,7 @@ std::vector<InvariantProof> all_proved()
 // One sweep's part of a proof: each invariant's status on this sweep alone
 // (inconclusive_reason: why this sweep's exploration was cut short).
 ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
-                        std::function<bool()> cancelled)
+                        std::function<bool(bool fact_case)> cancelled)
 {
 	ProveResult res;
 	res.variant = v;
@@ -1011,7 +1023,7 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 
 // One sweep's part of a diff.
 DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &bounds,
-                      std::function<bool()> cancelled)
+                      std::function<bool(bool fact_case)> cancelled)
 {
 	DiffResult res;
 	res.a = a;
@@ -1120,7 +1132,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	res.invariants = all_proved();
 	auto parts = for_each_sweep<ProveResult>(
 	    sweeps(b), b,
-	    [&](const Sweep &sw, std::function<bool()> cancelled) {
+	    [&](const Sweep &sw, std::function<bool(bool)> cancelled) {
 		    return prove_sweep(v, sw, b, std::move(cancelled));
 	    },
 	    [](const ProveResult &) { return false; });
@@ -1158,7 +1170,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	res.b = b;
 	auto parts = for_each_sweep<DiffResult>(
 	    sweeps(bounds), bounds,
-	    [&](const Sweep &sw, std::function<bool()> cancelled) {
+	    [&](const Sweep &sw, std::function<bool(bool)> cancelled) {
 		    return diff_sweep(a, b, sw, bounds, std::move(cancelled));
 	    },
 	    [](const DiffResult &d) { return d.status == DiffStatus::different; });

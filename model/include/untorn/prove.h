@@ -62,10 +62,12 @@ struct ProveBounds {
 	// apart, but on a path with hardware bios the solver can take 10-40 s to
 	// do that case split itself.  Never changes a verdict (tested).
 	unsigned merged_judgement_rlimit = 1'000'000;
-	// Called as each path starts and each sweep ends (from the worker
-	// threads, one call at a time): sweeps finished, sweeps in all, paths so
-	// far.  For a progress line; the result does not depend on it.
-	std::function<void(size_t done, size_t total, uint64_t paths)> on_progress = nullptr;
+	// Called as each path or fact case starts and each sweep ends (from the
+	// worker threads, one call at a time): sweeps finished, sweeps in all,
+	// paths and fact cases so far.  For a progress line; the result does not
+	// depend on it.
+	std::function<void(size_t done, size_t total, uint64_t paths, uint64_t fact_cases)>
+	    on_progress = nullptr;
 };
 
 // A concrete layout and write: a case's state without its expectations.
@@ -88,7 +90,11 @@ struct InvariantProof {
 
 struct ProveStats {
 	uint64_t sweeps = 0;     // (block size, reflink, environment, extent counts) explored
-	uint64_t paths = 0;      // feasible paths, each run once
+	uint64_t paths = 0;      // feasible paths of impl's, each run once
+	// Paths whose merged judgement was over budget, and the runs that judged
+	// them case by case (ProveBounds::merged_judgement_rlimit).  max_paths
+	// bounds paths and fact cases together.
+	uint64_t split_paths = 0, fact_cases = 0;
 	uint64_t decisions = 0;  // decisions negated (one solver query each)
 	uint64_t judgements = 0; // per-path invariant queries
 	double seconds = 0;
