@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <atomic>
 #include <random>
 #include <set>
 
@@ -409,4 +410,38 @@ TEST_CASE("prove: the progress callback counts every sweep and path, and changes
 	CHECK(w.stats.decisions == q.stats.decisions);
 	for (size_t i = 0; i < q.invariants.size(); i++)
 		CHECK(w.invariants[i].status == q.invariants[i].status);
+}
+
+TEST_CASE("prove and diff: a stop request ends them inconclusive, never proved or equivalent",
+          "[prove][diff]")
+{
+	// as a SIGINT does (ProveBounds::stop): here set from the progress
+	// callback as the sixth path starts, so mid-sweep, with queries under way
+	ProveBounds full = tiny(1), stopped = tiny(1);
+	full.jobs = stopped.jobs = 2;
+	std::atomic<bool> stop{false};
+	stopped.stop = &stop;
+	stopped.on_progress = [&](size_t, size_t, uint64_t paths, uint64_t) {
+		if (paths >= 6)
+			stop = true;
+	};
+	ProveResult all = prove(Variant::v6_18, full), cut = prove(Variant::v6_18, stopped);
+	REQUIRE(all.inconclusive_reason.empty());
+	CHECK(cut.inconclusive_reason.rfind("interrupted, with ", 0) == 0);
+	CHECK(cut.stats.paths < all.stats.paths);
+	for (const auto &ip : cut.invariants) {
+		CHECK(ip.status == ProofStatus::inconclusive);
+		CHECK(ip.smt2.empty()); // an interrupted query is not one the solver left undecided
+	}
+	CHECK(cut.divergences.empty());
+
+	// asked before it starts: nothing runs
+	ProveBounds before = tiny(1);
+	before.stop = &stop;
+	ProveResult none = prove(Variant::v6_18, before);
+	CHECK(none.stats.sweeps == 0);
+	CHECK(none.inconclusive_reason.find(" 0 of ") != std::string::npos);
+	DiffResult d = diff(Variant::v6_16, Variant::v6_18, before);
+	CHECK(d.status == DiffStatus::inconclusive);
+	CHECK(d.inconclusive_reason.rfind("interrupted, with ", 0) == 0);
 }

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -138,6 +140,19 @@ private:
 	std::thread ticker_;
 };
 
+// Ctrl-C: the proof stops where it is and reports what it has, inconclusive
+// (exit 130, as `check` does).
+std::atomic<bool> stop_requested{false};
+extern "C" void on_prove_sigint(int)
+{
+	stop_requested = true;
+}
+void stop_on_sigint(ProveBounds &b)
+{
+	std::signal(SIGINT, on_prove_sigint);
+	b.stop = &stop_requested;
+}
+
 std::string bounds_text(const ProveOptions &o)
 {
 	return "data extents <= " + std::to_string(o.data_extents) +
@@ -217,6 +232,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 {
 	const std::string vn(variant_name(v));
 	ProveBounds b = bounds_of(o);
+	stop_on_sigint(b);
 	ProveResult r;
 	{
 		Progress p(b, "untorn prove " + vn);
@@ -247,6 +263,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			ji["case"] = file.string();
 			ji["witness"] = ip.witness;
 			where = file.string() + " (" + ip.witness + ")";
+		} else if (ip.status == ProofStatus::inconclusive && ip.smt2.empty()) {
+			unknown = true; // (stopped before it was decided: no query to show)
 		} else if (ip.status == ProofStatus::inconclusive) {
 			unknown = true;
 			make_out_dir(o.out);
@@ -295,10 +313,12 @@ int cmd_prove(const ProveOptions &o)
 			int rc = prove_one(v, o, report, &divergence);
 			if (rc == EXIT_FOUND || (rc == EXIT_INCONCLUSIVE && worst == EXIT_CLEAN))
 				worst = rc;
+			if (stop_requested)
+				break; // the variants after it are not started
 		}
 		if (o.json)
 			std::cout << report.dump() << "\n";
-		return divergence ? EXIT_INTERNAL : worst;
+		return divergence ? EXIT_INTERNAL : stop_requested ? EXIT_INTERRUPTED : worst;
 	} catch (const CaseError &e) {
 		std::cerr << "untorn prove: " << e.what() << "\n";
 		return EXIT_INTERNAL;
@@ -315,6 +335,7 @@ int cmd_diff(const ProveOptions &o)
 		        b = *variant_from_name(o.variants.at(1));
 		const std::string an(variant_name(a)), bn(variant_name(b));
 		ProveBounds bounds = bounds_of(o);
+		stop_on_sigint(bounds);
 		DiffResult r;
 		{
 			Progress p(bounds, "untorn diff " + an + " " + bn);
@@ -341,7 +362,9 @@ int cmd_diff(const ProveOptions &o)
 			report["what"] = r.what;
 			report["cases"] = {fa.string(), fb.string()};
 		}
-		if (r.status == DiffStatus::inconclusive) {
+		if (r.status == DiffStatus::inconclusive && r.smt2.empty()) {
+			report["inconclusive"] = r.inconclusive_reason; // (stopped: no query)
+		} else if (r.status == DiffStatus::inconclusive) {
 			make_out_dir(o.out);
 			fs::path f = fs::path(o.out) / ("diff-" + an + "-" + bn + ".smt2");
 			write_file_atomically(f, r.smt2);
@@ -360,14 +383,19 @@ int cmd_diff(const ProveOptions &o)
 				          << report["cases"][0].get<std::string>() << ", "
 				          << report["cases"][1].get<std::string>() << "\n";
 			if (r.status == DiffStatus::inconclusive)
-				std::cout << "  cut short: " << r.inconclusive_reason
-				          << "; query in " << report["query"].get<std::string>()
-				          << "\n";
+				std::cout
+				    << "  cut short: " << r.inconclusive_reason
+				    << (report.contains("query")
+				            ? "; query in " + report["query"].get<std::string>()
+				            : "")
+				    << "\n";
 		}
 		for (const auto &d : r.divergences)
 			std::cerr << "untorn diff: MODEL/IMPL DIVERGENCE: " << d << "\n";
 		if (!r.divergences.empty())
 			return EXIT_INTERNAL;
+		if (stop_requested && r.status != DiffStatus::different)
+			return EXIT_INTERRUPTED;
 		return r.status == DiffStatus::different      ? EXIT_FOUND
 		       : r.status == DiffStatus::inconclusive ? EXIT_INCONCLUSIVE
 		                                              : EXIT_CLEAN;

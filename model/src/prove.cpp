@@ -409,6 +409,10 @@ public:
 		if (lim.rlimit)
 			params_.set("rlimit", lim.rlimit);
 		params_.set("max_memory", lim.max_memory_mb);
+		// SIGINT is the caller's (ProveBounds::stop): Z3's own handler,
+		// swapped in and out around each check by several threads, would
+		// swallow it
+		params_.set("ctrl_c", false);
 	}
 	void push() { marks_.push_back(items_.size()); }
 	void pop(unsigned n = 1)
@@ -603,6 +607,8 @@ private:
 	bool dfs(const InCase &input, size_t fixed, const std::vector<z3::expr> &prefix,
 	         bool split = false)
 	{
+		if (cancelled_(split))
+			return false; // another sweep has answered, or a stop was asked
 		auto r0 = std::chrono::steady_clock::now();
 		std::vector<RunOut> runs = run_(input, split);
 		dt.run += seconds_since(r0);
@@ -623,8 +629,6 @@ private:
 			    split ? "fact case" : "path",
 			    (unsigned long long)(split ? stats_.fact_cases : stats_.paths) + 1,
 			    conds.size(), fixed);
-		if (cancelled_(split))
-			return false; // another sweep has answered (its result is not used)
 		++(split ? stats_.fact_cases : stats_.paths);
 		if (stats_.paths + stats_.fact_cases > max_paths_) {
 			cut_short("more than " + std::to_string(max_paths_) +
@@ -876,25 +880,53 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		cases += cases_started;
 		b.on_progress(done, sws.size(), paths, cases);
 	};
+	// b.stop: the contexts of the sweeps under way, interrupted by a watcher
+	// (Z3_interrupt is not for signal handlers)
+	auto stopped = [&] { return b.stop && b.stop->load(); };
+	std::vector<z3::context *> live;
+	std::atomic<bool> finished{false};
+	std::thread watcher;
+	if (b.stop)
+		watcher = std::thread([&] {
+			while (!finished) {
+				if (stopped()) {
+					std::lock_guard<std::mutex> l(m);
+					for (z3::context *c : live)
+						c->interrupt();
+				}
+				std::this_thread::sleep_for(std::chrono::milliseconds(50));
+			}
+		});
 	std::exception_ptr error;
 	auto worker = [&] {
 		try {
-			for (size_t i; (i = next++) < sws.size() && i <= first_stop;) {
+			for (size_t i;
+			     !stopped() && (i = next++) < sws.size() && i <= first_stop;) {
 				std::optional<R> r;
 				std::exception_ptr e;
 				std::thread([&] {
+					{
+						std::lock_guard<std::mutex> l(m);
+						live.push_back(&C());
+					}
 					try {
 						r = one(sws[i], [&](bool fact_case) {
 							progress(0, !fact_case, fact_case);
-							return i > first_stop;
+							return i > first_stop || stopped();
 						});
 					} catch (...) {
-						e = std::current_exception();
+						// (a Z3 call interrupted by a stop may throw:
+						// the sweep is then not explored)
+						if (!stopped())
+							e = std::current_exception();
 					}
+					std::lock_guard<std::mutex> l(
+					    m); // (before the context goes)
+					live.erase(std::find(live.begin(), live.end(), &C()));
 				}).join();
 				if (e)
 					std::rethrow_exception(e);
-				if (i > first_stop)
+				if (i > first_stop || !r)
 					continue;
 				progress(1, 0, 0);
 				bool stop = stops(*r);
@@ -918,6 +950,9 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		for (auto &t : threads)
 			t.join();
 	}
+	finished = true;
+	if (watcher.joinable())
+		watcher.join();
 	if (error)
 		std::rethrow_exception(error);
 	if (first_stop != SIZE_MAX)
@@ -988,6 +1023,9 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 			s.add(ps.broken[i]);
 			res.stats.judgements++;
 			z3::check_result q = s.check();
+			if (q == z3::sat && b.stop && *b.stop)
+				q = z3::unknown; // (the checks that confirm it would be interrupted
+				                 // too)
 			if (q == z3::sat) {
 				z3::model m = s.get_model();
 				InCase cex = with_model(input, m);
@@ -1122,6 +1160,16 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	return res;
 }
 
+// Why a stopped proof or diff is inconclusive.
+template <class R> std::string interrupted_reason(const std::vector<std::optional<R>> &parts)
+{
+	size_t ran = 0;
+	for (const auto &p : parts)
+		ran += p.has_value();
+	return "interrupted, with " + std::to_string(ran) + " of " + std::to_string(parts.size()) +
+	       " sweeps started";
+}
+
 } // namespace
 
 ProveResult prove(Variant v, const ProveBounds &b)
@@ -1137,8 +1185,11 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	    },
 	    [](const ProveResult &) { return false; });
 	// Each invariant: the first counterexample in sweep order; else
-	// inconclusive if any sweep left it undecided; else proved.
+	// inconclusive if any sweep left it undecided (or was not explored, when
+	// stopped); else proved.
 	for (const auto &p : parts) {
+		if (!p)
+			continue; // stopped before it started
 		add_stats(res.stats, p->stats);
 		res.divergences.insert(res.divergences.end(), p->divergences.begin(),
 		                       p->divergences.end());
@@ -1155,6 +1206,15 @@ ProveResult prove(Variant v, const ProveBounds &b)
 			    ip.status == ProofStatus::proved)
 				ip = q;
 		}
+	}
+	if (b.stop && *b.stop) {
+		// (a query interrupted is no query the solver could not decide)
+		res.inconclusive_reason = interrupted_reason(parts);
+		for (auto &ip : res.invariants)
+			if (ip.status != ProofStatus::counterexample) {
+				ip.status = ProofStatus::inconclusive;
+				ip.smt2.clear();
+			}
 	}
 	std::sort(res.paths.begin(), res.paths.end());
 	res.paths.erase(std::unique(res.paths.begin(), res.paths.end()), res.paths.end());
@@ -1175,8 +1235,10 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	    },
 	    [](const DiffResult &d) { return d.status == DiffStatus::different; });
 	// The first difference in sweep order; else inconclusive if any sweep
-	// was; else equivalent.
+	// was (or was not explored, when stopped); else equivalent.
 	for (auto &p : parts) {
+		if (!p)
+			continue; // stopped before it started
 		add_stats(res.stats, p->stats);
 		res.divergences.insert(res.divergences.end(), p->divergences.begin(),
 		                       p->divergences.end());
@@ -1193,6 +1255,11 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 			res.inconclusive_reason = p->inconclusive_reason;
 			res.smt2 = p->smt2;
 		}
+	}
+	if (bounds.stop && *bounds.stop && res.status != DiffStatus::different) {
+		res.status = DiffStatus::inconclusive;
+		res.inconclusive_reason = interrupted_reason(parts);
+		res.smt2.clear();
 	}
 	res.stats.seconds = seconds_since(t0);
 	return res;

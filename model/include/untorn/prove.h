@@ -13,6 +13,7 @@
 #include "untorn/impl.h"
 #include "untorn/model.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -68,6 +69,9 @@ struct ProveBounds {
 	// depend on it.
 	std::function<void(size_t done, size_t total, uint64_t paths, uint64_t fact_cases)>
 	    on_progress = nullptr;
+	// When it becomes true (a SIGINT handler sets it): queries under way are
+	// interrupted, no path or sweep starts, and the answer is inconclusive.
+	const std::atomic<bool> *stop = nullptr;
 };
 
 // A concrete layout and write: a case's state without its expectations.
