@@ -920,8 +920,8 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 						if (!stopped())
 							e = std::current_exception();
 					}
-					std::lock_guard<std::mutex> l(
-					    m); // (before the context goes)
+					// (unlisted before this thread's context goes)
+					std::lock_guard<std::mutex> l(m);
 					live.erase(std::find(live.begin(), live.end(), &C()));
 				}).join();
 				if (e)
