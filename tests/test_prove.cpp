@@ -135,7 +135,9 @@ TEST_CASE("concolic impl: same decisions and facts as the concrete impl, and its
 			checked++;
 		}
 	INFO("checked " << checked);
-	CHECK(checked * 3 > per_variant * 3 * 2); // most generated layouts are within the bounds
+	// two thirds of the layouts tried (per_variant for each of 3 variants)
+	// are within the bounds
+	CHECK(checked > 2 * per_variant);
 }
 
 namespace
