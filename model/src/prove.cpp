@@ -527,6 +527,12 @@ private:
 
 // ------------------------------------------------------------ the explorer
 
+// Has the caller asked the proof to stop (ProveBounds::stop, on SIGINT)?
+bool stop_asked(const ProveBounds &b)
+{
+	return b.stop && b.stop->load();
+}
+
 bool debug()
 {
 	static const bool on = std::getenv("UNTORN_PROVE_DEBUG") != nullptr;
@@ -882,14 +888,13 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 	};
 	// b.stop: the contexts of the sweeps under way, interrupted by a watcher
 	// (Z3_interrupt is not for signal handlers)
-	auto stopped = [&] { return b.stop && b.stop->load(); };
 	std::vector<z3::context *> live;
 	std::atomic<bool> finished{false};
 	std::thread watcher;
 	if (b.stop)
 		watcher = std::thread([&] {
 			while (!finished) {
-				if (stopped()) {
+				if (stop_asked(b)) {
 					std::lock_guard<std::mutex> l(m);
 					for (z3::context *c : live)
 						c->interrupt();
@@ -901,7 +906,7 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 	auto worker = [&] {
 		try {
 			for (size_t i;
-			     !stopped() && (i = next++) < sws.size() && i <= first_stop;) {
+			     !stop_asked(b) && (i = next++) < sws.size() && i <= first_stop;) {
 				std::optional<R> r;
 				std::exception_ptr e;
 				std::thread([&] {
@@ -912,12 +917,12 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 					try {
 						r = one(sws[i], [&](bool fact_case) {
 							progress(0, !fact_case, fact_case);
-							return i > first_stop || stopped();
+							return i > first_stop || stop_asked(b);
 						});
 					} catch (...) {
 						// (a Z3 call interrupted by a stop may throw:
 						// the sweep is then not explored)
-						if (!stopped())
+						if (!stop_asked(b))
 							e = std::current_exception();
 					}
 					// (unlisted before this thread's context goes)
@@ -1023,9 +1028,9 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 			s.add(ps.broken[i]);
 			res.stats.judgements++;
 			z3::check_result q = s.check();
-			if (q == z3::sat && b.stop && *b.stop)
-				q = z3::unknown; // (the checks that confirm it would be interrupted
-				                 // too)
+			// (stopped: the checks that confirm it would be interrupted too)
+			if (q == z3::sat && stop_asked(b))
+				q = z3::unknown;
 			if (q == z3::sat) {
 				z3::model m = s.get_model();
 				InCase cex = with_model(input, m);
@@ -1207,7 +1212,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 				ip = q;
 		}
 	}
-	if (b.stop && *b.stop) {
+	if (stop_asked(b)) {
 		// (a query interrupted is no query the solver could not decide)
 		res.inconclusive_reason = interrupted_reason(parts);
 		for (auto &ip : res.invariants)
@@ -1256,7 +1261,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 			res.smt2 = p->smt2;
 		}
 	}
-	if (bounds.stop && *bounds.stop && res.status != DiffStatus::different) {
+	if (stop_asked(bounds) && res.status != DiffStatus::different) {
 		res.status = DiffStatus::inconclusive;
 		res.inconclusive_reason = interrupted_reason(parts);
 		res.smt2.clear();
