@@ -10,6 +10,7 @@
 // [4 KiB, 64 KiB]; inode limits [4 KiB, 64 KiB]; the write is admitted and
 // succeeds on the hardware path unless a test says otherwise.  The crash
 // model is DOMAIN.md section 7.
+#include "facts.h"
 #include "untorn/impl.h"
 #include "untorn/model.h"
 
@@ -19,6 +20,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -1061,4 +1063,86 @@ TEST_CASE("invariants: a safety finding beside a liveness one makes a violation"
 	// before anything else committed may find either block of the two
 	CHECK(has(j.broken_names(), "torn_write"));
 	CHECK(j.verdict == Verdict::violation);
+}
+
+// ========================================== facts: the layout before the write
+
+// hw_path_when_possible reads two facts of the initial data fork over [o, E):
+// how many pieces it is in (every hole or delalloc block one piece; a real
+// block starts one unless the block before it, inside [o, E), is of the same
+// kind at the physically preceding block) and how many written blocks are
+// shared.  facts.cpp counts them per extent; here they are counted block by
+// block, over random layouts that include adjacent extents continuing
+// physically (the case that merges pieces), delalloc and shared ranges.
+TEST_CASE("facts: pieces and shared blocks before the write, against a block-by-block count",
+          "[invariants][facts]")
+{
+	std::mt19937_64 rng(20261125);
+	auto pick = [&](uint64_t n) { return rng() % n; };
+	unsigned merged = 0;
+	for (int i = 0; i < 3000; i++) {
+		Trace t = TB(0, 1).build();
+		Fork &f = t.initial.data_fork;
+		xfs_fileoff_t off = pick(3);
+		xfs_fsblock_t pblk = 100;
+		for (unsigned n = unsigned(pick(6)); n > 0; n--) {
+			xfs_filblks_t len = 1 + pick(4);
+			// physically continuing the previous extent, half of the time
+			if (f.empty() || pick(2))
+				pblk += 7 + pick(20);
+			xfs_exntst_t st = pick(3) ? XFS_EXT_NORM : XFS_EXT_UNWRITTEN;
+			f.push_back(ext(off, pick(8) ? pblk : DELAYSTARTBLOCK, len, st));
+			if (f.back().br_startblock == DELAYSTARTBLOCK)
+				f.back().br_state = XFS_EXT_NORM;
+			pblk += len;
+			off += len + (pick(2) ? 0 : pick(3));
+		}
+		t.initial.refcount.clear();
+		for (xfs_fsblock_t b = 100 + pick(10); b < pblk && t.initial.refcount.size() < 3;
+		     b += 5 + pick(20))
+			t.initial.refcount.push_back({b, 1 + pick(6), 2});
+		const xfs_fileoff_t o = pick(8), E = o + 1 + pick(12);
+		t.write.offset = o * BS;
+		t.write.length = (E - o) * BS;
+
+		struct Block {
+			uint64_t kind, pblk;
+		};
+		auto at = [&](xfs_fileoff_t b) {
+			for (const auto &e : f)
+				if (e.br_startoff <= b && b < e.br_startoff + e.br_blockcount) {
+					if (e.br_startblock == DELAYSTARTBLOCK)
+						return Block{spec::K_DELALLOC, 0};
+					return Block{e.br_state == XFS_EXT_UNWRITTEN
+					                 ? spec::K_UNWRITTEN
+					                 : spec::K_NORM,
+					             e.br_startblock + (b - e.br_startoff)};
+				}
+			return Block{spec::K_HOLE, 0};
+		};
+		uint64_t pieces = 0, shared = 0;
+		for (xfs_fileoff_t b = o; b < E; b++) {
+			Block x = at(b);
+			bool gap = x.kind == spec::K_HOLE || x.kind == spec::K_DELALLOC;
+			Block prev = at(b - 1);
+			bool joins =
+			    b > o && !gap && prev.kind == x.kind && prev.pblk + 1 == x.pblk;
+			pieces += !joins;
+			// (two extents joining into one piece: an extent starts at b)
+			merged +=
+			    joins && std::any_of(f.begin(), f.end(), [&](const xfs_bmbt_irec &e) {
+				    return e.br_startoff == b;
+			    });
+			if (x.kind == spec::K_NORM)
+				for (const auto &r : t.initial.refcount)
+					shared += r.rc_startblock <= x.pblk &&
+					          x.pblk < r.rc_startblock + r.rc_blockcount;
+		}
+		spec::Facts facts = spec::extract_facts(t);
+		INFO("layout " << i << ": [" << o << ", " << E << ")");
+		REQUIRE(facts.v[spec::G_INIT_PIECES] == pieces);
+		REQUIRE(facts.v[spec::G_INIT_SHARED] == shared);
+	}
+	// the layouts did exercise two extents joining into one piece
+	CHECK(merged > 100);
 }

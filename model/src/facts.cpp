@@ -264,6 +264,45 @@ Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
 	return s;
 }
 
+// The layout before the write, for "was the hardware path possible?".
+// Pieces: every hole or delalloc block in [o, E) is a piece of its own; a
+// real extent's first block in [o, E) starts a new piece unless the block
+// before it, in [o, E), is of the same kind at the physically preceding
+// block -- the last block of the extent before it in the (sorted) fork, if
+// that one ends where it starts.  (The rest of an extent never starts one.)
+// Shared: blocks of written extents in [o, E) with a refcount above 1.
+void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64> &v)
+{
+	const Fork &f = t.initial.data_fork;
+	auto kind_of = [](const xfs_bmbt_irec &e) {
+		return choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM);
+	};
+	u64 pieces = E - o, shared = 0;
+	for (size_t i = 0; i < f.size(); i++) {
+		const xfs_bmbt_irec &e = f[i];
+		auto real = e.br_startblock != DELAYSTARTBLOCK;
+		u64 n = overlap(e.br_startoff, e.br_blockcount, o, E - o);
+		u64 start = max_of(e.br_startoff, o);
+		u64 pblk = e.br_startblock + (start - e.br_startoff);
+		u64 kind = kind_of(e);
+		auto joins = u64(0) != 0;
+		if (i > 0) {
+			const xfs_bmbt_irec &p = f[i - 1];
+			joins = cond_and(cond_and(start != o, p.end() == start),
+			                 cond_and(cond_and(p.br_startblock != DELAYSTARTBLOCK,
+			                                   kind_of(p) == kind),
+			                          p.br_startblock + p.br_blockcount == pblk));
+		}
+		auto here = cond_and(real, n != 0);
+		pieces -= choose(real, n, 0);
+		pieces += choose(cond_and(here, cond_not(joins)), 1, 0);
+		shared += choose(cond_and(here, kind == K_NORM),
+		                 shared_blocks(t.initial.refcount, pblk, n), 0);
+	}
+	v[G_INIT_PIECES] = pieces;
+	v[G_INIT_SHARED] = shared;
+}
+
 } // namespace
 
 Facts extract_facts(const Trace &t)
@@ -351,22 +390,7 @@ void extract_facts(const Trace &t, Facts &f)
 		v[G_REMAP_TXNS] += choose(changes, 1, 0);
 	}
 
-	// The layout before the write, for "was the hardware path possible?":
-	// every hole or delalloc block is a piece of its own; a written or
-	// unwritten segment starts a new piece unless the block before it, in
-	// [o, E), has the same kind and the physically preceding block.
-	u64 pieces = 0;
-	for (unsigned s = 0; s < sh.segs; s++) {
-		const u64 &kind = v[sh.seg(s, 0, S_KIND)], &pblk = v[sh.seg(s, 0, S_PBLK)];
-		Mapping before = map_at(t.initial.data_fork, seg.start[s] - 1);
-		auto gap = cond_or(kind == K_HOLE, kind == K_DELALLOC);
-		auto fresh = cond_or(seg.start[s] == o,
-		                     cond_or(before.kind != kind, before.pblk + 1 != pblk));
-		pieces += choose(gap, seg.len[s], choose(cond_and(seg.len[s] != 0, fresh), 1, 0));
-		v[G_INIT_SHARED] +=
-		    choose(kind == K_NORM, shared_blocks(t.initial.refcount, pblk, seg.len[s]), 0);
-	}
-	v[G_INIT_PIECES] = pieces;
+	initial_layout(t, o, E, v);
 	Mapping first = map_at(t.initial.data_fork, o);
 	v[G_INIT_KIND] = first.kind;
 	v[G_INIT_DADDR] = choose(first.pblk != 0, xfs_fsb_to_db(g, first.pblk), 0);
