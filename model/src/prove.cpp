@@ -854,6 +854,43 @@ std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym,
 namespace
 {
 
+// While it lives (or until finish()), interrupts the Z3 contexts listed in
+// `live` (under `m`) whenever b.stop is set: polled from a thread of its
+// own, for Z3_interrupt is not for signal handlers.  Nothing to do without
+// b.stop.
+class StopWatcher
+{
+public:
+	StopWatcher(const ProveBounds &b, std::mutex &m, const std::vector<z3::context *> &live)
+	{
+		if (!b.stop)
+			return;
+		thread_ = std::thread([this, &b, &m, &live] {
+			while (!finished_) {
+				if (stop_asked(b)) {
+					std::lock_guard<std::mutex> l(m);
+					for (z3::context *c : live)
+						c->interrupt();
+				}
+				std::this_thread::sleep_for(std::chrono::milliseconds(50));
+			}
+		});
+	}
+	StopWatcher(const StopWatcher &) = delete;
+	StopWatcher &operator=(const StopWatcher &) = delete;
+	~StopWatcher() { finish(); }
+	void finish()
+	{
+		finished_ = true;
+		if (thread_.joinable())
+			thread_.join();
+	}
+
+private:
+	std::atomic<bool> finished_{false};
+	std::thread thread_;
+};
+
 // Runs `one(sweep, cancelled)` over every sweep, `jobs` at a time, and
 // hands back each sweep's result in sweep order.  Each sweep runs on a
 // thread of its own, so on a fresh Z3 context (model's contexts are per
@@ -887,21 +924,8 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		b.on_progress(done, sws.size(), paths, cases);
 	};
 	// b.stop: the contexts of the sweeps under way, interrupted by a watcher
-	// (Z3_interrupt is not for signal handlers)
 	std::vector<z3::context *> live;
-	std::atomic<bool> finished{false};
-	std::thread watcher;
-	if (b.stop)
-		watcher = std::thread([&] {
-			while (!finished) {
-				if (stop_asked(b)) {
-					std::lock_guard<std::mutex> l(m);
-					for (z3::context *c : live)
-						c->interrupt();
-				}
-				std::this_thread::sleep_for(std::chrono::milliseconds(50));
-			}
-		});
+	StopWatcher watcher(b, m, live);
 	std::exception_ptr error;
 	auto worker = [&] {
 		try {
@@ -955,9 +979,7 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		for (auto &t : threads)
 			t.join();
 	}
-	finished = true;
-	if (watcher.joinable())
-		watcher.join();
+	watcher.finish();
 	if (error)
 		std::rethrow_exception(error);
 	if (first_stop != SIZE_MAX)

@@ -99,7 +99,9 @@ struct ProveStats {
 	// them case by case (ProveBounds::merged_judgement_rlimit).  max_paths
 	// bounds paths and fact cases together.
 	uint64_t split_paths = 0, fact_cases = 0;
-	uint64_t decisions = 0;  // decisions negated (one solver query each)
+	// decisions negated: each one a solver query, or answered by an earlier
+	// refutation (the explorer's cache) without one
+	uint64_t decisions = 0;
 	uint64_t judgements = 0; // per-path invariant queries
 	double seconds = 0;
 };
