@@ -100,6 +100,13 @@ auto contains(const u64 &start, const u64 &n, const u64 &x)
 	return cond_and(start <= x, x < start + n);
 }
 
+// What an extent's blocks are: delalloc, unwritten or written.
+u64 kind_of(const xfs_bmbt_irec &e)
+{
+	return choose(e.br_startblock == DELAYSTARTBLOCK, K_DELALLOC,
+	              choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM));
+}
+
 // The data-fork mapping of file block off: kind, and physical block (0 if
 // none).  A fork's extents are disjoint, so at most one contains off.
 struct Mapping {
@@ -111,9 +118,7 @@ Mapping map_at(const Fork &f, const u64 &off)
 	for (const auto &e : f) {
 		auto in = contains(e.br_startoff, e.br_blockcount, off);
 		auto delay = e.br_startblock == DELAYSTARTBLOCK;
-		u64 kind = choose(delay, K_DELALLOC,
-		                  choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM));
-		m.kind = choose(in, kind, m.kind);
+		m.kind = choose(in, kind_of(e), m.kind);
 		m.pblk = choose(cond_and(in, cond_not(delay)),
 		                e.br_startblock + (off - e.br_startoff), m.pblk);
 	}
@@ -274,9 +279,6 @@ Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
 void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64> &v)
 {
 	const Fork &f = t.initial.data_fork;
-	auto kind_of = [](const xfs_bmbt_irec &e) {
-		return choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM);
-	};
 	u64 pieces = E - o, shared = 0;
 	for (size_t i = 0; i < f.size(); i++) {
 		const xfs_bmbt_irec &e = f[i];
@@ -288,9 +290,9 @@ void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64>
 		auto joins = u64(0) != 0;
 		if (i > 0) {
 			const xfs_bmbt_irec &p = f[i - 1];
+			// (a delalloc extent before a real one is of another kind)
 			joins = cond_and(cond_and(start != o, p.end() == start),
-			                 cond_and(cond_and(p.br_startblock != DELAYSTARTBLOCK,
-			                                   kind_of(p) == kind),
+			                 cond_and(kind_of(p) == kind,
 			                          p.br_startblock + p.br_blockcount == pblk));
 		}
 		auto here = cond_and(real, n != 0);
