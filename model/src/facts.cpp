@@ -226,14 +226,21 @@ Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
 			cut(e.end());
 			auto real = cond_not(is_null(e.br_startblock));
 			for (const auto &b : t.bios) {
+				// Mapped back through an extent that maps the bio's
+				// blocks where the bio wrote them from (its own, or
+				// the same run remapped), a bio's physical edges are
+				// its file edges, cut below: only another view of its
+				// blocks needs cuts of its own.  (Certainly: for every
+				// input, not by a decision.)
+				u64 from = e.br_startoff + (b.fsbno - e.br_startblock);
+				if (certainly(from == b.file_off))
+					continue;
 				auto meet = cond_and(real, overlap(e.br_startblock, e.br_blockcount,
 				                                   b.fsbno, b.nblocks) != 0);
-				cut(choose(cond_and(meet, b.fsbno > e.br_startblock),
-				           e.br_startoff + (b.fsbno - e.br_startblock), o));
+				cut(choose(cond_and(meet, b.fsbno > e.br_startblock), from, o));
 				cut(choose(cond_and(meet, b.fsbno + b.nblocks <
 				                              e.br_startblock + e.br_blockcount),
-				           e.br_startoff + (b.fsbno + b.nblocks - e.br_startblock),
-				           o));
+				           from + b.nblocks, o));
 			}
 		}
 	for (const auto &b : t.bios) {
