@@ -854,10 +854,9 @@ std::string confirm(const ConcreteCase &k, Variant v, const RunOut &sym,
 namespace
 {
 
-// While it lives (or until finish()), interrupts the Z3 contexts listed in
-// `live` (under `m`) whenever b.stop is set: polled from a thread of its
-// own, for Z3_interrupt is not for signal handlers.  Nothing to do without
-// b.stop.
+// While it lives, interrupts the Z3 contexts listed in `live` (under `m`)
+// whenever b.stop is set: polled from a thread of its own, for
+// Z3_interrupt is not for signal handlers.  Nothing to do without b.stop.
 class StopWatcher
 {
 public:
@@ -878,8 +877,7 @@ public:
 	}
 	StopWatcher(const StopWatcher &) = delete;
 	StopWatcher &operator=(const StopWatcher &) = delete;
-	~StopWatcher() { finish(); }
-	void finish()
+	~StopWatcher()
 	{
 		finished_ = true;
 		if (thread_.joinable())
@@ -979,7 +977,6 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		for (auto &t : threads)
 			t.join();
 	}
-	watcher.finish();
 	if (error)
 		std::rethrow_exception(error);
 	if (first_stop != SIZE_MAX)
