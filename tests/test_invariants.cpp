@@ -661,24 +661,16 @@ TEST_CASE("invariants: torn_write, data remapped to blocks the write never wrote
 
 TEST_CASE("invariants: completed_write_reads_new, blocks remapped one block off", "[invariants]")
 {
-	// The write is file blocks 1-3; the bio wrote CoW blocks 200-202 for
-	// them, but the remap maps them to 201-203: block 3 reads 203, which
-	// nobody wrote.  Only the bio's physical end, mapped back through the
-	// remapped extent (file block 3), separates block 3 from blocks 1-2: the
-	// bio's own file edges (1, 4) and the extent's (1, 4) do not.  Remapped
-	// at the bio's offsets (200), the same trace keeps the invariant.
-	auto mk = [](xfs_fsblock_t remapped) {
-		TB b(1, 3);
-		b.path(Path::sw)
-		    .data({ext(0, 100, 5)})
-		    .sw_call(ext(1, 200, 3))
-		    .bio(1, 200, 3, false)
-		    .txn("xfs_reflink_end_atomic_cow",
-		         Fork{ext(0, 100, 1), ext(1, remapped, 3), ext(4, 104, 1)});
-		return b.build();
-	};
-	expect(mk(201), "completed_write_reads_new", true);
-	expect(mk(200), "completed_write_reads_new", false);
+	// The bio wrote CoW blocks 200-201 for file blocks 0-1, but the remap
+	// maps them to 201-202: block 1 reads 202, which nobody wrote.  Only the
+	// bio's physical end, mapped back through the remapped extent (file
+	// block 1), separates block 1 from block 0: the bio's own file edges
+	// (0, 2) and the extent's do not.  Remapped at the bio's offsets (200),
+	// the same write keeps the invariant.
+	expect(sw_write({Fork{ext(0, 201, 2), ext(2, 103, 2)}}).build(),
+	       "completed_write_reads_new", true);
+	expect(sw_write({Fork{ext(0, 200, 2), ext(2, 103, 2)}}).build(),
+	       "completed_write_reads_new", false);
 }
 
 TEST_CASE("invariants: torn_write, the RFC's unshare copies are old data",
