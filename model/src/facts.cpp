@@ -291,6 +291,8 @@ void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64>
 		const xfs_bmbt_irec &e = f[i];
 		auto real = e.br_startblock != DELAYSTARTBLOCK;
 		u64 n = overlap(e.br_startoff, e.br_blockcount, o, E - o);
+		if (certainly(n == 0))
+			continue; // (outside [o, E): counts nothing)
 		u64 start = max_of(e.br_startoff, o);
 		u64 pblk = e.br_startblock + (start - e.br_startoff);
 		u64 kind = kind_of(e);
