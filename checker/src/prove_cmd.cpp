@@ -263,15 +263,17 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			ji["case"] = file.string();
 			ji["witness"] = ip.witness;
 			where = file.string() + " (" + ip.witness + ")";
-		} else if (ip.status == ProofStatus::inconclusive && ip.smt2.empty()) {
-			unknown = true; // (stopped before it was decided: no query to show)
 		} else if (ip.status == ProofStatus::inconclusive) {
 			unknown = true;
-			make_out_dir(o.out);
-			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".smt2");
-			write_file_atomically(file, ip.smt2);
-			ji["query"] = file.string();
-			where = "query in " + file.string();
+			// (none when stopped before it was decided: no query to show)
+			if (!ip.smt2.empty()) {
+				make_out_dir(o.out);
+				fs::path file =
+				    fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".smt2");
+				write_file_atomically(file, ip.smt2);
+				ji["query"] = file.string();
+				where = "query in " + file.string();
+			}
 		}
 		jr["invariants"].push_back(ji);
 		if (!o.json)
@@ -362,14 +364,15 @@ int cmd_diff(const ProveOptions &o)
 			report["what"] = r.what;
 			report["cases"] = {fa.string(), fb.string()};
 		}
-		if (r.status == DiffStatus::inconclusive && r.smt2.empty()) {
-			report["inconclusive"] = r.inconclusive_reason; // (stopped: no query)
-		} else if (r.status == DiffStatus::inconclusive) {
-			make_out_dir(o.out);
-			fs::path f = fs::path(o.out) / ("diff-" + an + "-" + bn + ".smt2");
-			write_file_atomically(f, r.smt2);
+		if (r.status == DiffStatus::inconclusive) {
 			report["inconclusive"] = r.inconclusive_reason;
-			report["query"] = f.string();
+			// (none when stopped before it was decided: no query to show)
+			if (!r.smt2.empty()) {
+				make_out_dir(o.out);
+				fs::path f = fs::path(o.out) / ("diff-" + an + "-" + bn + ".smt2");
+				write_file_atomically(f, r.smt2);
+				report["query"] = f.string();
+			}
 		}
 		report["divergences"] = r.divergences;
 		if (o.json) {
