@@ -437,6 +437,24 @@ TEST_CASE("prove and diff: a stop request ends them inconclusive, never proved o
 	}
 	CHECK(cut.divergences.empty());
 
+	// asked as the third sweep's first path starts (one job): the report
+	// counts the two sweeps explored to the end, not the one under way
+	ProveBounds two = tiny(1);
+	two.jobs = 1;
+	std::atomic<bool> stop_two{false};
+	two.stop = &stop_two;
+	uint64_t paths_by_two = UINT64_MAX;
+	two.on_progress = [&](size_t done, size_t, uint64_t paths, uint64_t) {
+		if (done == 2 && paths_by_two == UINT64_MAX)
+			paths_by_two = paths;
+		if (paths > paths_by_two)
+			stop_two = true;
+	};
+	ProveResult after_two = prove(Variant::v6_18, two);
+	CHECK(after_two.inconclusive_reason ==
+	      "interrupted, with 2 of " + std::to_string(all.stats.sweeps) + " sweeps finished");
+	CHECK(after_two.stats.sweeps == 3); // (the third ran, and was cut short)
+
 	// asked before it starts: nothing runs
 	ProveBounds before = tiny(1);
 	before.stop = &stop;

@@ -889,6 +889,13 @@ private:
 	std::thread thread_;
 };
 
+// What for_each_sweep() hands back.
+template <class R> struct SweepResults {
+	std::vector<std::optional<R>> parts; // in sweep order; none: not run
+	size_t total = 0;
+	size_t finished = 0; // explored to the end before any stop was asked
+};
+
 // Runs `one(sweep, cancelled)` over every sweep, `jobs` at a time, and
 // hands back each sweep's result in sweep order.  Each sweep runs on a
 // thread of its own, so on a fresh Z3 context (model's contexts are per
@@ -902,11 +909,14 @@ private:
 // each path or fact case starts; that and each sweep's end go to
 // b.on_progress.
 template <class R, class One, class Stops>
-std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds &b,
-                                             One one, Stops stops)
+SweepResults<R> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds &b, One one,
+                               Stops stops)
 {
 	const unsigned jobs = b.jobs;
-	std::vector<std::optional<R>> out(sws.size());
+	SweepResults<R> res;
+	res.total = sws.size();
+	std::vector<std::optional<R>> &out = res.parts;
+	out.resize(sws.size());
 	std::atomic<size_t> next{0}, first_stop{SIZE_MAX};
 	std::mutex m;
 	size_t done = 0;
@@ -955,6 +965,10 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 					std::rethrow_exception(e);
 				if (i > first_stop || !r)
 					continue;
+				if (!stop_asked(b)) {
+					std::lock_guard<std::mutex> l(m);
+					res.finished++;
+				}
 				progress(1, 0, 0);
 				bool stop = stops(*r);
 				out[i] = std::move(r);
@@ -981,7 +995,7 @@ std::vector<std::optional<R>> for_each_sweep(const std::vector<Sweep> &sws, cons
 		std::rethrow_exception(error);
 	if (first_stop != SIZE_MAX)
 		out.resize(first_stop + 1);
-	return out;
+	return res;
 }
 
 void add_stats(ProveStats &to, const ProveStats &s)
@@ -1185,13 +1199,12 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 }
 
 // Why a stopped proof or diff is inconclusive.
-template <class R> std::string interrupted_reason(const std::vector<std::optional<R>> &parts)
+// (A sweep under way when the stop came, or one whose query threw on the
+// interrupt, has not finished.)
+template <class R> std::string interrupted_reason(const SweepResults<R> &sr)
 {
-	size_t ran = 0;
-	for (const auto &p : parts)
-		ran += p.has_value();
-	return "interrupted, with " + std::to_string(ran) + " of " + std::to_string(parts.size()) +
-	       " sweeps started";
+	return "interrupted, with " + std::to_string(sr.finished) + " of " +
+	       std::to_string(sr.total) + " sweeps finished";
 }
 
 } // namespace
@@ -1202,7 +1215,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	ProveResult res;
 	res.variant = v;
 	res.invariants = all_proved();
-	auto parts = for_each_sweep<ProveResult>(
+	auto sr = for_each_sweep<ProveResult>(
 	    sweeps(b), b,
 	    [&](const Sweep &sw, std::function<bool(bool)> cancelled) {
 		    return prove_sweep(v, sw, b, std::move(cancelled));
@@ -1211,7 +1224,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	// Each invariant: the first counterexample in sweep order; else
 	// inconclusive if any sweep left it undecided (or was not explored, when
 	// stopped); else proved.
-	for (const auto &p : parts) {
+	for (const auto &p : sr.parts) {
 		if (!p)
 			continue; // stopped before it started
 		add_stats(res.stats, p->stats);
@@ -1233,7 +1246,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	}
 	if (stop_asked(b)) {
 		// (a query interrupted is no query the solver could not decide)
-		res.inconclusive_reason = interrupted_reason(parts);
+		res.inconclusive_reason = interrupted_reason(sr);
 		for (auto &ip : res.invariants)
 			if (ip.status != ProofStatus::counterexample) {
 				ip.status = ProofStatus::inconclusive;
@@ -1252,7 +1265,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	DiffResult res;
 	res.a = a;
 	res.b = b;
-	auto parts = for_each_sweep<DiffResult>(
+	auto sr = for_each_sweep<DiffResult>(
 	    sweeps(bounds), bounds,
 	    [&](const Sweep &sw, std::function<bool(bool)> cancelled) {
 		    return diff_sweep(a, b, sw, bounds, std::move(cancelled));
@@ -1260,7 +1273,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	    [](const DiffResult &d) { return d.status == DiffStatus::different; });
 	// The first difference in sweep order; else inconclusive if any sweep
 	// was (or was not explored, when stopped); else equivalent.
-	for (auto &p : parts) {
+	for (auto &p : sr.parts) {
 		if (!p)
 			continue; // stopped before it started
 		add_stats(res.stats, p->stats);
@@ -1282,7 +1295,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	}
 	if (stop_asked(bounds) && res.status != DiffStatus::different) {
 		res.status = DiffStatus::inconclusive;
-		res.inconclusive_reason = interrupted_reason(parts);
+		res.inconclusive_reason = interrupted_reason(sr);
 		res.smt2.clear();
 	}
 	res.stats.seconds = seconds_since(t0);

@@ -26,7 +26,7 @@ run() { # NAME ARGS...: runs untorn ARGS in the background and interrupts it
 	wait "$pid"
 	local rc=$?
 	[ "$rc" -eq 130 ] || { echo "FAIL: $name exit $rc, expected 130"; fail=1; }
-	grep -q "interrupted, with [0-9]* of [0-9]* sweeps started" "$dir/$name.stdout" ||
+	grep -q "interrupted, with [0-9]* of [0-9]* sweeps finished" "$dir/$name.stdout" ||
 		{ echo "FAIL: $name does not say it was interrupted"; cat "$dir/$name.stdout"; fail=1; }
 	grep -q "proved\|equivalent" "$dir/$name.stdout" &&
 		{ echo "FAIL: $name claims a proof it did not finish"; fail=1; }
