@@ -420,6 +420,29 @@ TEST_CASE("engines: cross_check reports agreement as an empty string on a trivia
 	}
 }
 
+TEST_CASE("engines: shapes_built() counts the distinct trace shapes judged, each built once",
+          "[engines][compile]")
+{
+	// (untorn bench warms up until every shape is built, so that compiling
+	// is not timed: the count must be the number of distinct shapes)
+	Spec spec(Engine::compiled);
+	std::set<std::string> keys;
+	std::vector<Trace> traces;
+	for (uint64_t i = 0; i < 400; i++) {
+		Case c = generate_layout(7, i, Variant::v6_18);
+		traces.push_back(run_atomic_write(c.state, c.write, Variant::v6_18));
+		keys.insert(spec::extract_facts(traces.back()).shape.key());
+	}
+	REQUIRE(keys.size() > 10);
+	CHECK(spec.shapes_built() == 0);
+	for (const Trace &t : traces)
+		spec.judge(t);
+	CHECK(spec.shapes_built() == keys.size());
+	for (const Trace &t : traces) // judged again: nothing new to build
+		spec.judge(t);
+	CHECK(spec.shapes_built() == keys.size());
+}
+
 // ====================================================== (b) Program vs Z3
 
 TEST_CASE("engines: bvurem and bvudiv by zero follow SMT-LIB", "[engines][compile]")

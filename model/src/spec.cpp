@@ -215,6 +215,11 @@ Spec::Spec(Engine e, const SolverLimits &limits) : p(std::make_unique<Impl>())
 }
 Spec::~Spec() = default;
 
+size_t Spec::shapes_built() const
+{
+	return p->shapes.size();
+}
+
 Judgement Spec::judge(const Trace &t)
 {
 	extract_facts(t, p->facts);

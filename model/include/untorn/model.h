@@ -73,6 +73,9 @@ public:
 	// Cross-check: judge with both engines; returns "" when they agree.
 	// When Z3 cannot decide a query, sets *inconclusive (if given).
 	std::string cross_check(const Trace &t, bool *inconclusive = nullptr);
+	// How many distinct trace shapes have been built so far (each is built,
+	// and compiled, the first time a trace of that shape is judged).
+	size_t shapes_built() const;
 
 private:
 	struct Impl;
