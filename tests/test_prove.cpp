@@ -437,23 +437,35 @@ TEST_CASE("prove and diff: a stop request ends them inconclusive, never proved o
 	}
 	CHECK(cut.divergences.empty());
 
-	// asked as the third sweep's first path starts (one job): the report
-	// counts the two sweeps explored to the end, not the one under way
-	ProveBounds two = tiny(1);
-	two.jobs = 1;
-	std::atomic<bool> stop_two{false};
-	two.stop = &stop_two;
-	uint64_t paths_by_two = UINT64_MAX;
-	two.on_progress = [&](size_t done, size_t, uint64_t paths, uint64_t) {
-		if (done == 2 && paths_by_two == UINT64_MAX)
-			paths_by_two = paths;
-		if (paths > paths_by_two)
-			stop_two = true;
+	// asked as the fifth sweep's first path starts (one job): the report
+	// counts the four sweeps explored to the end, not the one under way.
+	// Sweeps run smallest first: the four with no extents (reflink or not,
+	// the length a power of two or not) come before the four with one, so
+	// the answer is complete for the layouts with none.
+	ProveBounds one = tiny(3);
+	one.data_extents = 1;
+	one.jobs = 1;
+	std::atomic<bool> stop_one{false};
+	one.stop = &stop_one;
+	uint64_t paths_by_four = UINT64_MAX;
+	one.on_progress = [&](size_t done, size_t, uint64_t paths, uint64_t) {
+		if (done == 4 && paths_by_four == UINT64_MAX)
+			paths_by_four = paths;
+		if (paths > paths_by_four)
+			stop_one = true;
 	};
-	ProveResult after_two = prove(Variant::v6_18, two);
-	CHECK(after_two.inconclusive_reason ==
-	      "interrupted, with 2 of " + std::to_string(all.stats.sweeps) + " sweeps finished");
-	CHECK(after_two.stats.sweeps == 3); // (the third ran, and was cut short)
+	ProveResult after_four = prove(Variant::v6_18, one);
+	CHECK(after_four.inconclusive_reason ==
+	      "interrupted, with 4 of 8 sweeps finished; complete up to 0 extents, shared ranges "
+	      "and allocator answers in all");
+	CHECK(after_four.complete_up_to == std::optional<unsigned>(0));
+	CHECK(after_four.stats.sweeps == 5); // (the fifth ran, and was cut short)
+	for (const auto &ip : after_four.invariants)
+		CHECK(ip.status == ProofStatus::inconclusive);
+	one.stop = nullptr;
+	ProveResult whole = prove(Variant::v6_18, one);
+	CHECK(whole.inconclusive_reason.empty());
+	CHECK(whole.complete_up_to == std::optional<unsigned>(1));
 
 	// asked before it starts: nothing runs
 	ProveBounds before = tiny(1);
@@ -461,7 +473,36 @@ TEST_CASE("prove and diff: a stop request ends them inconclusive, never proved o
 	ProveResult none = prove(Variant::v6_18, before);
 	CHECK(none.stats.sweeps == 0);
 	CHECK(none.inconclusive_reason.find(" 0 of ") != std::string::npos);
+	CHECK(!none.complete_up_to);
 	DiffResult d = diff(Variant::v6_16, Variant::v6_18, before);
 	CHECK(d.status == DiffStatus::inconclusive);
 	CHECK(d.inconclusive_reason.rfind("interrupted, with ", 0) == 0);
+}
+
+TEST_CASE("prove and diff: a time limit ends them as a stop does, and says so", "[prove][diff]")
+{
+	// (a deadline already past: nothing runs, whatever the machine's speed)
+	ProveBounds late = tiny(3);
+	late.deadline = std::chrono::steady_clock::now();
+	ProveResult p = prove(Variant::v6_18, late);
+	CHECK(p.inconclusive_reason ==
+	      "time limit reached, with 0 of 4 sweeps finished; not complete for any size");
+	CHECK(p.stats.sweeps == 0);
+	CHECK(!p.complete_up_to);
+	for (const auto &ip : p.invariants)
+		CHECK(ip.status == ProofStatus::inconclusive);
+	DiffResult d = diff(Variant::v6_16, Variant::v6_18, late);
+	CHECK(d.status == DiffStatus::inconclusive);
+	CHECK(d.inconclusive_reason.rfind("time limit reached, with 0 of 4 sweeps finished", 0) ==
+	      0);
+
+	// a deadline far away changes nothing
+	ProveBounds far = tiny(3);
+	far.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+	ProveResult q = prove(Variant::v6_18, far), r = prove(Variant::v6_18, tiny(3));
+	CHECK(q.inconclusive_reason.empty());
+	CHECK(q.complete_up_to == std::optional<unsigned>(0));
+	CHECK(q.stats.paths == r.stats.paths);
+	for (size_t i = 0; i < q.invariants.size(); i++)
+		CHECK(q.invariants[i].status == ProofStatus::proved);
 }

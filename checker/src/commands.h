@@ -111,6 +111,9 @@ struct ProveOptions {
 	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 	uint64_t max_paths = 5000000;
 	unsigned jobs = 0; // 0: one per core
+	// Each variant's proof (or the diff) stops after this long, as Ctrl-C
+	// stops it but inconclusive (exit 5), saying how far it got; 0: none.
+	double time_limit_s = 0;
 };
 int cmd_prove(const ProveOptions &o);
 int cmd_diff(const ProveOptions &o);

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 		cmd->add_option("--solver-rlimit", o.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
 		cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
 		cmd->add_option("--max-paths", o.max_paths, "give up (inconclusive) beyond this many paths in one sweep")->check(CLI::Range(1, 1000000000));
+		cmd->add_option("--time-limit", o.time_limit_s, "stop each proof (or the diff) after this many seconds, inconclusive, saying up to what size it is complete (0: no limit)")->check(CLI::Range(0.0, 1e7));
 		cmd->add_option("--jobs", o.jobs, "sweeps explored at once (threads; 0: one per core); the result is the same for any value")->check(CLI::Range(0u, 256u));
 	};
 	ProveOptions prove_o;

@@ -147,10 +147,20 @@ extern "C" void on_prove_sigint(int)
 {
 	stop_requested = true;
 }
-void stop_on_sigint(ProveBounds &b)
+// Ctrl-C, and --time-limit from now on.
+void stop_on_sigint_or_time(ProveBounds &b, const ProveOptions &o)
 {
 	std::signal(SIGINT, on_prove_sigint);
 	b.stop = &stop_requested;
+	if (o.time_limit_s > 0)
+		b.deadline = std::chrono::steady_clock::now() +
+		             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+		                 std::chrono::duration<double>(o.time_limit_s));
+}
+
+nlohmann::ordered_json complete_up_to_json(const std::optional<unsigned> &n)
+{
+	return n ? nlohmann::ordered_json(*n) : nlohmann::ordered_json(nullptr);
 }
 
 std::string bounds_text(const ProveOptions &o)
@@ -232,7 +242,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 {
 	const std::string vn(variant_name(v));
 	ProveBounds b = bounds_of(o);
-	stop_on_sigint(b);
+	stop_on_sigint_or_time(b, o);
 	ProveResult r;
 	{
 		Progress p(b, "untorn prove " + vn);
@@ -242,6 +252,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n";
 	nlohmann::ordered_json jr = {{"variant", vn},
 	                             {"stats", stats_json(r.stats)},
+	                             {"complete_up_to", complete_up_to_json(r.complete_up_to)},
 	                             {"invariants", nlohmann::ordered_json::array()}};
 	bool cex = false, unknown = false;
 	for (const auto &ip : r.invariants) {
@@ -337,7 +348,7 @@ int cmd_diff(const ProveOptions &o)
 		        b = *variant_from_name(o.variants.at(1));
 		const std::string an(variant_name(a)), bn(variant_name(b));
 		ProveBounds bounds = bounds_of(o);
-		stop_on_sigint(bounds);
+		stop_on_sigint_or_time(bounds, o);
 		DiffResult r;
 		{
 			Progress p(bounds, "untorn diff " + an + " " + bn);
@@ -348,7 +359,8 @@ int cmd_diff(const ProveOptions &o)
 		    {"b", bn},
 		    {"bounds", bounds_text(o)},
 		    {"status", std::string(diff_status_name(r.status))},
-		    {"stats", stats_json(r.stats)}};
+		    {"stats", stats_json(r.stats)},
+		    {"complete_up_to", complete_up_to_json(r.complete_up_to)}};
 		if (r.witness) {
 			make_out_dir(o.out);
 			fs::path fa = fs::path(o.out) / ("diff-" + an + ".json"),

@@ -96,6 +96,9 @@ struct Sweep {
 	// power of two, so the kernel's `x % len` and IS_ALIGNED() are masks
 	// (linear for the solver) rather than bit-vector remainders.
 	bool pow2_length;
+	// Extents, shared ranges and allocator answers in all: sweeps run
+	// smallest first (ProveResult::complete_up_to).
+	unsigned size() const { return data + cow + refcount + alloc; }
 	std::string describe() const
 	{
 		std::ostringstream o;
@@ -527,10 +530,15 @@ private:
 
 // ------------------------------------------------------------ the explorer
 
-// Has the caller asked the proof to stop (ProveBounds::stop, on SIGINT)?
-bool stop_asked(const ProveBounds &b)
+// Has the caller asked the proof to stop (ProveBounds::stop, on SIGINT), or
+// has its time limit come (ProveBounds::deadline)?
+bool interrupted(const ProveBounds &b)
 {
 	return b.stop && b.stop->load();
+}
+bool stop_asked(const ProveBounds &b)
+{
+	return interrupted(b) || (b.deadline && std::chrono::steady_clock::now() >= *b.deadline);
 }
 
 bool debug()
@@ -818,6 +826,12 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 									             reflink, env,
 									             d, c, r, a,
 									             pow2_length});
+	// Smallest first: a proof stopped early (Ctrl-C, a time limit) has
+	// then settled every layout up to some size on every profile, which
+	// it can state (complete_up_to), and a counterexample found first is
+	// a small one.
+	std::stable_sort(v.begin(), v.end(),
+	                 [](const Sweep &x, const Sweep &y) { return x.size() < y.size(); });
 	return v;
 }
 
@@ -855,14 +869,15 @@ namespace
 {
 
 // While it lives, interrupts the Z3 contexts listed in `live` (under `m`)
-// whenever b.stop is set: polled from a thread of its own, for
-// Z3_interrupt is not for signal handlers.  Nothing to do without b.stop.
+// whenever a stop is asked (stop_asked): polled from a thread of its own,
+// for Z3_interrupt is not for signal handlers.  Nothing to do without
+// b.stop or b.deadline.
 class StopWatcher
 {
 public:
 	StopWatcher(const ProveBounds &b, std::mutex &m, const std::vector<z3::context *> &live)
 	{
-		if (!b.stop)
+		if (!b.stop && !b.deadline)
 			return;
 		thread_ = std::thread([this, &b, &m, &live] {
 			while (!finished_) {
@@ -891,9 +906,13 @@ private:
 
 // What for_each_sweep() hands back.
 template <class R> struct SweepResults {
+	std::vector<Sweep> sweeps;
 	std::vector<std::optional<R>> parts; // in sweep order; none: not run
-	size_t total = 0;
-	size_t finished = 0; // explored to the end before any stop was asked
+	std::vector<char> finished;          // explored to the end before any stop was asked
+	size_t count_finished() const
+	{
+		return size_t(std::count(finished.begin(), finished.end(), 1));
+	}
 };
 
 // Runs `one(sweep, cancelled)` over every sweep, `jobs` at a time, and
@@ -914,7 +933,8 @@ SweepResults<R> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds 
 {
 	const unsigned jobs = b.jobs;
 	SweepResults<R> res;
-	res.total = sws.size();
+	res.sweeps = sws;
+	res.finished.assign(sws.size(), 0);
 	std::vector<std::optional<R>> &out = res.parts;
 	out.resize(sws.size());
 	std::atomic<size_t> next{0}, first_stop{SIZE_MAX};
@@ -965,10 +985,8 @@ SweepResults<R> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds 
 					std::rethrow_exception(e);
 				if (i > first_stop || !r)
 					continue;
-				if (!stop_asked(b)) {
-					std::lock_guard<std::mutex> l(m);
-					res.finished++;
-				}
+				if (!stop_asked(b))
+					res.finished[i] = 1; // (each i is one thread's)
 				progress(1, 0, 0);
 				bool stop = stops(*r);
 				out[i] = std::move(r);
@@ -1198,13 +1216,39 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	return res;
 }
 
-// Why a stopped proof or diff is inconclusive.
-// (A sweep under way when the stop came, or one whose query threw on the
-// interrupt, has not finished.)
-template <class R> std::string interrupted_reason(const SweepResults<R> &sr)
+// The largest size (Sweep::size) such that every sweep of at most that size
+// finished and `settled` holds for its result; none if not even size 0.
+template <class R, class Settled>
+std::optional<unsigned> complete_up_to(const SweepResults<R> &sr, Settled settled)
 {
-	return "interrupted, with " + std::to_string(sr.finished) + " of " +
-	       std::to_string(sr.total) + " sweeps finished";
+	std::optional<unsigned> upto;
+	std::vector<bool> open; // open[n]: some sweep of size n is not settled
+	for (size_t i = 0; i < sr.sweeps.size(); i++) {
+		const unsigned n = sr.sweeps[i].size();
+		if (open.size() <= n)
+			open.resize(n + 1, false);
+		if (!sr.finished[i] || i >= sr.parts.size() || !sr.parts[i] ||
+		    !settled(*sr.parts[i]))
+			open[n] = true;
+	}
+	for (unsigned n = 0; n < open.size() && !open[n]; n++)
+		upto = n;
+	return upto;
+}
+
+// Why a stopped proof or diff is inconclusive, and how far it got.  (A
+// sweep under way when the stop came, or one whose query threw on the
+// interrupt, has not finished.)
+template <class R>
+std::string stopped_reason(const ProveBounds &b, const SweepResults<R> &sr,
+                           std::optional<unsigned> upto)
+{
+	return std::string(interrupted(b) ? "interrupted" : "time limit reached") + ", with " +
+	       std::to_string(sr.count_finished()) + " of " + std::to_string(sr.sweeps.size()) +
+	       " sweeps finished; " +
+	       (upto ? "complete up to " + std::to_string(*upto) +
+	                   " extents, shared ranges and allocator answers in all"
+	             : std::string("not complete for any size"));
 }
 
 } // namespace
@@ -1244,9 +1288,15 @@ ProveResult prove(Variant v, const ProveBounds &b)
 				ip = q;
 		}
 	}
-	if (stop_asked(b)) {
+	res.complete_up_to = complete_up_to(sr, [](const ProveResult &p) {
+		return p.inconclusive_reason.empty() &&
+		       std::none_of(p.invariants.begin(), p.invariants.end(), [](const auto &ip) {
+			       return ip.status == ProofStatus::inconclusive;
+		       });
+	});
+	if (sr.count_finished() < sr.sweeps.size()) { // stopped
 		// (a query interrupted is no query the solver could not decide)
-		res.inconclusive_reason = interrupted_reason(sr);
+		res.inconclusive_reason = stopped_reason(b, sr, res.complete_up_to);
 		for (auto &ip : res.invariants)
 			if (ip.status != ProofStatus::counterexample) {
 				ip.status = ProofStatus::inconclusive;
@@ -1293,9 +1343,11 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 			res.smt2 = p->smt2;
 		}
 	}
-	if (stop_asked(bounds) && res.status != DiffStatus::different) {
-		res.status = DiffStatus::inconclusive;
-		res.inconclusive_reason = interrupted_reason(sr);
+	res.complete_up_to = complete_up_to(
+	    sr, [](const DiffResult &p) { return p.status == DiffStatus::equivalent; });
+	if (sr.count_finished() < sr.sweeps.size() && res.status != DiffStatus::different) {
+		res.status = DiffStatus::inconclusive; // stopped
+		res.inconclusive_reason = stopped_reason(bounds, sr, res.complete_up_to);
 		res.smt2.clear();
 	}
 	res.stats.seconds = seconds_since(t0);

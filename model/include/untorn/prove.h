@@ -14,6 +14,7 @@
 #include "untorn/model.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -72,6 +73,9 @@ struct ProveBounds {
 	// When it becomes true (a SIGINT handler sets it): queries under way are
 	// interrupted, no path or sweep starts, and the answer is inconclusive.
 	const std::atomic<bool> *stop = nullptr;
+	// The same when this time comes (a time limit): the report then says
+	// the time limit, not an interrupt, was reached.
+	std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // A concrete layout and write: a case's state without its expectations.
@@ -114,6 +118,12 @@ struct ProveResult {
 	// counterexample the concrete impl + specification do not confirm.
 	std::vector<std::string> divergences;
 	std::string inconclusive_reason; // why exploration itself was cut short
+	// Sweeps are explored smallest first (by extents, shared ranges and
+	// allocator answers in all).  Every sweep of at most this many was
+	// explored to the end and decided, so within those layouts every
+	// invariant not refuted holds -- the answer of a proof stopped early.
+	// None: not even the sweeps with none of them.
+	std::optional<unsigned> complete_up_to;
 	// With ProveBounds::record_paths: every explored path, as the outcome of
 	// each decision in order (untorn_concolic::path_outcomes()), sorted.  Within a
 	// sweep, distinct paths have distinct strings.
@@ -134,6 +144,10 @@ struct DiffResult {
 	ProveStats stats;
 	std::vector<std::string> divergences;
 	std::string inconclusive_reason, smt2;
+	// As for ProveResult: every sweep of at most this many extents, shared
+	// ranges and allocator answers in all was explored to the end, with no
+	// difference.
+	std::optional<unsigned> complete_up_to;
 };
 
 // Compares result, path (hw/sw/none), bytes written, the final forks and
