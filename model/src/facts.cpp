@@ -3,6 +3,7 @@
 #include "facts.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace untorn::spec
 {
@@ -70,7 +71,13 @@ namespace
 // Everything below is computed with choose()/cond_*() (untorn/value.h), not
 // with `if`: under the prover these are terms, so measuring a trace adds no
 // decisions -- a path is a path of impl's, not of the measurement.  (Loops
-// run over counts only: extents, snapshots, bios, calls.)
+// run over counts only: extents, snapshots, bios, calls.)  Where an operand
+// matters only on one side of a condition (a lookup, the rest of a
+// conjunction), the lazy forms (cond_and_then, cond_or_else, choose_lazily)
+// compute it only then: on integers that is plain short-circuiting, and a
+// split path (the prover deciding the facts' cases) records no decisions of
+// values it does not use.  Merged, the terms are the same as the eager
+// forms'.
 
 using Fork = std::vector<xfs_bmbt_irec>;
 
@@ -93,18 +100,24 @@ u64 max_of(const u64 &a, const u64 &b)
 }
 auto is_null(const u64 &startblock)
 {
-	return cond_or(startblock == DELAYSTARTBLOCK, startblock == HOLESTARTBLOCK);
+	return cond_or_else(startblock == DELAYSTARTBLOCK,
+	                    [&] { return startblock == HOLESTARTBLOCK; });
 }
 auto contains(const u64 &start, const u64 &n, const u64 &x)
 {
-	return cond_and(start <= x, x < start + n);
+	return cond_and_then(start <= x, [&] { return x < start + n; });
+}
+u64 zero()
+{
+	return 0;
 }
 
 // What an extent's blocks are: delalloc, unwritten or written.
 u64 kind_of(const xfs_bmbt_irec &e)
 {
-	return choose(e.br_startblock == DELAYSTARTBLOCK, K_DELALLOC,
-	              choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM));
+	return choose_lazily(
+	    e.br_startblock == DELAYSTARTBLOCK, [] { return u64(K_DELALLOC); },
+	    [&] { return choose(e.br_state == XFS_EXT_UNWRITTEN, K_UNWRITTEN, K_NORM); });
 }
 
 // The data-fork mapping of file block off: kind, and physical block (0 if
@@ -117,16 +130,18 @@ Mapping map_at(const Fork &f, const u64 &off)
 	Mapping m{K_HOLE, 0};
 	for (const auto &e : f) {
 		auto in = contains(e.br_startoff, e.br_blockcount, off);
-		auto delay = e.br_startblock == DELAYSTARTBLOCK;
-		m.kind = choose(in, kind_of(e), m.kind);
-		m.pblk = choose(cond_and(in, cond_not(delay)),
-		                e.br_startblock + (off - e.br_startoff), m.pblk);
+		m.kind = choose_lazily(
+		    in, [&] { return kind_of(e); }, [&] { return m.kind; });
+		m.pblk = choose_lazily(
+		    cond_and_then(in, [&] { return cond_not(e.br_startblock == DELAYSTARTBLOCK); }),
+		    [&] { return e.br_startblock + (off - e.br_startoff); },
+		    [&] { return m.pblk; });
 	}
 	return m;
 }
 auto differ(const Mapping &a, const Mapping &b)
 {
-	return cond_or(a.kind != b.kind, a.pblk != b.pblk);
+	return cond_or_else(a.kind != b.kind, [&] { return a.pblk != b.pblk; });
 }
 
 u64 overlap(const u64 &a, const u64 &an, const u64 &b, const u64 &bn)
@@ -150,8 +165,12 @@ struct Outside {
 Outside outside(const xfs_bmbt_irec &e, const u64 &o, const u64 &E)
 {
 	u64 right = max_of(e.br_startoff, E);
-	return {e.br_startoff, choose(e.br_startoff < o, min_of(e.end(), o) - e.br_startoff, 0),
-	        right, choose(e.end() > E, e.end() - right, 0)};
+	return {e.br_startoff,
+	        choose_lazily(
+	            e.br_startoff < o, [&] { return min_of(e.end(), o) - e.br_startoff; }, zero),
+	        right,
+	        choose_lazily(
+	            e.end() > E, [&] { return e.end() - right; }, zero)};
 }
 
 // Written CoW-fork blocks outside [o, E): blocks of `after` that are written
@@ -160,21 +179,35 @@ u64 cow_written_outside(const Fork &before, const Fork &after, const u64 &o, con
 {
 	u64 n = 0;
 	for (const auto &e : after) {
-		auto written =
-		    cond_and(cond_not(is_null(e.br_startblock)), e.br_state == XFS_EXT_NORM);
-		Outside out = outside(e, o, E);
-		n += choose(written, out.left_len + out.right_len, 0);
+		auto written = cond_and_then(cond_not(is_null(e.br_startblock)),
+		                             [&] { return e.br_state == XFS_EXT_NORM; });
+		std::optional<Outside> out_once; // (built when first needed)
+		auto out = [&]() -> const Outside & {
+			if (!out_once)
+				out_once = outside(e, o, E);
+			return *out_once;
+		};
+		n += choose_lazily(
+		    written, [&] { return out().left_len + out().right_len; }, zero);
 		for (const auto &b : before) { // the same blocks, written, at the same place
-			auto same = cond_and(cond_and(written, b.br_startblock != DELAYSTARTBLOCK),
-			                     cond_and(b.br_state == XFS_EXT_NORM,
-			                              b.br_startblock + e.br_startoff ==
-			                                  e.br_startblock + b.br_startoff));
-			n -= choose(
+			auto same = cond_and_then(
+			    cond_and_then(written,
+			                  [&] { return b.br_startblock != DELAYSTARTBLOCK; }),
+			    [&] {
+				    return cond_and_then(b.br_state == XFS_EXT_NORM, [&] {
+					    return b.br_startblock + e.br_startoff ==
+					           e.br_startblock + b.br_startoff;
+				    });
+			    });
+			n -= choose_lazily(
 			    same,
-			    overlap(out.left_off, out.left_len, b.br_startoff, b.br_blockcount) +
-			        overlap(out.right_off, out.right_len, b.br_startoff,
-			                b.br_blockcount),
-			    0);
+			    [&] {
+				    return overlap(out().left_off, out().left_len, b.br_startoff,
+				                   b.br_blockcount) +
+				           overlap(out().right_off, out().right_len, b.br_startoff,
+				                   b.br_blockcount);
+			    },
+			    zero);
 		}
 	}
 	return n;
@@ -187,12 +220,15 @@ u64 cow_written_outside(const Fork &before, const Fork &after, const u64 &o, con
 auto outside_differs(const Fork &a, const Fork &b, const u64 &o, const u64 &E)
 {
 	auto at = [&](const u64 &c) {
-		return cond_and(cond_or(c < o, c >= E), differ(map_at(a, c), map_at(b, c)));
+		return cond_and_then(cond_or_else(c < o, [&] { return c >= E; }),
+		                     [&] { return differ(map_at(a, c), map_at(b, c)); });
 	};
 	auto any = at(E);
 	for (const auto *f : {&a, &b})
 		for (const auto &e : *f)
-			any = cond_or(any, cond_or(at(e.br_startoff), at(e.end())));
+			any = cond_or_else(any, [&] {
+				return cond_or_else(at(e.br_startoff), [&] { return at(e.end()); });
+			});
 	return any;
 }
 
@@ -235,11 +271,19 @@ Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
 				u64 from = e.br_startoff + (b.fsbno - e.br_startblock);
 				if (certainly(from == b.file_off))
 					continue;
-				auto meet = cond_and(real, overlap(e.br_startblock, e.br_blockcount,
-				                                   b.fsbno, b.nblocks) != 0);
-				cut(choose(cond_and(meet, b.fsbno > e.br_startblock), from, o));
-				cut(choose(cond_and(meet, b.fsbno + b.nblocks <
-				                              e.br_startblock + e.br_blockcount),
+				auto meet = cond_and_then(real, [&] {
+					return overlap(e.br_startblock, e.br_blockcount, b.fsbno,
+					               b.nblocks) != 0;
+				});
+				cut(choose(
+				    cond_and_then(meet, [&] { return b.fsbno > e.br_startblock; }),
+				    from, o));
+				cut(choose(cond_and_then(meet,
+				                         [&] {
+					                         return b.fsbno + b.nblocks <
+					                                e.br_startblock +
+					                                    e.br_blockcount;
+				                         }),
 				           from + b.nblocks, o));
 			}
 		}
@@ -266,9 +310,11 @@ Segments segment(const Trace &t, const u64 &o, const u64 &E, unsigned T)
 		for (size_t j = 0; j < cuts.size(); j++) {
 			if (j == i)
 				continue;
-			next = choose(cond_and(cuts[j] > cuts[i], cuts[j] < next), cuts[j], next);
+			next =
+			    choose(cond_and_then(cuts[j] > cuts[i], [&] { return cuts[j] < next; }),
+			           cuts[j], next);
 			if (j < i)
-				dup = cond_or(dup, cuts[j] == cuts[i]);
+				dup = cond_or_else(dup, [&] { return cuts[j] == cuts[i]; });
 		}
 		s.start.push_back(cuts[i]);
 		s.len.push_back(choose(dup, 0, next - cuts[i]));
@@ -296,19 +342,24 @@ void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64>
 		u64 start = max_of(e.br_startoff, o);
 		u64 pblk = e.br_startblock + (start - e.br_startoff);
 		u64 kind = kind_of(e);
-		auto joins = u64(0) != 0;
-		if (i > 0) {
+		auto joins = [&] {
+			if (i == 0)
+				return u64(0) != 0;
 			const xfs_bmbt_irec &p = f[i - 1];
 			// (a delalloc extent before a real one is of another kind)
-			joins = cond_and(cond_and(start != o, p.end() == start),
-			                 cond_and(kind_of(p) == kind,
-			                          p.br_startblock + p.br_blockcount == pblk));
-		}
-		auto here = cond_and(real, n != 0);
+			return cond_and_then(
+			    cond_and_then(start != o, [&] { return p.end() == start; }), [&] {
+				    return cond_and_then(kind_of(p) == kind, [&] {
+					    return p.br_startblock + p.br_blockcount == pblk;
+				    });
+			    });
+		};
+		auto here = cond_and_then(real, [&] { return n != 0; });
 		pieces -= choose(real, n, 0);
-		pieces += choose(cond_and(here, cond_not(joins)), 1, 0);
-		shared += choose(cond_and(here, kind == K_NORM),
-		                 shared_blocks(t.initial.refcount, pblk, n), 0);
+		pieces += choose(cond_and_then(here, [&] { return cond_not(joins()); }), 1, 0);
+		shared += choose_lazily(
+		    cond_and_then(here, [&] { return kind == K_NORM; }),
+		    [&] { return shared_blocks(t.initial.refcount, pblk, n); }, zero);
 	}
 	v[G_INIT_PIECES] = pieces;
 	v[G_INIT_SHARED] = shared;
@@ -370,15 +421,17 @@ void extract_facts(const Trace &t, Facts &f)
 			Mapping m = map_at(snapshot(t, k), seg.start[s]);
 			v[sh.seg(s, k, S_KIND)] = m.kind;
 			v[sh.seg(s, k, S_PBLK)] = m.pblk;
-			v[sh.seg(s, k, S_WR)] = choose(
-			    cond_or(m.kind == K_NORM, m.kind == K_UNWRITTEN), writer(m.pblk), 0);
+			v[sh.seg(s, k, S_WR)] = choose_lazily(
+			    cond_or_else(m.kind == K_NORM, [&] { return m.kind == K_UNWRITTEN; }),
+			    [&] { return writer(m.pblk); }, zero);
 		}
 	}
 
 	auto changed = u64(0) != 0; // false, as a condition
 	for (unsigned k = 1; k <= T; k++)
-		changed =
-		    cond_or(changed, outside_differs(snapshot(t, k), t.initial.data_fork, o, E));
+		changed = cond_or_else(changed, [&] {
+			return outside_differs(snapshot(t, k), t.initial.data_fork, o, E);
+		});
 	v[G_OUTSIDE_CHANGED] = choose(changed, 1, 0);
 	v[G_COW_WRITTEN_OUTSIDE] =
 	    cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
@@ -392,19 +445,24 @@ void extract_facts(const Trace &t, Facts &f)
 	for (unsigned k = first_write_tb; k < T; k++) {
 		auto changes = u64(0) != 0;
 		for (unsigned s = 0; s < sh.segs; s++)
-			changes = cond_or(
-			    changes,
-			    cond_and(
-			        seg.len[s] != 0,
-			        cond_or(v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)],
-			                v[sh.seg(s, k, S_PBLK)] != v[sh.seg(s, k + 1, S_PBLK)])));
+			changes = cond_or_else(changes, [&] {
+				return cond_and_then(seg.len[s] != 0, [&] {
+					return cond_or_else(
+					    v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)],
+					    [&] {
+						    return v[sh.seg(s, k, S_PBLK)] !=
+						           v[sh.seg(s, k + 1, S_PBLK)];
+					    });
+				});
+			});
 		v[G_REMAP_TXNS] += choose(changes, 1, 0);
 	}
 
 	initial_layout(t, o, E, v);
 	Mapping first = map_at(t.initial.data_fork, o);
 	v[G_INIT_KIND] = first.kind;
-	v[G_INIT_DADDR] = choose(first.pblk != 0, xfs_fsb_to_db(g, first.pblk), 0);
+	v[G_INIT_DADDR] = choose_lazily(
+	    first.pblk != 0, [&] { return xfs_fsb_to_db(g, first.pblk); }, zero);
 	for (const auto &e : t.initial.cow_fork)
 		v[G_INIT_COW] += overlap(e.br_startoff, e.br_blockcount, o, E - o);
 
@@ -441,10 +499,13 @@ void extract_facts(const Trace &t, Facts &f)
 		v[sh.call(c, C_POS)] = x.pos / bs;
 		if (!x.error) {
 			const xfs_bmbt_irec &r = m.irec;
-			auto at_o = cond_and(cond_not(is_null(r.br_startblock)),
-			                     contains(r.br_startoff, r.br_blockcount, o));
-			v[sh.call(c, C_DADDR_AT_O)] = choose(
-			    at_o, xfs_fsb_to_db(g, r.br_startblock + (o - r.br_startoff)), 0);
+			auto at_o = cond_and_then(cond_not(is_null(r.br_startblock)), [&] {
+				return contains(r.br_startoff, r.br_blockcount, o);
+			});
+			v[sh.call(c, C_DADDR_AT_O)] = choose_lazily(
+			    at_o,
+			    [&] { return xfs_fsb_to_db(g, r.br_startblock + (o - r.br_startoff)); },
+			    zero);
 		}
 	}
 }

@@ -77,6 +77,22 @@ inline bool certainly(bool c)
 {
 	return c;
 }
+// The same, with the second operand (or the sides) computed only when its
+// value matters: here, as `&&`, `||` and `?:` do; under the prover's split
+// (choose() deciding), the same, so a lookup whose result is not used adds
+// no decisions; otherwise both are built into the term, as above.
+template <class B> bool cond_and_then(bool a, B b)
+{
+	return a && b();
+}
+template <class B> bool cond_or_else(bool a, B b)
+{
+	return a || b();
+}
+template <class A, class B> u64 choose_lazily(bool c, A a, B b)
+{
+	return c ? a() : b();
+}
 // While one lives, comparisons only render text (no-op for plain integers).
 struct TextOnly {
 	TextOnly() {}

@@ -246,6 +246,35 @@ inline CBool cond_not(const CBool &a)
 {
 	return a.constant() ? CBool(!a.concrete()) : CBool::of(!a.concrete(), !a.expr());
 }
+// cond_and / cond_or / choose with the operand that may not matter computed
+// by a callable, only when it does (see value.h): a constant condition, or
+// one being decided (a split), picks a side before the other is built, so
+// a split path records no decisions of lookups it does not use.  Merged,
+// the terms are exactly cond_and's, cond_or's and choose's.
+template <class B> CBool cond_and_then(const CBool &a, B b)
+{
+	if (a.constant())
+		return a.concrete() ? CBool(b()) : a;
+	if (choose_decides()) // (as cond_and decides: each part in turn)
+		return CBool(bool(a) && bool(CBool(b())));
+	return cond_and(a, b());
+}
+template <class B> CBool cond_or_else(const CBool &a, B b)
+{
+	if (a.constant())
+		return a.concrete() ? a : CBool(b());
+	if (choose_decides())
+		return CBool(bool(a) || bool(CBool(b())));
+	return cond_or(a, b());
+}
+template <class A, class Bf> Val choose_lazily(const CBool &c, A a, Bf b)
+{
+	if (c.constant())
+		return c.concrete() ? Val(a()) : Val(b());
+	if (choose_decides())
+		return bool(c) ? Val(a()) : Val(b());
+	return choose(c, a(), b());
+}
 // True only when c holds for every input (its term simplified to true).
 inline bool certainly(const CBool &c)
 {
@@ -288,6 +317,9 @@ enum : uint8_t { XFS_EXT_NORM, XFS_EXT_UNWRITTEN };
 using xfs_exntst_t = untorn_concolic::Val;
 
 using untorn_concolic::certainly;
+using untorn_concolic::choose_lazily;
+using untorn_concolic::cond_and_then;
+using untorn_concolic::cond_or_else;
 using untorn_concolic::choose;
 using untorn_concolic::cond_and;
 using untorn_concolic::cond_not;
