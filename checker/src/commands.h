@@ -118,6 +118,16 @@ struct ProveOptions {
 int cmd_prove(const ProveOptions &o);
 int cmd_diff(const ProveOptions &o);
 
+// How many paths `untorn prove` has to explore at the same bounds, counted on
+// sampled layouts (prove_cmd.cpp; model's untorn/census.h).  Of `bounds`,
+// the variants, extent bounds, geometry, block size, environment and jobs.
+struct CensusOptions {
+	ProveOptions bounds;
+	uint64_t count = 1000000; // layouts sampled per variant
+	uint64_t seed = 1;
+};
+int cmd_census(const CensusOptions &o);
+
 struct BenchOptions {
 	uint64_t count = 200000;
 	uint64_t seed = 42;

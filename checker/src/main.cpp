@@ -117,6 +117,24 @@ int main(int argc, char **argv)
 	auto *diff_cmd = app.add_subcommand("diff", "find a layout on which two variants differ, or prove them equivalent within bounds");
 	diff_cmd->add_option("variants", diff_o.variants, "VAR_A VAR_B")->required()->expected(2)->check(CLI::IsMember(every_variant));
 	prove_bounds(diff_cmd, diff_o);
+	CensusOptions census_o;
+	auto *census_cmd = app.add_subcommand("census", "count the paths `untorn prove` must explore at given bounds, on sampled layouts (a lower bound)");
+	census_cmd->add_option("--variant", census_o.bounds.variants, "variant (repeatable; default: every kernel version)")
+		->check(CLI::IsMember(every_variant));
+	census_cmd->add_option("--data-extents", census_o.bounds.data_extents, "at most this many data-fork extents")->check(CLI::Range(0u, 8u));
+	census_cmd->add_option("--cow-extents", census_o.bounds.cow_extents, "at most this many CoW-fork extents")->check(CLI::Range(0u, 8u));
+	census_cmd->add_option("--refcount", census_o.bounds.refcount, "at most this many shared ranges")->check(CLI::Range(0u, 8u));
+	census_cmd->add_option("--alloc", census_o.bounds.alloc, "at most this many allocator answers")->check(CLI::Range(0u, 8u));
+	census_cmd->add_option("--geometry", census_o.bounds.geometry, "profiles, 1..4, or symbolic (as for prove)")
+		->check(CLI::IsMember({"profiles", "1", "2", "3", "4", "symbolic"}));
+	census_cmd->add_option("--block-size", census_o.bounds.block_size, "with --geometry symbolic: block size in bytes, or all")
+		->check(CLI::IsMember({"512", "1024", "2048", "4096", "8192", "16384", "32768", "65536", "all"}));
+	census_cmd->add_option("--env", census_o.bounds.env, "what-if inputs, as for prove")
+		->check(CLI::IsMember({"real", "all", "dax-implies-iomap-dax", "dax-iff-iomap-dax"}));
+	census_cmd->add_option("--count", census_o.count, "layouts sampled per variant, spread evenly over the sweeps")->check(CLI::Range(1, 1000000000));
+	census_cmd->add_option("--seed", census_o.seed, "sampler seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
+	census_cmd->add_option("--jobs", census_o.bounds.jobs, "threads (0: one per core); the result is the same for any value")->check(CLI::Range(0u, 256u));
+	census_cmd->add_flag("--json", census_o.bounds.json, "print the result as JSON");
 
 	try {
 		app.parse(argc, argv);
@@ -151,5 +169,7 @@ int main(int argc, char **argv)
 		return cmd_prove(prove_o);
 	if (*diff_cmd)
 		return cmd_diff(diff_o);
+	if (*census_cmd)
+		return cmd_census(census_o);
 	return EXIT_BAD_INPUT;
 }

@@ -1,8 +1,10 @@
 // `untorn prove` and `untorn diff`: the bounded-exhaustive verification of
 // model/'s prover, with its counterexamples written as cases and replayed
-// through the checker's own loader, impl and specification.
+// through the checker's own loader, impl and specification; and `untorn
+// census`, which counts the paths a proof at the same bounds has to explore.
 #include "commands.h"
 #include "text.h"
+#include "untorn/census.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 #include "untorn/prove.h"
@@ -416,6 +418,95 @@ int cmd_diff(const ProveOptions &o)
 		                                              : EXIT_CLEAN;
 	} catch (const std::exception &e) {
 		std::cerr << "untorn diff: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+}
+
+namespace
+{
+
+std::string with_commas(uint64_t n)
+{
+	std::string s = std::to_string(n);
+	for (size_t i = s.size(); i > 3; i -= 3)
+		s.insert(i - 3, ",");
+	return s;
+}
+
+void print_census(const CensusResult &r, const CensusOptions &o)
+{
+	const std::string vn(variant_name(r.variant));
+	const bool rising = r.growth.size() == 10 && r.growth[9] > r.growth[8];
+	std::cout << "untorn census " << vn << ": " << with_commas(r.sweeps) << " sweeps, "
+	          << with_commas(o.count) << " samples (seed " << o.seed << "), "
+	          << with_commas(r.layouts) << " valid layouts run\n"
+	          << "  distinct paths: " << with_commas(r.paths)
+	          << " (each one a path `untorn prove` must explore at these bounds: a lower "
+	             "bound)\n"
+	          << "  found by each tenth of the sample:";
+	for (uint64_t g : r.growth)
+		std::cout << " " << with_commas(g);
+	std::cout << (rising ? "\n  still rising: a larger --count finds more\n"
+	                     : "\n  none new in the last tenth\n")
+	          << "  size  sweeps  paths   (size: extents, shared ranges and allocator "
+	             "answers in all)\n";
+	for (size_t n = 0; n < r.paths_by_size.size(); n++)
+		std::cout << "  " << std::left << std::setw(6) << n << std::setw(8)
+		          << r.sweeps_by_size[n] << with_commas(r.paths_by_size[n]) << "\n";
+}
+
+nlohmann::ordered_json census_json(const CensusResult &r, const CensusOptions &o)
+{
+	nlohmann::ordered_json by_size = nlohmann::ordered_json::array();
+	for (size_t n = 0; n < r.paths_by_size.size(); n++)
+		by_size.push_back({{"size", n},
+		                   {"sweeps", r.sweeps_by_size[n]},
+		                   {"paths", r.paths_by_size[n]}});
+	return {{"variant", std::string(variant_name(r.variant))},
+	        {"sweeps", r.sweeps},
+	        {"samples", o.count},
+	        {"seed", o.seed},
+	        {"layouts", r.layouts},
+	        {"paths", r.paths},
+	        {"growth", r.growth},
+	        {"by_size", by_size}};
+}
+
+} // namespace
+
+int cmd_census(const CensusOptions &o)
+{
+	try {
+		std::vector<Variant> vs;
+		for (const auto &n : o.bounds.variants)
+			vs.push_back(*variant_from_name(n));
+		if (vs.empty())
+			vs.assign(std::begin(all_variants), std::end(all_variants));
+		const ProveBounds b = bounds_of(o.bounds);
+		nlohmann::ordered_json report = {{"bounds", bounds_text(o.bounds)},
+		                                 {"census", nlohmann::ordered_json::array()}};
+		if (!o.bounds.json)
+			std::cout << "bounds: " << bounds_text(o.bounds) << "\n";
+		for (Variant v : vs) {
+			const auto t0 = std::chrono::steady_clock::now();
+			CensusResult r = census(v, b, CensusSample{o.count, o.seed, b.jobs});
+			// (the time on stderr: stdout is the same on every run)
+			std::cerr << "untorn census " << variant_name(v) << ": " << std::fixed
+			          << std::setprecision(1)
+			          << std::chrono::duration<double>(std::chrono::steady_clock::now() -
+			                                           t0)
+			                 .count()
+			          << " s\n";
+			if (o.bounds.json)
+				report["census"].push_back(census_json(r, o));
+			else
+				print_census(r, o);
+		}
+		if (o.bounds.json)
+			std::cout << report.dump() << "\n";
+		return EXIT_CLEAN;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn census: " << e.what() << "\n";
 		return EXIT_BAD_INPUT;
 	}
 }

@@ -379,6 +379,10 @@ cli diff-jobs-not-a-number "--jobs" diff rfc-v1 v6.18 --jobs two --out out
 cli prove-max-paths-0 "--max-paths" prove --variant v6.18 --max-paths 0 --out out
 cli prove-time-limit-negative "--time-limit" prove --variant v6.18 --time-limit -1 --out out
 cli diff-time-limit-word "--time-limit" diff v6.16 v6.18 --time-limit soon --out out
+cli census-count-0 "--count" census --variant v6.18 --count 0
+cli census-count-word "--count" census --variant v6.18 --count many
+cli census-geometry-5 "--geometry" census --variant v6.18 --geometry 5
+cli census-unknown-variant "--variant" census --variant v6.17
 cli run-solver-timeout-0 "--solver-timeout" run --solver-timeout 0 x.json
 cli bench-count-0 "--count" bench --count 0
 cli bench-variant-v9 "--variant" bench --variant v9
