@@ -13,6 +13,8 @@
 // -Duntorn=untorn_sym, so its own namespace has a name that macro leaves alone.
 #pragma once
 
+#include "scopes.h"
+
 #include <z3++.h>
 
 #include <cstdint>
@@ -282,20 +284,7 @@ inline bool certainly(const CBool &c)
 }
 
 // Renders text without recording decisions (trace notes, summaries).
-struct TextOnly {
-	TextOnly()
-	{
-		if (current_path())
-			current_path()->quiet++;
-	}
-	~TextOnly()
-	{
-		if (current_path())
-			current_path()->quiet--;
-	}
-	TextOnly(const TextOnly &) = delete;
-	TextOnly &operator=(const TextOnly &) = delete;
-};
+using TextOnly = untorn_scopes::Quiet<Path, current_path>;
 
 Val rounddown_pow_of_two(const Val &n);
 Val max_pow_of_two_factor(const Val &n);

@@ -38,12 +38,7 @@ void add_fork(RunOut &o, const std::vector<untorn::xfs_bmbt_irec> &f)
 RunOut run_symbolic(const InCase &c, bool split_facts)
 {
 	Path path;
-	Path *saved = current_path();
-	current_path() = &path;
-	struct Restore {
-		Path *saved;
-		~Restore() { current_path() = saved; }
-	} restore{saved};
+	untorn_scopes::Recording<Path, current_path> recording(path);
 
 	untorn::FileState st = file_state<untorn::FileState>(c, value_of, pow2_or_zero);
 	untorn::WriteReq w{value_of(c.offset),

@@ -16,12 +16,7 @@ Path *&current_path()
 std::string decisions(const untorn_concolic::InCase &c)
 {
 	Path path;
-	Path *saved = current_path();
-	current_path() = &path;
-	struct Restore {
-		Path *saved;
-		~Restore() { current_path() = saved; }
-	} restore{saved};
+	untorn_scopes::Recording<Path, current_path> recording(path);
 
 	auto value = [](const untorn_concolic::In &in) {
 		return in.var ? Val::input(in.value) : Val(in.value);

@@ -16,6 +16,8 @@
 // alone.
 #pragma once
 
+#include "../sym/scopes.h"
+
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -184,20 +186,7 @@ inline bool certainly(const CBool &c)
 	return c.constant() && c.concrete();
 }
 
-struct TextOnly {
-	TextOnly()
-	{
-		if (current_path())
-			current_path()->quiet++;
-	}
-	~TextOnly()
-	{
-		if (current_path())
-			current_path()->quiet--;
-	}
-	TextOnly(const TextOnly &) = delete;
-	TextOnly &operator=(const TextOnly &) = delete;
-};
+using TextOnly = untorn_scopes::Quiet<Path, current_path>;
 
 inline Val rounddown_pow_of_two(const Val &n)
 {
