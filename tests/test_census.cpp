@@ -154,6 +154,18 @@ TEST_CASE("census: the same result for any number of threads, and consistent fig
 	CHECK(one.paths_by_size[0] > 0);
 	CHECK(one.paths_by_size[4] > one.paths_by_size[0]);
 
+	// the variants' BRANCH()es alone tell fewer paths apart (every decision
+	// of theirs is one of impl's), but still some in every sweep size
+	CensusSample branches{count, 9, 2};
+	branches.by_branches = true;
+	const CensusResult br = census(Variant::v6_18, b, branches);
+	CHECK(br.layouts == one.layouts);
+	CHECK(br.paths < one.paths);
+	for (size_t n = 0; n < br.paths_by_size.size(); n++) {
+		CHECK(br.paths_by_size[n] > 0);
+		CHECK(br.paths_by_size[n] <= one.paths_by_size[n]);
+	}
+
 	// another seed samples other layouts: a different count of layouts run,
 	// the same order of magnitude of paths
 	const CensusResult other = census(Variant::v6_18, b, CensusSample{count, 10, 2});

@@ -125,6 +125,7 @@ struct CensusOptions {
 	ProveOptions bounds;
 	uint64_t count = 1000000; // layouts sampled per variant
 	uint64_t seed = 1;
+	bool branches = false; // count the variants' BRANCH() paths only (CensusSample::by_branches)
 };
 int cmd_census(const CensusOptions &o);
 

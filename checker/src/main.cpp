@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	census_cmd->add_option("--count", census_o.count, "layouts sampled per variant, spread evenly over the sweeps")->check(CLI::Range(1, 1000000000));
 	census_cmd->add_option("--seed", census_o.seed, "sampler seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	census_cmd->add_option("--jobs", census_o.bounds.jobs, "threads (0: one per core); the result is the same for any value")->check(CLI::Range(0u, 256u));
+	census_cmd->add_flag("--branches", census_o.branches, "count the paths of the variants' BRANCH() decisions only: what would be left if every helper's decisions were merged");
 	census_cmd->add_flag("--json", census_o.bounds.json, "print the result as JSON");
 
 	try {

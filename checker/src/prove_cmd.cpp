@@ -440,9 +440,13 @@ void print_census(const CensusResult &r, const CensusOptions &o)
 	std::cout << "untorn census " << vn << ": " << with_commas(r.sweeps) << " sweeps, "
 	          << with_commas(o.count) << " samples (seed " << o.seed << "), "
 	          << with_commas(r.layouts) << " valid layouts run\n"
-	          << "  distinct paths: " << with_commas(r.paths)
-	          << " (each one a path `untorn prove` must explore at these bounds: a lower "
-	             "bound)\n"
+	          << (o.branches ? "  distinct paths of the variants' BRANCH() decisions: "
+	                         : "  distinct paths: ")
+	          << with_commas(r.paths)
+	          << (o.branches ? " (what would be left for `untorn prove` if every helper's "
+	                           "decisions were merged: a lower bound)\n"
+	                         : " (each one a path `untorn prove` must explore at these "
+	                           "bounds: a lower bound)\n")
 	          << "  found by each tenth of the sample:";
 	for (uint64_t g : r.growth)
 		std::cout << " " << with_commas(g);
@@ -466,6 +470,7 @@ nlohmann::ordered_json census_json(const CensusResult &r, const CensusOptions &o
 	        {"sweeps", r.sweeps},
 	        {"samples", o.count},
 	        {"seed", o.seed},
+	        {"decisions", o.branches ? "branches" : "all"},
 	        {"layouts", r.layouts},
 	        {"paths", r.paths},
 	        {"growth", r.growth},
@@ -489,7 +494,7 @@ int cmd_census(const CensusOptions &o)
 			std::cout << "bounds: " << bounds_text(o.bounds) << "\n";
 		for (Variant v : vs) {
 			const auto t0 = std::chrono::steady_clock::now();
-			CensusResult r = census(v, b, CensusSample{o.count, o.seed, b.jobs});
+			CensusResult r = census(v, b, CensusSample{o.count, o.seed, b.jobs, o.branches});
 			// (the time on stderr: stdout is the same on every run)
 			std::cerr << "untorn census " << variant_name(v) << ": " << std::fixed
 			          << std::setprecision(1)

@@ -291,11 +291,15 @@ struct Sampler {
 	}
 };
 
-bool valid(const InCase &c)
+FileState concrete_state(const InCase &c)
 {
 	auto value = [](const In &x) { return x.value; };
-	FileState st = untorn_concolic::file_state<FileState>(c, value, value);
-	return validate_state(st, WriteReq{c.offset.value, c.length.value}).empty();
+	return untorn_concolic::file_state<FileState>(c, value, value);
+}
+
+bool valid(const InCase &c)
+{
+	return validate_state(concrete_state(c), WriteReq{c.offset.value, c.length.value}).empty();
 }
 
 } // namespace
@@ -347,6 +351,17 @@ Key path_key(uint64_t sweep, const std::string &decisions)
 	return {uint64_t(h >> 64), uint64_t(h)};
 }
 
+// What tells a layout's path apart: every decision, as the prover records
+// them, or only the variant's BRANCH()es (decision_signature), run on the
+// concrete impl.
+std::string path_of(const InCase &c, bool by_branches)
+{
+	if (!by_branches)
+		return untorn_tracing::decisions(c);
+	return decision_signature(run_atomic_write(
+	    concrete_state(c), WriteReq{c.offset.value, c.length.value}, Variant(c.variant)));
+}
+
 // The first sample (by index) that took each path.
 using FirstSeen = std::unordered_map<Key, uint64_t, KeyHash>;
 
@@ -363,7 +378,7 @@ void count_slice(Variant v, const std::vector<Sweep> &sws, const CensusSample &o
 		const uint64_t k = i % sws.size();
 		if (sample_layout(sws[k], o.seed, i, cases[k])) {
 			layouts++;
-			seen.emplace(path_key(k, untorn_tracing::decisions(cases[k])), i);
+			seen.emplace(path_key(k, path_of(cases[k], o.by_branches)), i);
 		}
 		if (o.on_progress && ++since_report == 1024) {
 			std::lock_guard<std::mutex> l(m);

@@ -24,6 +24,11 @@ struct CensusSample {
 	uint64_t count = 1'000'000; // layouts sampled, sample i in sweep i mod (number of sweeps)
 	uint64_t seed = 1;
 	unsigned jobs = 1; // threads; never changes the result
+	// Count the paths of the variants' BRANCH() decisions only (the kernel
+	// functions' own tests, impl's decision_signature): what would be left
+	// if every decision inside the shared helpers -- lookups, trims, fork
+	// edits, the allocator -- were merged into terms instead.
+	bool by_branches = false;
 	// Called from the worker threads, one call at a time, as samples finish:
 	// samples done, samples in all.  For a progress line.
 	std::function<void(uint64_t done, uint64_t total)> on_progress = nullptr;
