@@ -7,7 +7,6 @@
 #include "untorn/rng.h"
 
 #include <algorithm>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -367,24 +366,17 @@ using FirstSeen = std::unordered_map<Key, uint64_t, KeyHash>;
 
 // Samples i = first, first + stride, ... below o.count.
 void count_slice(Variant v, const std::vector<Sweep> &sws, const CensusSample &o, uint64_t first,
-                 uint64_t stride, FirstSeen &seen, uint64_t &layouts, std::mutex &m, uint64_t &done)
+                 uint64_t stride, FirstSeen &seen, uint64_t &layouts)
 {
 	// this thread's own cases (their variables live in this thread's Z3 context)
 	std::vector<InCase> cases;
 	for (const Sweep &sw : sws)
 		cases.push_back(symbolic_case(sw, unsigned(v)));
-	uint64_t since_report = 0;
 	for (uint64_t i = first; i < o.count; i += stride) {
 		const uint64_t k = i % sws.size();
 		if (sample_layout(sws[k], o.seed, i, cases[k])) {
 			layouts++;
 			seen.emplace(path_key(k, path_of(cases[k], o.by_branches)), i);
-		}
-		if (o.on_progress && ++since_report == 1024) {
-			std::lock_guard<std::mutex> l(m);
-			done += since_report;
-			since_report = 0;
-			o.on_progress(done, o.count);
 		}
 	}
 }
@@ -397,12 +389,10 @@ CensusResult census(Variant v, const ProveBounds &b, const CensusSample &o)
 	const unsigned jobs = std::max(1u, o.jobs);
 	std::vector<FirstSeen> seen(jobs);
 	std::vector<uint64_t> layouts(jobs, 0);
-	std::mutex m;
-	uint64_t done = 0;
 	std::vector<std::thread> threads;
 	for (unsigned j = 0; j < jobs; j++)
 		threads.emplace_back(
-		    [&, j] { count_slice(v, sws, o, j, jobs, seen[j], layouts[j], m, done); });
+		    [&, j] { count_slice(v, sws, o, j, jobs, seen[j], layouts[j]); });
 	for (auto &t : threads)
 		t.join();
 

@@ -29,9 +29,6 @@ struct CensusSample {
 	// if every decision inside the shared helpers -- lookups, trims, fork
 	// edits, the allocator -- were merged into terms instead.
 	bool by_branches = false;
-	// Called from the worker threads, one call at a time, as samples finish:
-	// samples done, samples in all.  For a progress line.
-	std::function<void(uint64_t done, uint64_t total)> on_progress = nullptr;
 };
 
 struct CensusResult {
