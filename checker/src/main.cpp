@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 		every_variant.emplace_back(variant_name(v));
 	for (Variant v : whatif_variants)
 		every_variant.emplace_back(variant_name(v));
-	auto prove_bounds = [&](CLI::App *cmd, ProveOptions &o) {
+	// what is enumerated and what is pinned: prove, diff and census alike
+	auto layout_bounds = [&](CLI::App *cmd, ProveOptions &o) {
 		cmd->add_option("--data-extents", o.data_extents, "at most this many data-fork extents")->check(CLI::Range(0u, 8u));
 		cmd->add_option("--cow-extents", o.cow_extents, "at most this many CoW-fork extents")->check(CLI::Range(0u, 8u));
 		cmd->add_option("--refcount", o.refcount, "at most this many shared ranges")->check(CLI::Range(0u, 8u));
@@ -99,6 +100,9 @@ int main(int argc, char **argv)
 			->check(CLI::IsMember({"512", "1024", "2048", "4096", "8192", "16384", "32768", "65536", "all"}));
 		cmd->add_option("--env", o.env, "what-if inputs: real (direct I/O, no DAX), all, dax-implies-iomap-dax, dax-iff-iomap-dax")
 			->check(CLI::IsMember({"real", "all", "dax-implies-iomap-dax", "dax-iff-iomap-dax"}));
+	};
+	auto prove_bounds = [&](CLI::App *cmd, ProveOptions &o) {
+		layout_bounds(cmd, o);
 		cmd->add_option("--out", o.out, "folder for counterexample cases and undecided queries");
 		cmd->add_flag("--json", o.json, "print the result as JSON");
 		cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
@@ -121,16 +125,7 @@ int main(int argc, char **argv)
 	auto *census_cmd = app.add_subcommand("census", "count the paths `untorn prove` must explore at given bounds, on sampled layouts (a lower bound)");
 	census_cmd->add_option("--variant", census_o.bounds.variants, "variant (repeatable; default: every kernel version)")
 		->check(CLI::IsMember(every_variant));
-	census_cmd->add_option("--data-extents", census_o.bounds.data_extents, "at most this many data-fork extents")->check(CLI::Range(0u, 8u));
-	census_cmd->add_option("--cow-extents", census_o.bounds.cow_extents, "at most this many CoW-fork extents")->check(CLI::Range(0u, 8u));
-	census_cmd->add_option("--refcount", census_o.bounds.refcount, "at most this many shared ranges")->check(CLI::Range(0u, 8u));
-	census_cmd->add_option("--alloc", census_o.bounds.alloc, "at most this many allocator answers")->check(CLI::Range(0u, 8u));
-	census_cmd->add_option("--geometry", census_o.bounds.geometry, "profiles, 1..4, or symbolic (as for prove)")
-		->check(CLI::IsMember({"profiles", "1", "2", "3", "4", "symbolic"}));
-	census_cmd->add_option("--block-size", census_o.bounds.block_size, "with --geometry symbolic: block size in bytes, or all")
-		->check(CLI::IsMember({"512", "1024", "2048", "4096", "8192", "16384", "32768", "65536", "all"}));
-	census_cmd->add_option("--env", census_o.bounds.env, "what-if inputs, as for prove")
-		->check(CLI::IsMember({"real", "all", "dax-implies-iomap-dax", "dax-iff-iomap-dax"}));
+	layout_bounds(census_cmd, census_o.bounds);
 	census_cmd->add_option("--count", census_o.count, "layouts sampled per variant, spread evenly over the sweeps")->check(CLI::Range(1, 1000000000));
 	census_cmd->add_option("--seed", census_o.seed, "sampler seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	census_cmd->add_option("--jobs", census_o.bounds.jobs, "threads (0: one per core); the result is the same for any value")->check(CLI::Range(0u, 256u));
