@@ -194,6 +194,14 @@ public:
 		t_.timeline.push_back({TraceEvent::bio, int(t_.bios.size() - 1)});
 		return *this;
 	}
+	// An in-core change that commits nothing (xfs_reflink_convert_cow_locked):
+	// a note in the timeline, no crash point.
+	TB &note(std::string s)
+	{
+		t_.notes.push_back(std::move(s));
+		t_.timeline.push_back({TraceEvent::note, int(t_.notes.size() - 1)});
+		return *this;
+	}
 	// A committed transaction; forks not given are carried over unchanged.
 	TB &txn(const char *name, std::optional<Fork> data_fork,
 	        std::optional<Fork> cow_fork = std::nullopt)
@@ -247,7 +255,7 @@ TB sw_write(std::vector<Fork> remap, xfs_fsblock_t data_start = 101)
 	    .data({ext(0, data_start, 4)})
 	    .sw_call(ext(0, 200, 2))
 	    .txn("xfs_atomic_write_cow_iomap_begin", std::nullopt, Fork{unw(0, 200, 2)})
-	    .txn("xfs_reflink_convert_cow_locked", std::nullopt, Fork{ext(0, 200, 2)})
+	    .note("xfs_reflink_convert_cow_locked: in-core cow fork: convert [0+2 @200] to written")
 	    .bio(0, 200, 2, false);
 	for (size_t i = 0; i < remap.size(); i++)
 		b.txn("xfs_reflink_end_atomic_cow", remap[i],

@@ -684,7 +684,12 @@ int xfs_find_trim_cow_extent(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec *
 	return 0;
 }
 
-// Convert the CoW fork's unwritten extents in the range to written.
+// Convert the CoW fork's unwritten extents in the range to written.  The
+// kernel does it with xfs_bmap_add_extent_unwritten_real(NULL, ...): no
+// transaction, only the in-core CoW fork changes (the CoW fork is never
+// logged as such; a crash loses it and xfs_reflink_recover_cow() frees its
+// blocks at mount).  So it is no crash point and no log flush: a trace note,
+// not a Transaction.
 int xfs_reflink_convert_cow_locked(xfs_inode *ip, xfs_fileoff_t offset_fsb, xfs_filblks_t count_fsb)
 {
 	size_t icur;
@@ -710,8 +715,8 @@ int xfs_reflink_convert_cow_locked(xfs_inode *ip, xfs_fileoff_t offset_fsb, xfs_
 	for (auto e : todo) {
 		xfs_bmap_set_state(ip, XFS_COW_FORK, e.br_startoff, e.br_blockcount, XFS_EXT_NORM);
 		e.br_state = XFS_EXT_NORM;
-		xfs_trans_commit(ip, "xfs_reflink_convert_cow_locked",
-				 "cow fork: convert " + format_extent(e) + " to written");
+		trace_note(ip, "xfs_reflink_convert_cow_locked: in-core cow fork: convert " + format_extent(e) +
+				       " to written (xfs_bmap_add_extent_unwritten_real with no tp: not logged)");
 	}
 	return 0;
 }
