@@ -546,6 +546,74 @@ TEST_CASE("variants: a delalloc CoW extent at the offset: v6.16 EIO, v6.18 conve
 	CHECK(t.final_state.cow_fork.empty());
 }
 
+TEST_CASE("variants: v6.18 convert_delay fills the iomap, not cmap, and retries the lookup", "[variants][sw][fixes]")
+{
+	// v6.18 xfs_atomic_write_cow_iomap_begin: isnullstartblock(cmap) -> goto
+	// convert_delay -> xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, offset,
+	// iomap, NULL) -> goto retry.  xfs_bmapi_convert_delalloc
+	// (libxfs/xfs_bmap.c) puts what it allocated into the iomap and never
+	// touches cmap, so only the retried lookup sees the new unwritten extent;
+	// skipping the retry would map the delalloc cmap (IOMAP_DELALLOC, EIO).
+	FileState st = base(true, 4096, 8192); // 16 KiB > bt_awu_max: straight to the CoW ops
+	st.data_fork = {ext(0, 9, 4)};
+	st.cow_fork = {ext(0, DELAYSTARTBLOCK, 4)};
+	st.alloc = {{100, 4}};
+
+	Trace t = run_atomic_write(st, wr(0, 4 * BS), Variant::v6_18);
+	CHECK(t.result == 0);
+	REQUIRE(t.calls.size() == 1u);
+	const IomapBeginCall &c = t.calls[0];
+	// the lookup runs twice: delalloc first, the converted extent after the retry
+	std::vector<bool> at_offset, delalloc;
+	for (const Branch &b : c.branches) {
+		if (std::string(b.cond) == "cmap.br_startoff <= offset_fsb")
+			at_offset.push_back(b.taken);
+		if (std::string(b.cond) == "isnullstartblock(cmap.br_startblock)")
+			delalloc.push_back(b.taken);
+	}
+	CHECK(at_offset == std::vector<bool>{true, true});
+	CHECK(delalloc == std::vector<bool>{true, false});
+	CHECK(c.iomap.type == IomapType::MAPPED);
+	CHECK(c.iomap.flags == IOMAP_F_SHARED);
+	CHECK(c.iomap.irec == ext(0, 100, 4));
+	CHECK(count_txns(t, "xfs_bmapi_convert_delalloc") == 1u);
+	REQUIRE(t.bios.size() == 1u);
+	CHECK(t.bios[0].fsbno == 100u);
+	CHECK(t.final_state.data_fork == std::vector<xfs_bmbt_irec>{ext(0, 100, 4)});
+	CHECK(t.final_state.cow_fork.empty());
+}
+
+TEST_CASE("variants: v6.18 convert_delay converts from the reservation's start, looping while short",
+	  "[variants][sw][fixes]")
+{
+	// xfs_bmapi_convert_one_delalloc: "Always allocate convert from the start
+	// of the delalloc extent even if that is outside the passed in range";
+	// xfs_bmapi_convert_delalloc loops "while (iomap->offset + iomap->length
+	// <= offset)", one transaction each.  Write [4, 8) over a CoW delalloc
+	// reservation [0+8]: the allocator gives 2 blocks (converting [0,2)),
+	// then 6 ([2,8)); the retried lookup trims [2+6 @300] to the write.
+	FileState st = base(true, 4096, 8192);
+	st.data_fork = {ext(0, 20, 8)};
+	st.cow_fork = {ext(0, DELAYSTARTBLOCK, 8)};
+	st.alloc = {{100, 2}, {300, 6}};
+
+	Trace t = run_atomic_write(st, wr(4 * BS, 4 * BS), Variant::v6_18);
+	CHECK(t.result == 0);
+	CHECK(t.path == Path::sw);
+	REQUIRE(t.calls.size() == 1u);
+	CHECK(t.calls[0].iomap.irec == ext(4, 302, 4));
+	CHECK(count_txns(t, "xfs_bmapi_convert_delalloc") == 2u);
+	REQUIRE(t.txns.size() == 3u); // two conversions, then the remap
+	CHECK(t.txns[0].cow_fork ==
+	      std::vector<xfs_bmbt_irec>{ext(0, 100, 2, XFS_EXT_UNWRITTEN), ext(2, DELAYSTARTBLOCK, 6)});
+	CHECK(t.txns[1].cow_fork ==
+	      std::vector<xfs_bmbt_irec>{ext(0, 100, 2, XFS_EXT_UNWRITTEN), ext(2, 300, 6, XFS_EXT_UNWRITTEN)});
+	CHECK(t.final_state.data_fork == std::vector<xfs_bmbt_irec>{ext(0, 20, 4), ext(4, 302, 4)});
+	// blocks the write did not cover stay unwritten staging blocks
+	CHECK(t.final_state.cow_fork ==
+	      std::vector<xfs_bmbt_irec>{ext(0, 100, 2, XFS_EXT_UNWRITTEN), ext(2, 300, 2, XFS_EXT_UNWRITTEN)});
+}
+
 TEST_CASE("variants: v6.16 converts CoW blocks beyond the write to written; v6.18 does not", "[variants][sw][fixes]")
 {
 	// v6.16 xfs_atomic_write_cow_iomap_begin: end_fsb = cmap.br_startoff (the

@@ -470,6 +470,64 @@ int xfs_bmapi_write(xfs_inode *ip, const char *caller, int whichfork, xfs_fileof
 	return *nmap ? 0 : error;
 }
 
+// xfs_bmapi_convert_one_delalloc (fs/xfs/libxfs/xfs_bmap.c): allocate real
+// blocks for the delalloc extent backing `offset` -- always from its start
+// and for all of it ("to create large contiguous extents on disk"), as
+// unwritten blocks (XFS_BMAPI_PREALLOC, and XFS_BMAPI_COWFORK for the CoW
+// fork) -- in one transaction, and put the result into *iomap.  A short
+// allocation converts only the front of the reservation; the rest stays
+// delalloc.  Nothing else is handed back: the caller's own mappings are
+// untouched.
+static int xfs_bmapi_convert_one_delalloc(xfs_inode *ip, int whichfork, xfs_off_t offset, Iomap *iomap)
+{
+	const xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
+	unsigned flags = 0;
+	xfs_bmbt_irec got;
+	size_t icur;
+	std::string what;
+
+	if (whichfork == XFS_COW_FORK)
+		flags |= IOMAP_F_SHARED;
+
+	/* no extent at offset: -EAGAIN (a WARN_ON_ONCE unless the CoW fork) */
+	if (!xfs_iext_lookup_extent(ip, whichfork, offset_fsb, &icur, &got) || got.br_startoff > offset_fsb)
+		return -EAGAIN;
+	/*
+	 * If we find a real extent here we raced with another thread converting
+	 * the extent.  Just return the real extent at this offset.
+	 */
+	if (!isnullstartblock(got.br_startblock))
+		return xfs_bmbt_to_iomap(ip, iomap, &got, 0, flags);
+
+	unsigned bmapi_flags = XFS_BMAPI_PREALLOC;
+	if (whichfork == XFS_COW_FORK)
+		bmapi_flags |= XFS_BMAPI_COWFORK;
+	int error = xfs_bmapi_allocate(ip, whichfork, got.br_startoff, got.br_blockcount, bmapi_flags, &got,
+				       &what);
+	if (error)
+		return error; /* xfs_trans_cancel: nothing commits */
+	xfs_trans_commit(ip, "xfs_bmapi_convert_delalloc", what);
+	return xfs_bmbt_to_iomap(ip, iomap, &got, 0, flags);
+}
+
+int xfs_bmapi_convert_delalloc(xfs_inode *ip, int whichfork, xfs_off_t offset, Iomap *iomap)
+{
+	int error;
+
+	/*
+	 * Attempt to allocate whatever delalloc extent currently backs offset
+	 * and put the result into iomap.  Allocate in a loop because it may
+	 * take several attempts to allocate real blocks for a contiguous
+	 * delalloc extent if free space is sufficiently fragmented.
+	 */
+	do {
+		error = xfs_bmapi_convert_one_delalloc(ip, whichfork, offset, iomap);
+		if (error)
+			return error;
+	} while (iomap->offset + iomap->length <= offset);
+	return 0;
+}
+
 // ------------------------------------------------------------------ refcounts
 
 int xfs_refcount_find_shared(xfs_inode *ip, xfs_fsblock_t bno, xfs_filblks_t len,

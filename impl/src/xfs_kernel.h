@@ -89,6 +89,11 @@ xfs_fileoff_t xfs_iomap_end_fsb(xfs_inode *ip, xfs_off_t offset, xfs_off_t count
 // converting a delalloc extent whole; records one transaction.
 int xfs_bmapi_write(xfs_inode *ip, const char *caller, int whichfork, xfs_fileoff_t bno,
 		    xfs_filblks_t len, unsigned flags, xfs_bmbt_irec *mval, int *nmap);
+// xfs_bmapi_convert_delalloc: allocates the delalloc extent backing `offset`
+// (whole, from its start; looping, one transaction each, while the allocator
+// comes up short of offset) and maps the extent that now backs offset into
+// *iomap.  Returns 0 or -errno.
+int xfs_bmapi_convert_delalloc(xfs_inode *ip, int whichfork, xfs_off_t offset, Iomap *iomap);
 // Converts [bno, bno+len) of the fork to `state` in place (no transaction record).
 void xfs_bmap_set_state(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, xfs_filblks_t len,
 			xfs_exntst_t state);

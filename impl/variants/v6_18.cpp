@@ -5,9 +5,11 @@
 //   8d7bba1e8314 "xfs: fix various problems in xfs_atomic_write_cow_iomap_begin"
 // Everything else -- admission, limits, xfs_file_dio_write_atomic and
 // xfs_direct_write_iomap_begin -- is unchanged from v6.16 and taken from
-// v6_16.cpp.  Same simplifications as there; xfs_bmapi_convert_delalloc() on
-// the CoW fork is modelled as xfs_bmapi_write() over the reservation (it
-// allocates the whole delalloc extent as unwritten blocks).
+// v6_16.cpp.  Same simplifications as there.  xfs_bmapi_convert_delalloc()
+// (fs/xfs/libxfs/xfs_bmap.c, shared in xfs_kernel.cpp) allocates the whole
+// delalloc extent backing the offset as unwritten blocks and fills the
+// iomap; cmap keeps the delalloc extent, which is why the kernel must
+// `goto retry`.
 #include "variants.h"
 
 namespace untorn::kern::v6_18 {
@@ -80,9 +82,8 @@ found:
 	return xfs_bmbt_to_iomap(ip, iomap, &cmap, flags, IOMAP_F_SHARED);
 
 convert_delay:
-	/* xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, offset, ...) */
-	error = xfs_bmapi_write(ip, "xfs_bmapi_convert_delalloc", XFS_COW_FORK, offset_fsb, 1,
-				XFS_BMAPI_COWFORK | XFS_BMAPI_PREALLOC, &cmap, &nmaps);
+	/* fills *iomap, not cmap: cmap still holds the delalloc extent */
+	error = xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, offset, iomap);
 	if (error)
 		return error;
 	/*
