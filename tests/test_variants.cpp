@@ -151,6 +151,73 @@ TEST_CASE("variants: v6.16 limit from the atomic ioend transaction (x_max_atomic
 	CHECK(t.awu_max == 16u * 4096u);
 }
 
+TEST_CASE("variants: v6.16 rounds the log's atomic write count down to a power of two", "[variants][limits]")
+{
+	// fs/xfs/xfs_reflink.c xfs_reflink_max_atomic_cow():
+	//     return rounddown_pow_of_two(xfs_calc_max_atomic_write_fsblocks(mp));
+	// x_max_atomic_ioend is xfs_calc_max_atomic_write_fsblocks(), unrounded.
+	// The numbers of a real 6.18 mount (4 KiB blocks, 32768-block AGs, no
+	// hardware atomics):
+	//   xfs_calc_max_atomic_write_fsblocks: ... logres 107904 blockcount 387
+	//   xfs_calc_atomic_write_unit_max: ag max_write 262144 max_ioend 256
+	//       max_gsize 32768 awu_max 256
+	FileState st = base(true, 0, 0);
+	st.geo.ag_blocks = 32768;
+	st.geo.max_atomic_ioend = 387;
+	for (Variant v : {Variant::v6_16, Variant::v6_18}) {
+		INFO(variant_name(v));
+		AtomicLimits l = atomic_write_limits(st, v);
+		CHECK(l.max_write == 262144u); // rounddown_pow_of_two(XFS_B_TO_FSB(MAX_RW_COUNT))
+		CHECK(l.max_ioend == 256u);
+		CHECK(l.max_gsize == 32768u);
+		CHECK(l.group_awu_max == 256u);
+		CHECK(l.awu_min == 4096u);
+		CHECK(l.awu_max == 256u * 4096u); // statx's atomic_write_unit_max: 1 MiB
+
+		Trace t = run_atomic_write(st, wr(0, 3 * BS), v);
+		CHECK(t.awu_min == l.awu_min);
+		CHECK(t.awu_max == l.awu_max);
+		// 2 MiB is over the limit, and admission says so before any mapping
+		require_rejected(run_atomic_write(st, wr(0, 512 * BS), v), EINVAL);
+		CHECK(run_atomic_write(st, wr(0, 256 * BS), v).admitted);
+	}
+	// Without reflink there are no software atomics: max_ioend is 0, and
+	// with hardware atomics the limit is one block.
+	st = base(false);
+	st.geo.max_atomic_ioend = 387;
+	AtomicLimits l = atomic_write_limits(st, Variant::v6_16);
+	CHECK(l.max_ioend == 0u);
+	CHECK(l.awu_max == 4096u);
+}
+
+TEST_CASE("variants: atomic_write_limits agrees with what a write sees, for every variant", "[variants][limits]")
+{
+	const std::vector<FileState> states = [] {
+		std::vector<FileState> v = {base(), base(true, 0, 0), base(false), base(false, 0, 0),
+					    base(true, 8192, 65536)};
+		FileState odd = base();
+		odd.geo.max_atomic_ioend = 5;
+		v.push_back(odd);
+		return v;
+	}();
+	for (Variant v : all_variants)
+		for (Variant w : whatif_variants)
+			for (Variant x : {v, w})
+				for (const FileState &st : states) {
+					INFO(variant_name(x));
+					AtomicLimits l = atomic_write_limits(st, x);
+					Trace t = run_atomic_write(st, wr(0, BS), x);
+					CHECK(l.awu_min == t.awu_min);
+					CHECK(l.awu_max == t.awu_max);
+				}
+	// rfc-v1 (patch 09): no max_write / max_ioend terms
+	AtomicLimits r = atomic_write_limits(base(), Variant::rfc_v1);
+	CHECK(r.max_write == 0u);
+	CHECK(r.max_ioend == 0u);
+	CHECK(r.max_gsize == 8u); // max_pow_of_two_factor(1000)
+	CHECK(r.awu_max == 32768u);
+}
+
 TEST_CASE("variants: v6.16 limit from MAX_RW_COUNT", "[variants][limits]")
 {
 	FileState st = base(true, 0, 0);

@@ -70,8 +70,11 @@ struct Builder {
 		geo.ag_count = 1 + uint32_t(r.below(4));
 		geo.reflink = r.chance(90);
 		geo.cowextsize = r.pick(cows);
+		// what the log can remap in one atomic ioend: unrounded counts too
+		// (a real 4 KiB-block log gives 387), which impl rounds down
+		static const uint32_t ioends[] = {1, 2, 5, 8, 24, 387};
 		if (r.chance(10))
-			geo.max_atomic_ioend = 1u << r.below(6);
+			geo.max_atomic_ioend = r.pick(ioends);
 		auto &d = c.state.dev;
 		if (r.chance(15)) {
 			d = {0, 0};

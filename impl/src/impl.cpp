@@ -173,14 +173,8 @@ std::string decision_signature(const Trace &t)
 
 // ------------------------------------------------------------------ running
 
-Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
+static void init_inode(kern::xfs_inode &ip, const FileState &st, Trace &t)
 {
-	Trace t;
-	t.variant = v;
-	t.write = w;
-	t.initial = st;
-
-	kern::xfs_inode ip;
 	ip.geo = st.geo;
 	ip.dev = st.dev;
 	ip.i_df = st.data_fork;
@@ -191,6 +185,35 @@ Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
 	ip.alloc.policy = st.alloc_policy;
 	ip.trace = &t;
 	ip.file_branches = &t.file_branches;
+}
+
+AtomicLimits atomic_write_limits(const FileState &st, Variant v)
+{
+	Trace t;
+	t.variant = v;
+	t.initial = st;
+	kern::xfs_inode ip;
+	init_inode(ip, st, t);
+	switch (v) {
+	case Variant::rfc_v1: return kern::rfc_v1::atomic_write_limits(&ip);
+	case Variant::v6_16:
+	case Variant::v6_18: return kern::v6_16::atomic_write_limits(&ip); /* v6.18 keeps v6.16's */
+	case Variant::rfc_v1_dax_flags: return kern::rfc_v1_dax_flags::atomic_write_limits(&ip);
+	case Variant::rfc_v1_v616_alloc_check: return kern::rfc_v1_v616_alloc_check::atomic_write_limits(&ip);
+	case Variant::v6_16_rfc_alloc_check: return kern::v6_16_rfc_alloc_check::atomic_write_limits(&ip);
+	}
+	return {};
+}
+
+Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
+{
+	Trace t;
+	t.variant = v;
+	t.write = w;
+	t.initial = st;
+
+	kern::xfs_inode ip;
+	init_inode(ip, st, t);
 
 	kern::ssize_ret ret;
 	switch (v) {

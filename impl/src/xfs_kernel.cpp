@@ -1024,6 +1024,27 @@ int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len)
 	return 0;
 }
 
+// xfs_calc_max_atomic_write_fsblocks: in the kernel, from the log
+// reservation of tr_atomic_ioend (the space one remap step needs per block,
+// against the log size); the log is not modelled, so the case states it.
+xfs_extlen_t xfs_calc_max_atomic_write_fsblocks(xfs_inode *ip)
+{
+	return ip->geo.max_atomic_ioend;
+}
+
+// Compute the largest atomic write that we can complete through software.
+xfs_extlen_t xfs_reflink_max_atomic_cow(xfs_inode *ip)
+{
+	/* We cannot do any atomic writes without out of place writes. */
+	if (!ip->geo.reflink) /* !xfs_can_sw_atomic_write(mp) */
+		return 0;
+	/*
+	 * Atomic write limits must always be a power-of-2, according to
+	 * generic_atomic_write_valid.
+	 */
+	return rounddown_pow_of_two(xfs_calc_max_atomic_write_fsblocks(ip));
+}
+
 // ------------------------------------------------------------ the dio loop
 
 // blk_validate_atomic_write_op_size (block/blk-core.c): a REQ_ATOMIC bio over

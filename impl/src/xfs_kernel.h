@@ -134,6 +134,13 @@ int xfs_reflink_allocate_cow(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec *
 int xfs_reflink_end_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
 int xfs_reflink_end_atomic_cow(xfs_inode *ip, xfs_off_t offset, xfs_off_t count);
 int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len); // RFC patch 07's use
+// xfs_calc_max_atomic_write_fsblocks (libxfs/xfs_trans_resv.c): what the log
+// can remap in one tr_atomic_ioend transaction -- the case's
+// geometry.max_atomic_ioend (the log is not modelled).
+xfs_extlen_t xfs_calc_max_atomic_write_fsblocks(xfs_inode *ip);
+// xfs_reflink_max_atomic_cow (v6.16): the largest atomic write completed
+// through software, a power of two; 0 without reflink.
+xfs_extlen_t xfs_reflink_max_atomic_cow(xfs_inode *ip);
 
 // --- admission and limits ----------------------------------------------------
 int generic_atomic_write_valid(xfs_inode *ip, const WriteReq &w);

@@ -56,6 +56,16 @@ void xfs_configure_limits(xfs_inode *ip)
 	xfs_get_atomic_write_attr(ip, &ip->trace->awu_min, &ip->trace->awu_max);
 }
 
+// Patch 09 has no max_write / max_ioend terms: mp->awu_max is the group cap.
+AtomicLimits atomic_write_limits(xfs_inode *ip)
+{
+	AtomicLimits l;
+	xfs_get_atomic_write_attr(ip, &l.awu_min, &l.awu_max);
+	l.max_gsize = xfs_mount_awu_max(ip);
+	l.group_awu_max = l.max_gsize;
+	return l;
+}
+
 static int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 					Iomap *iomap, std::optional<Iomap> *srcmap)
 {

@@ -50,11 +50,13 @@ static xfs_extlen_t xfs_calc_group_awu_max(xfs_inode *ip)
 	return rounddown_pow_of_two(ip->geo.ag_blocks);
 }
 
-// m_groups[XG_TYPE_AG].awu_max, in blocks; max_ioend is xfs_reflink_max_atomic_cow().
+// m_groups[XG_TYPE_AG].awu_max, in blocks: min3(max_write, max_ioend, max_gsize).
 static xfs_extlen_t xfs_calc_atomic_write_unit_max(xfs_inode *ip)
 {
-	return std::min({xfs_calc_atomic_write_max(ip), xfs_extlen_t(ip->geo.max_atomic_ioend),
-			 xfs_calc_group_awu_max(ip)});
+	const xfs_extlen_t max_write = xfs_calc_atomic_write_max(ip);
+	const xfs_extlen_t max_ioend = xfs_reflink_max_atomic_cow(ip);
+	const xfs_extlen_t max_gsize = xfs_calc_group_awu_max(ip);
+	return std::min({max_write, max_ioend, max_gsize});
 }
 
 static u32 xfs_get_atomic_write_min(xfs_inode *ip)
@@ -79,6 +81,19 @@ void xfs_configure_limits(xfs_inode *ip)
 	xfs_configure_buftarg_atomic_writes(ip);
 	ip->trace->awu_min = xfs_get_atomic_write_min(ip);
 	ip->trace->awu_max = xfs_get_atomic_write_max(ip);
+}
+
+AtomicLimits atomic_write_limits(xfs_inode *ip)
+{
+	xfs_configure_buftarg_atomic_writes(ip);
+	AtomicLimits l;
+	l.awu_min = xfs_get_atomic_write_min(ip);
+	l.awu_max = xfs_get_atomic_write_max(ip);
+	l.max_write = xfs_calc_atomic_write_max(ip);
+	l.max_ioend = xfs_reflink_max_atomic_cow(ip);
+	l.max_gsize = xfs_calc_group_awu_max(ip);
+	l.group_awu_max = xfs_calc_atomic_write_unit_max(ip);
+	return l;
 }
 
 static bool xfs_bmap_hw_atomic_write_possible(xfs_inode *ip, const xfs_bmbt_irec *imap,

@@ -9,6 +9,7 @@ namespace untorn::kern {
 namespace rfc_v1 {
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
 void xfs_configure_limits(xfs_inode *ip);
+AtomicLimits atomic_write_limits(xfs_inode *ip);
 } // namespace rfc_v1
 
 namespace v6_16 {
@@ -19,6 +20,8 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 // xfs_file_write_iter with the CoW ops the caller's version provides.
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn atomic_write_cow_begin);
 void xfs_configure_limits(xfs_inode *ip);
+// What xfs_configure_limits computes, term by term (atomic_write_limits()).
+AtomicLimits atomic_write_limits(xfs_inode *ip);
 } // namespace v6_16
 
 namespace v6_18 {
@@ -30,10 +33,12 @@ ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
 // What-ifs (whatif/whatif.cmake): the same entry points as their base.
 namespace rfc_v1_dax_flags {
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
-}
+AtomicLimits atomic_write_limits(xfs_inode *ip);
+} // namespace rfc_v1_dax_flags
 namespace rfc_v1_v616_alloc_check {
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w);
-}
+AtomicLimits atomic_write_limits(xfs_inode *ip);
+} // namespace rfc_v1_v616_alloc_check
 namespace v6_16_rfc_alloc_check {
 int xfs_direct_write_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				 Iomap *iomap, std::optional<Iomap> *srcmap);
@@ -41,6 +46,8 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 				     Iomap *iomap, std::optional<Iomap> *srcmap);
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w, iomap_begin_fn atomic_write_cow_begin);
 void xfs_configure_limits(xfs_inode *ip);
+// What xfs_configure_limits computes, term by term (atomic_write_limits()).
+AtomicLimits atomic_write_limits(xfs_inode *ip);
 } // namespace v6_16_rfc_alloc_check
 
 } // namespace untorn::kern

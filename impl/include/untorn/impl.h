@@ -53,8 +53,11 @@ struct Geometry {
 	xfs_agnumber_t ag_count = 0;
 	bool reflink = false;
 	xfs_extlen_t cowextsize = 0; // inode hint in blocks; 0 = unset (kernel default 32 applies)
-	// What one atomic ioend transaction can remap (xfs_reflink_max_atomic_cow(),
-	// derived from the log's tr_atomic_ioend); case field x_max_atomic_ioend.
+	// What the log can remap in one atomic ioend transaction, in blocks: the
+	// kernel's xfs_calc_max_atomic_write_fsblocks() (libxfs/xfs_trans_resv.c,
+	// from tr_atomic_ioend; its tracepoint's "blockcount"), not rounded.
+	// xfs_reflink_max_atomic_cow() rounds it down to a power of two.  Case
+	// field x_max_atomic_ioend; the default is a power of two.
 	xfs_extlen_t max_atomic_ioend = 4096;
 	u32 agblklog() const; // ceil(log2(ag_blocks)), as sb_agblklog
 };
@@ -244,6 +247,21 @@ struct Trace {
 	u32 awu_min = 0, awu_max = 0; // the inode's atomic write limits (bytes)
 	FileState final_state;
 };
+
+// The atomic write limits a variant computes for a file's geometry and device,
+// without running a write, from the variant's own limit functions.  v6.16 and
+// v6.18: awu_min/awu_max as statx reports them (xfs_get_atomic_write_min/max,
+// bytes); the terms of xfs_calc_atomic_write_unit_max() as its tracepoint
+// prints them (blocks): max_write (xfs_calc_atomic_write_max), max_ioend
+// (xfs_reflink_max_atomic_cow), max_gsize (xfs_calc_group_awu_max), and their
+// minimum, the AG group's awu_max.  rfc-v1 (patch 09) has no such terms:
+// max_write and max_ioend are 0, max_gsize and group_awu_max are mp->awu_max.
+struct AtomicLimits {
+	u32 awu_min = 0, awu_max = 0; // bytes
+	xfs_extlen_t max_write = 0, max_ioend = 0, max_gsize = 0;
+	xfs_extlen_t group_awu_max = 0; // m_groups[XG_TYPE_AG].awu_max
+};
+AtomicLimits atomic_write_limits(const FileState &st, Variant v);
 
 // Runs one RWF_ATOMIC direct write end to end and returns the trace.
 Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v);
