@@ -137,4 +137,31 @@ struct BenchOptions {
 };
 int cmd_bench(const BenchOptions &o);
 
+// `untorn kernel`: the running kernel's XFS as the model's oracle
+// (kernel_cmd.cpp; the scratch filesystem is checker/kernel/).
+struct KernelProbeOptions {
+	std::vector<std::string> geometries; // BLOCK_SIZE:AG_BLOCKS:AG_COUNT; empty = a built-in list
+	bool json = false;
+};
+int cmd_kernel_probe(const KernelProbeOptions &o);
+
+struct KernelRunOptions {
+	std::vector<std::string> inputs; // scripts or cases
+	std::string variant = "v6.18";
+	std::string geometry; // "" = the script's (a case: the default)
+	bool json = false;
+};
+int cmd_kernel_run(const KernelRunOptions &o);
+
+struct KernelFuzzOptions {
+	uint64_t count = 1000;
+	uint64_t seed = 1;
+	std::string variant = "v6.18";
+	std::string geometry; // "" = the default scratch geometry
+	std::string out;      // "" = keep nothing
+	bool json = false;
+	bool no_minimize = false;
+};
+int cmd_kernel_fuzz(const KernelFuzzOptions &o);
+
 } // namespace untorn

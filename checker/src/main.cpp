@@ -132,6 +132,28 @@ int main(int argc, char **argv)
 	census_cmd->add_flag("--branches", census_o.branches, "count the paths of the variants' BRANCH() decisions only: what would be left if every helper's decisions were merged");
 	census_cmd->add_flag("--json", census_o.bounds.json, "print the result as JSON");
 
+	auto *kernel_cmd = app.add_subcommand("kernel", "the running kernel's XFS as the oracle: probe, run, fuzz (root)");
+	kernel_cmd->require_subcommand(1);
+	KernelProbeOptions kprobe;
+	auto *kprobe_cmd = kernel_cmd->add_subcommand("probe", "the kernel's atomic write limits beside impl's, per geometry");
+	kprobe_cmd->add_option("--geometry", kprobe.geometries, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT (repeatable; default: four built-in ones)");
+	kprobe_cmd->add_flag("--json", kprobe.json, "also print the result as JSON");
+	KernelRunOptions krun;
+	auto *krun_cmd = kernel_cmd->add_subcommand("run", "build a script's (or case's) layout, write it atomically for real, compare with the model");
+	krun_cmd->add_option("inputs", krun.inputs, "scripts (untorn-kernel-script/1) or cases")->required();
+	krun_cmd->add_option("--variant", krun.variant, "the model's variant")->capture_default_str()->check(CLI::IsMember(every_variant));
+	krun_cmd->add_option("--geometry", krun.geometry, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default: the script's)");
+	krun_cmd->add_flag("--json", krun.json, "one JSON line per input");
+	KernelFuzzOptions kfuzz;
+	auto *kfuzz_cmd = kernel_cmd->add_subcommand("fuzz", "random scripts and atomic writes, kernel against model");
+	kfuzz_cmd->add_option("--count", kfuzz.count, "trials")->capture_default_str()->check(CLI::Range(uint64_t(1), uint64_t(100000000)));
+	kfuzz_cmd->add_option("--seed", kfuzz.seed, "script generator seed")->capture_default_str()->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
+	kfuzz_cmd->add_option("--variant", kfuzz.variant, "the model's variant")->capture_default_str()->check(CLI::IsMember(every_variant));
+	kfuzz_cmd->add_option("--geometry", kfuzz.geometry, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default 4096:20011:4)");
+	kfuzz_cmd->add_option("--out", kfuzz.out, "folder for each distinct disagreement (script, case, side-by-side text) and report.json");
+	kfuzz_cmd->add_flag("--no-minimize", kfuzz.no_minimize, "save disagreeing scripts as generated");
+	kfuzz_cmd->add_flag("--json", kfuzz.json, "print the summary as JSON");
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
@@ -167,5 +189,11 @@ int main(int argc, char **argv)
 		return cmd_diff(diff_o);
 	if (*census_cmd)
 		return cmd_census(census_o);
+	if (*kprobe_cmd)
+		return cmd_kernel_probe(kprobe);
+	if (*krun_cmd)
+		return cmd_kernel_run(krun);
+	if (*kfuzz_cmd)
+		return cmd_kernel_fuzz(kfuzz);
 	return EXIT_BAD_INPUT;
 }

@@ -19,6 +19,7 @@ enum ExitCode : int {
 	EXIT_MISMATCH = 1,     // replay: an expectation did not hold
 	EXIT_BAD_INPUT = 2,    // bad case, bad usage
 	EXIT_INTERNAL = 3,     // untorn disagrees with itself (e.g. compiled evaluator vs Z3): a bug to fix
+	EXIT_UNAVAILABLE = 4,  // untorn kernel: this machine cannot do it (not root, no loop device, no XFS, ...)
 	EXIT_INCONCLUSIVE = 5, // a solver query came back unknown
 	EXIT_FOUND = 10,       // a counterexample was found
 	EXIT_INTERRUPTED = 130,

@@ -1,0 +1,741 @@
+// `untorn kernel probe | run | fuzz`: the running kernel's XFS as the oracle
+// of the model.  A layout is built on a scratch filesystem, read back
+// exactly as a case, written with a real RWF_ATOMIC write, and the same case
+// is run through impl; what differs is a disagreement.
+#include "commands.h"
+#include "kernel_script.h"
+#include "untorn/checker.h"
+#include "untorn/kernel.h"
+#include "untorn/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace untorn
+{
+
+using json = nlohmann::json;
+namespace ks = kscript;
+namespace fs = std::filesystem;
+
+namespace
+{
+
+// ------------------------------------------------------------ block views
+
+enum class Kind : uint8_t { hole, unwritten, norm };
+const char *kind_name(Kind k)
+{
+	return k == Kind::hole ? "hole" : k == Kind::unwritten ? "unwritten" : "written";
+}
+
+struct BlockView {
+	Kind kind = Kind::hole;
+	xfs_fsblock_t fsbno = 0;
+	bool shared = false;
+};
+
+bool refcounted(const std::vector<xfs_refcount_irec> &rc, xfs_fsblock_t b)
+{
+	for (const auto &r : rc)
+		if (b >= r.rc_startblock && b < r.rc_startblock + r.rc_blockcount)
+			return r.rc_refcount > 1;
+	return false;
+}
+
+// What each file block maps to in a state (the model's, or the kernel's read back).
+std::vector<BlockView> blocks_of(const FileState &st, uint64_t nblocks)
+{
+	std::vector<BlockView> v(nblocks);
+	for (const auto &e : st.data_fork)
+		for (xfs_filblks_t k = 0; k < e.br_blockcount && e.br_startoff + k < nblocks; ++k) {
+			BlockView &b = v[e.br_startoff + k];
+			b.kind = e.br_state == XFS_EXT_UNWRITTEN ? Kind::unwritten : Kind::norm;
+			b.fsbno = e.br_startblock + k;
+			b.shared = refcounted(st.refcount, b.fsbno);
+		}
+	return v;
+}
+
+std::string result_name(int64_t r)
+{
+	return r >= 0 ? std::string("ok") : std::string(errno_name(int(-r)));
+}
+std::string model_result(const Trace &t)
+{
+	return t.result ? std::string(errno_name(t.result)) : std::string("ok");
+}
+
+// ------------------------------------------------------------ one write, compared
+
+struct Disagreement {
+	std::string kind; // result, calls, bytes, data_fork, sharing
+	std::string detail;
+};
+
+struct WriteReport {
+	WriteReq write;
+	int64_t kernel_ret = 0;
+	std::vector<std::pair<uint64_t, uint64_t>> kernel_calls,
+	    model_calls;                       // sw ->iomap_begin (pos, length)
+	FileState kernel_before, kernel_after; // read back
+	Trace trace;                           // the model's run
+	Judgement judgement;
+	std::vector<Disagreement> disagreements;
+};
+
+// Runs of blocks that share a complaint, as "blocks a-b: what".
+struct RunList {
+	std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> runs;
+	void add(uint64_t blk, const std::string &what)
+	{
+		if (!runs.empty() && runs.back().first.second + 1 == blk &&
+		    runs.back().second == what)
+			runs.back().first.second = blk;
+		else
+			runs.push_back({{blk, blk}, what});
+	}
+	std::string str() const
+	{
+		std::string s;
+		for (const auto &[r, what] : runs) {
+			if (!s.empty())
+				s += "; ";
+			s += "block" +
+			     std::string(r.first == r.second ? " " + std::to_string(r.first)
+			                                     : "s " + std::to_string(r.first) +
+			                                           "-" + std::to_string(r.second)) +
+			     ": " + what;
+		}
+		return s;
+	}
+};
+
+void compare_forks(WriteReport &w, const FileState &model_before, uint64_t nblocks)
+{
+	const auto kb = blocks_of(w.kernel_before, nblocks),
+	           ka = blocks_of(w.kernel_after, nblocks);
+	const auto mb = blocks_of(model_before, nblocks),
+	           ma = blocks_of(w.trace.final_state, nblocks);
+	std::map<xfs_fsblock_t, xfs_fsblock_t> m2k, k2m; // new blocks, up to renaming
+	RunList forks, sharing;
+	for (uint64_t b = 0; b < nblocks; ++b) {
+		if (ka[b].kind != ma[b].kind) {
+			forks.add(b, std::string("kernel ") + kind_name(ka[b].kind) + ", model " +
+			                 kind_name(ma[b].kind));
+			continue;
+		}
+		if (ka[b].kind == Kind::hole)
+			continue;
+		if (ka[b].shared != ma[b].shared)
+			sharing.add(b, std::string("kernel ") +
+			                   (ka[b].shared ? "shared" : "not shared") + ", model " +
+			                   (ma[b].shared ? "shared" : "not shared"));
+		const bool moved_k = kb[b].kind == Kind::hole || kb[b].fsbno != ka[b].fsbno;
+		const bool moved_m = mb[b].kind == Kind::hole || mb[b].fsbno != ma[b].fsbno;
+		if (moved_k != moved_m) {
+			forks.add(b, std::string("kernel ") +
+			                 (moved_k ? "moved it" : "left it in place") + ", model " +
+			                 (moved_m ? "moved it" : "left it in place"));
+			continue;
+		}
+		if (!moved_k)
+			continue;
+		auto [i, fresh_m] = m2k.emplace(ma[b].fsbno, ka[b].fsbno);
+		auto [j, fresh_k] = k2m.emplace(ka[b].fsbno, ma[b].fsbno);
+		if (i->second != ka[b].fsbno || j->second != ma[b].fsbno)
+			forks.add(b, "new blocks not matched one to one (kernel fsbno " +
+			                 std::to_string(ka[b].fsbno) + ", model " +
+			                 std::to_string(ma[b].fsbno) + ")");
+		(void)fresh_m;
+		(void)fresh_k;
+	}
+	if (!forks.runs.empty())
+		w.disagreements.push_back({"data_fork", forks.str()});
+	if (!sharing.runs.empty())
+		w.disagreements.push_back({"sharing", sharing.str()});
+}
+
+// The kernel's own bytes: outside the write unchanged; inside all new on
+// success, all old on failure.  Not a model question: a break here is the
+// kernel tearing a write.
+void check_bytes(WriteReport &w, const std::vector<uint8_t> &before,
+                 const std::vector<uint8_t> &after, const std::vector<uint8_t> &data, uint32_t bs)
+{
+	RunList torn;
+	const uint64_t lo = w.write.offset, hi = w.write.offset + w.write.length;
+	for (uint64_t off = 0; off < before.size(); off += bs) {
+		const uint64_t n = std::min<uint64_t>(bs, before.size() - off);
+		bool same_old = memcmp(before.data() + off, after.data() + off, n) == 0;
+		if (off + n <= lo || off >= hi) {
+			if (!same_old)
+				torn.add(off / bs, "changed outside the write");
+			continue;
+		}
+		// compare the part inside the write against the new data
+		const uint64_t a = std::max(off, lo), z = std::min(off + n, hi);
+		bool inside_new = memcmp(after.data() + a, data.data() + (a - lo), z - a) == 0;
+		bool rest_old = memcmp(before.data() + off, after.data() + off, a - off) == 0 &&
+		                memcmp(before.data() + z, after.data() + z, off + n - z) == 0;
+		if (w.kernel_ret >= 0 && !(inside_new && rest_old))
+			torn.add(off / bs, "does not read new after a successful write");
+		if (w.kernel_ret < 0 && !same_old)
+			torn.add(off / bs, "changed by a failed write");
+	}
+	if (!torn.runs.empty())
+		w.disagreements.push_back({"bytes", torn.str()});
+}
+
+std::string calls_str(const std::vector<std::pair<uint64_t, uint64_t>> &c)
+{
+	std::string s;
+	for (const auto &[pos, len] : c)
+		s += (s.empty() ? "" : ", ") + std::string("(") + std::to_string(pos) + "," +
+		     std::to_string(len) + ")";
+	return "[" + s + "]";
+}
+
+void compare_outcome(WriteReport &w)
+{
+	const int64_t model_ret =
+	    w.trace.result ? -int64_t(w.trace.result) : int64_t(w.trace.bytes_written);
+	if (model_ret != w.kernel_ret)
+		w.disagreements.push_back(
+		    {"result",
+		     "kernel " + result_name(w.kernel_ret) +
+		         (w.kernel_ret >= 0 ? " " + std::to_string(w.kernel_ret) : "") +
+		         ", model " + model_result(w.trace) +
+		         (w.trace.result ? "" : " " + std::to_string(w.trace.bytes_written))});
+	for (const auto &c : w.trace.calls)
+		if (c.ops == Ops::atomic_write_cow)
+			w.model_calls.push_back({c.pos, c.length});
+	if (w.model_calls != w.kernel_calls)
+		w.disagreements.push_back(
+		    {"calls", "xfs_atomic_write_cow_iomap_begin (pos,length): kernel " +
+		                  calls_str(w.kernel_calls) + ", model " +
+		                  calls_str(w.model_calls)});
+}
+
+// ------------------------------------------------------------ one trial
+
+struct TrialReport {
+	ks::Script script;
+	bool remounted = false;
+	Case first_case; // the read-back case of the first write
+	std::vector<WriteReport> writes;
+	size_t disagreements() const
+	{
+		size_t n = 0;
+		for (const auto &w : writes)
+			n += w.disagreements.size();
+		return n;
+	}
+	std::set<std::string> kinds() const
+	{
+		std::set<std::string> k;
+		for (const auto &w : writes)
+			for (const auto &d : w.disagreements)
+				k.insert(d.kind);
+		return k;
+	}
+};
+
+TrialReport run_trial(kernel::ScratchFs &sfs, const ks::Script &s, Variant variant, Spec &spec,
+                      const std::string &tag)
+{
+	TrialReport t;
+	t.script = s;
+	ks::Built b = ks::build(sfs, s, tag);
+	t.remounted = b.remounted;
+	sfs.take_events(); // the layout's own events
+	const uint32_t bs = s.geometry.block_size;
+	const uint64_t nblocks = s.file_size / bs;
+	const uint64_t ino = b.target->ino();
+	FileState model_state = ks::read_back(sfs, b);
+	for (size_t k = 0; k < s.writes.size(); ++k) {
+		WriteReport w;
+		w.write = s.writes[k];
+		w.kernel_before = k == 0 ? model_state : t.writes.back().kernel_after;
+		if (k == 0) {
+			t.first_case.name = s.name;
+			t.first_case.variant = variant;
+			t.first_case.state = model_state;
+			t.first_case.write = w.write;
+		}
+		const std::vector<uint8_t> before = b.target->read_all(s.file_size);
+		const std::vector<uint8_t> data =
+		    ks::pattern(uint32_t(1000 + k), w.write.offset, w.write.length);
+		w.kernel_ret = b.target->atomic_write(w.write.offset, data);
+		for (const auto &e : sfs.take_events())
+			if (e.ino == ino && e.name == "xfs_iomap_atomic_write_cow")
+				w.kernel_calls.push_back({e.a, e.b});
+		const std::vector<uint8_t> after = b.target->read_all(s.file_size);
+		w.kernel_after = ks::read_back(sfs, b);
+		w.trace = run_atomic_write(model_state, w.write, variant);
+		w.judgement = spec.judge(w.trace);
+		compare_outcome(w);
+		check_bytes(w, before, after, data, bs);
+		compare_forks(w, model_state, nblocks);
+		model_state = w.trace.final_state;
+		t.writes.push_back(std::move(w));
+	}
+	unlink(b.target->path().c_str());
+	unlink(b.donor->path().c_str());
+	return t;
+}
+
+// The disagreement kinds of a trial and where the model went: what makes
+// two disagreements the same for saving and counting.
+std::string signature(const TrialReport &t)
+{
+	std::string s;
+	for (const auto &w : t.writes)
+		for (const auto &d : w.disagreements)
+			s += d.kind + ":" + decision_signature(w.trace) + "|";
+	return s;
+}
+
+// ------------------------------------------------------------ printing
+
+std::string extents_str(const std::vector<xfs_bmbt_irec> &v)
+{
+	std::string s;
+	for (const auto &e : v)
+		s += (s.empty() ? "" : " ") + format_extent(e);
+	return s.empty() ? "(none)" : s;
+}
+
+void print_trial(std::ostream &out, const TrialReport &t)
+{
+	for (size_t k = 0; k < t.writes.size(); ++k) {
+		const WriteReport &w = t.writes[k];
+		out << "write " << k << ": RWF_ATOMIC offset " << w.write.offset << " length "
+		    << w.write.length << "\n";
+		out << "  result      kernel " << result_name(w.kernel_ret) << "   model "
+		    << model_result(w.trace) << " (path " << path_name(w.trace.path) << ", verdict "
+		    << verdict_name(w.judgement.verdict) << ")\n";
+		out << "  sw calls    kernel " << calls_str(w.kernel_calls) << "   model "
+		    << calls_str(w.model_calls) << "\n";
+		out << "  before      " << extents_str(w.kernel_before.data_fork) << "\n";
+		out << "  after       kernel " << extents_str(w.kernel_after.data_fork) << "\n";
+		out << "              model  " << extents_str(w.trace.final_state.data_fork)
+		    << "\n";
+		for (const auto &d : w.disagreements)
+			out << "  DISAGREE    " << d.kind << ": " << d.detail << "\n";
+	}
+	out << (t.disagreements() ? "disagreement" : "agree")
+	    << (t.remounted ? " (remounted to empty the CoW fork)" : "") << "\n";
+}
+
+json trial_json(const TrialReport &t)
+{
+	json j = {{"name", t.script.name}, {"remounted", t.remounted}, {"writes", json::array()}};
+	for (const auto &w : t.writes) {
+		json d = json::array();
+		for (const auto &x : w.disagreements)
+			d.push_back({{"kind", x.kind}, {"detail", x.detail}});
+		j["writes"].push_back({{"offset", w.write.offset},
+		                       {"length", w.write.length},
+		                       {"kernel_result", result_name(w.kernel_ret)},
+		                       {"model_result", model_result(w.trace)},
+		                       {"model_path", path_name(w.trace.path)},
+		                       {"model_verdict", verdict_name(w.judgement.verdict)},
+		                       {"disagreements", d}});
+	}
+	return j;
+}
+
+// The case a disagreement is kept as: the read-back layout, the kernel's
+// outcome as its expectation.
+Case case_of(const TrialReport &t)
+{
+	Case c = t.first_case;
+	const WriteReport &w = t.writes.front();
+	c.note = "read back from the running kernel (" + kernel::kernel_release() +
+	         ") after script " + t.script.name + "; expect holds the kernel's result";
+	c.expect.result = w.kernel_ret >= 0 ? 0 : int(-w.kernel_ret);
+	c.expect.path =
+	    w.kernel_calls.empty() ? (w.kernel_ret >= 0 ? Path::hw : Path::none) : Path::sw;
+	return c;
+}
+
+// ------------------------------------------------------------ minimizing
+
+// Drops layout operations and later writes while the trial still disagrees
+// in the same kinds; each candidate runs on the kernel again.
+ks::Script minimize_script(kernel::ScratchFs &sfs, const TrialReport &t, Variant variant,
+                           Spec &spec, unsigned *runs)
+{
+	ks::Script best = t.script;
+	const auto want = t.kinds();
+	auto still = [&](const ks::Script &s) {
+		++*runs;
+		TrialReport r = run_trial(sfs, s, variant, spec, "min");
+		return r.kinds() == want;
+	};
+	for (bool progress = true; progress && *runs < 200;) {
+		progress = false;
+		for (size_t i = best.writes.size(); i-- > 1;) { // drop later writes first
+			ks::Script c = best;
+			c.writes.erase(c.writes.begin() + long(i));
+			if (still(c)) {
+				best = c;
+				progress = true;
+			}
+		}
+		for (size_t i = best.ops.size(); i-- > 0 && *runs < 200;) {
+			ks::Script c = best;
+			c.ops.erase(c.ops.begin() + long(i));
+			if (still(c)) {
+				best = c;
+				progress = true;
+			}
+		}
+	}
+	return best;
+}
+
+// ------------------------------------------------------------ shared
+
+Variant pick_variant(const std::string &name)
+{
+	auto v = variant_from_name(name);
+	if (!v)
+		throw CaseError("", "--variant", "a variant name, got \"" + name + "\"");
+	return *v;
+}
+
+kernel::MkfsGeometry parse_geometry(const std::string &text)
+{
+	kernel::MkfsGeometry g;
+	unsigned bs = 0, agb = 0, agc = 0;
+	char tail = 0;
+	if (sscanf(text.c_str(), "%u:%u:%u%c", &bs, &agb, &agc, &tail) != 3 || bs < 1024 ||
+	    bs > 65536 || (bs & (bs - 1)) || agb < 16 || agc < 1 || agc > 64)
+		throw CaseError("", "--geometry",
+		                "BLOCK_SIZE:AG_BLOCKS:AG_COUNT (block size a power of two from "
+		                "1024 to 65536), got \"" +
+		                    text + "\"");
+	g.block_size = bs;
+	g.ag_blocks = agb;
+	g.ag_count = agc;
+	return g;
+}
+
+template <class F> int guarded(F &&body)
+{
+	try {
+		return body();
+	} catch (const kernel::Missing &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_UNAVAILABLE;
+	} catch (const CaseError &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	} catch (const kernel::Refused &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_INTERNAL;
+	}
+}
+
+void report_leftovers()
+{
+	for (const auto &line : kernel::clean_leftovers())
+		std::cerr << "untorn kernel: cleaned up after an earlier run: " << line << "\n";
+}
+
+} // namespace
+
+// ------------------------------------------------------------ probe
+
+int cmd_kernel_probe(const KernelProbeOptions &o)
+{
+	return guarded([&]() -> int {
+		kernel::check_capabilities();
+		report_leftovers();
+		std::vector<kernel::MkfsGeometry> geos;
+		if (o.geometries.empty())
+			geos = {
+			    {4096, 20011, 4}, {4096, 32768, 4}, {1024, 80021, 4}, {16384, 8192, 4}};
+		for (const auto &g : o.geometries)
+			geos.push_back(parse_geometry(g));
+		json out = {{"kernel", kernel::kernel_release()}, {"geometries", json::array()}};
+		std::cout << "kernel " << kernel::kernel_release() << "\n";
+		unsigned differ = 0, probed = 0;
+		bool sw_ok = false;
+		for (const auto &g : geos) {
+			std::unique_ptr<kernel::ScratchFs> sfs;
+			try {
+				sfs = std::make_unique<kernel::ScratchFs>(g);
+			} catch (const kernel::Missing &) {
+				throw;
+			} catch (const std::exception &e) {
+				std::cout << "\n"
+				          << g.describe() << ": not made here (" << e.what()
+				          << ")\n";
+				out["geometries"].push_back(
+				    {{"geometry", g.describe()}, {"error", e.what()}});
+				continue;
+			}
+			++probed;
+			kernel::File f(*sfs, "probe");
+			f.truncate(1 << 20);
+			const kernel::StatxAtomic sx = f.statx_atomic();
+			const kernel::MountLimits ml = sfs->mount_limits();
+			const int64_t w = f.atomic_write(0, ks::pattern(1, 0, g.block_size));
+			sw_ok |= w == int64_t(g.block_size);
+			ks::Built b{std::make_unique<kernel::File>(*sfs, "probe.t"),
+			            std::make_unique<kernel::File>(*sfs, "probe.d"), false};
+			const FileState st = ks::read_back(*sfs, b);
+			const AtomicLimits il = atomic_write_limits(st, Variant::v6_18);
+			struct Row {
+				const char *what;
+				uint64_t kernel, impl;
+			} rows[] = {
+			    {"statx atomic_write_unit_min (bytes)", sx.unit_min, il.awu_min},
+			    {"statx atomic_write_unit_max (bytes)", sx.unit_max, il.awu_max},
+			    {"max_write (blocks)", ml.max_write, il.max_write},
+			    {"max_ioend (blocks)", ml.max_ioend, il.max_ioend},
+			    {"max_gsize (blocks)", ml.max_gsize, il.max_gsize},
+			    {"awu_max (blocks)", ml.awu_max, il.group_awu_max},
+			};
+			const kernel::FsGeometry fg = sfs->geometry();
+			std::cout << "\n"
+			          << g.describe() << " (read back: " << fg.block_size
+			          << "-byte blocks, " << fg.ag_count << " AGs of " << fg.ag_blocks
+			          << " blocks, log " << fg.log_blocks
+			          << " blocks; device atomic units " << st.dev.awu_min << "-"
+			          << st.dev.awu_max << " bytes)\n";
+			std::cout << "  log can remap " << ml.log_blockcount
+			          << " blocks in one transaction "
+			          << "(xfs_calc_max_atomic_write_fsblocks; the case's "
+			             "geometry.x_max_atomic_ioend)\n";
+			std::cout << "  a one-block RWF_ATOMIC write: "
+			          << (w >= 0 ? std::to_string(w) + " bytes" : result_name(w))
+			          << "\n";
+			json gj = {{"geometry", g.describe()},
+			           {"log_blockcount", ml.log_blockcount},
+			           {"one_block_write", result_name(w)},
+			           {"rows", json::array()}};
+			for (const Row &r : rows) {
+				const bool same = r.kernel == r.impl;
+				differ += !same;
+				std::cout << "  " << (same ? "  " : "!=") << " " << r.what
+				          << ": kernel " << r.kernel << ", impl " << r.impl << "\n";
+				gj["rows"].push_back({{"what", r.what},
+				                      {"kernel", r.kernel},
+				                      {"impl", r.impl},
+				                      {"same", same}});
+			}
+			out["geometries"].push_back(gj);
+		}
+		out["software_atomic_writes"] = sw_ok;
+		out["disagreements"] = differ;
+		if (probed == 0)
+			throw std::runtime_error("no geometry could be made");
+		if (!sw_ok)
+			throw kernel::Missing("software RWF_ATOMIC writes (a one-block atomic "
+			                      "write failed on every geometry)");
+		std::cout << "\nsoftware atomic writes work; " << differ << " limit"
+		          << (differ == 1 ? "" : "s") << " differ between the kernel and impl\n";
+		if (o.json)
+			std::cout << out.dump() << "\n";
+		return differ ? EXIT_FOUND : EXIT_CLEAN;
+	});
+}
+
+// ------------------------------------------------------------ run
+
+int cmd_kernel_run(const KernelRunOptions &o)
+{
+	return guarded([&]() -> int {
+		const Variant variant = pick_variant(o.variant);
+		kernel::MkfsGeometry geo =
+		    o.geometry.empty() ? kernel::MkfsGeometry{} : parse_geometry(o.geometry);
+		std::vector<ks::Script> scripts;
+		for (const auto &file : o.inputs) {
+			std::ifstream in(file, std::ios::binary);
+			std::stringstream ss;
+			ss << in.rdbuf();
+			if (!in)
+				throw CaseError(file, "", "cannot read the file");
+			if (ks::looks_like_script(ss.str())) {
+				ks::Script s = ks::parse_script(ss.str(), file);
+				if (!o.geometry.empty())
+					s.geometry = geo;
+				if (s.name.empty())
+					s.name = fs::path(file).stem().string();
+				scripts.push_back(s);
+			} else {
+				scripts.push_back(
+				    ks::script_from_case(parse_case(ss.str(), file), geo));
+			}
+		}
+		kernel::check_capabilities();
+		report_leftovers();
+		kernel::set_graceful_stop(true);
+		Spec spec(Engine::compiled);
+		std::unique_ptr<kernel::ScratchFs> sfs;
+		unsigned disagreeing = 0;
+		for (size_t i = 0; i < scripts.size() && !kernel::stop_requested(); ++i) {
+			const ks::Script &s = scripts[i];
+			if (!sfs || sfs->geometry().block_size != s.geometry.block_size ||
+			    sfs->geometry().ag_blocks != s.geometry.ag_blocks ||
+			    sfs->geometry().ag_count != s.geometry.ag_count) {
+				sfs.reset();
+				sfs = std::make_unique<kernel::ScratchFs>(s.geometry);
+			}
+			TrialReport t =
+			    run_trial(*sfs, s, variant, spec, "run" + std::to_string(i));
+			disagreeing += t.disagreements() > 0;
+			if (o.json) {
+				json j = trial_json(t);
+				j["file"] = o.inputs[i];
+				std::cout << j.dump() << "\n";
+			} else {
+				std::cout << "== " << o.inputs[i] << " (" << s.name << ", "
+				          << s.geometry.describe() << ", kernel "
+				          << kernel::kernel_release() << " vs "
+				          << variant_name(variant) << ")\n";
+				print_trial(std::cout, t);
+			}
+		}
+		if (kernel::stop_requested())
+			return int(EXIT_INTERRUPTED);
+		return disagreeing ? EXIT_FOUND : EXIT_CLEAN;
+	});
+}
+
+// ------------------------------------------------------------ fuzz
+
+int cmd_kernel_fuzz(const KernelFuzzOptions &o)
+{
+	return guarded([&]() -> int {
+		const Variant variant = pick_variant(o.variant);
+		const kernel::MkfsGeometry geo =
+		    o.geometry.empty() ? kernel::MkfsGeometry{} : parse_geometry(o.geometry);
+		kernel::check_capabilities();
+		report_leftovers();
+		kernel::set_graceful_stop(true);
+		kernel::ScratchFs sfs(geo);
+		Spec spec(Engine::compiled);
+		const bool tty = isatty(2);
+		const auto t0 = std::chrono::steady_clock::now();
+		std::map<std::string, uint64_t> by_kind;
+		std::map<std::string, uint64_t> seen; // signature -> first trial
+		uint64_t trials = 0, writes = 0, agreeing = 0, remounts = 0, saved = 0,
+		         ok_writes = 0;
+		unsigned min_runs = 0;
+		json saved_list = json::array();
+		for (uint64_t i = 0; i < o.count && !kernel::stop_requested(); ++i) {
+			const ks::Script s = ks::generate_script(o.seed, i, geo);
+			TrialReport t = run_trial(sfs, s, variant, spec, "f");
+			++trials;
+			writes += t.writes.size();
+			remounts += t.remounted;
+			for (const auto &w : t.writes)
+				ok_writes += w.kernel_ret >= 0;
+			if (t.disagreements() == 0) {
+				++agreeing;
+			} else {
+				for (const auto &k : t.kinds())
+					++by_kind[k];
+				const std::string sig = signature(t);
+				if (seen.emplace(sig, i).second && !o.out.empty()) {
+					ks::Script small =
+					    o.no_minimize
+					        ? t.script
+					        : minimize_script(sfs, t, variant, spec, &min_runs);
+					TrialReport r =
+					    run_trial(sfs, small, variant, spec, "save");
+					fs::create_directories(o.out);
+					const std::string base = o.out + "/" + s.name;
+					small.note = "minimized from trial " + std::to_string(i) +
+					             " of seed " + std::to_string(o.seed);
+					write_file_atomically(base + ".script.json",
+					                      ks::script_to_json(small));
+					Case c = case_of(r.disagreements() ? r : t);
+					write_file_atomically(base + ".case.json", case_to_json(c));
+					std::ostringstream txt;
+					print_trial(txt, r.disagreements() ? r : t);
+					write_file_atomically(base + ".txt", txt.str());
+					saved_list.push_back(base);
+					++saved;
+				}
+			}
+			if (tty && (i % 50 == 0 || i + 1 == o.count)) {
+				const double s_el = std::chrono::duration<double>(
+				                        std::chrono::steady_clock::now() - t0)
+				                        .count();
+				std::cerr << "\r" << trials << "/" << o.count << " trials, "
+				          << trials - agreeing << " disagreeing, "
+				          << uint64_t(trials / std::max(s_el, 1e-9))
+				          << " trials/s   " << std::flush;
+			}
+		}
+		if (tty)
+			std::cerr << "\n";
+		const double secs =
+		    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+		json kinds = json::object();
+		for (const auto &[k, n] : by_kind)
+			kinds[k] = n;
+		json report = {{"kernel", kernel::kernel_release()},
+		               {"variant", std::string(variant_name(variant))},
+		               {"geometry", geo.describe()},
+		               {"seed", o.seed},
+		               {"trials", trials},
+		               {"writes", writes},
+		               {"writes_ok", ok_writes},
+		               {"agreeing_trials", agreeing},
+		               {"disagreeing_trials", trials - agreeing},
+		               {"disagreements_by_kind", kinds},
+		               {"distinct_disagreements", seen.size()},
+		               {"saved", saved_list},
+		               {"remounts", remounts},
+		               {"seconds", secs},
+		               {"trials_per_second", trials / std::max(secs, 1e-9)},
+		               {"interrupted", kernel::stop_requested()}};
+		if (!o.out.empty()) {
+			fs::create_directories(o.out);
+			write_file_atomically(o.out + "/report.json", report.dump(2) + "\n");
+		}
+		if (o.json) {
+			std::cout << report.dump() << "\n";
+		} else {
+			std::cout << "kernel " << kernel::kernel_release() << " vs "
+			          << variant_name(variant) << ", " << geo.describe() << ", seed "
+			          << o.seed << "\n";
+			std::cout << trials << " trials (" << writes << " atomic writes, "
+			          << ok_writes << " succeeded), " << agreeing << " agree, "
+			          << trials - agreeing << " disagree (" << seen.size()
+			          << " distinct)\n";
+			for (const auto &[k, n] : by_kind)
+				std::cout << "  " << k << ": " << n << " trials\n";
+			for (const auto &p : saved_list)
+				std::cout << "  saved " << p.get<std::string>()
+				          << ".{script,case}.json\n";
+			std::cout << remounts << " remounts; " << std::fixed;
+			std::cout.precision(1);
+			std::cout << secs << " s, " << trials / std::max(secs, 1e-9)
+			          << " trials/s\n";
+		}
+		if (kernel::stop_requested())
+			return int(EXIT_INTERRUPTED);
+		return trials == agreeing ? EXIT_CLEAN : EXIT_FOUND;
+	});
+}
+
+} // namespace untorn
