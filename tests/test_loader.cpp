@@ -282,6 +282,34 @@ TEST_CASE("loader: overflowing ranges", "[loader][bad]")
 	CHECK_CASE_ERROR(mutate([](json &j) { j["write"]["length"] = 0; }), "write.length");
 }
 
+TEST_CASE("loader: 512-byte blocks are refused with reflink (a v5 XFS needs 1024)", "[loader][bad]")
+{
+	// fs/xfs/libxfs/xfs_sb.c xfs_validate_sb_common: a v5 superblock with
+	// sb_blocksize < XFS_MIN_CRC_BLOCKSIZE (1024) is corrupt, and mkfs.xfs
+	// refuses to make one; reflink exists only on v5.
+	Caught e = parse_error(mutate([](json &j) {
+		j["geometry"]["block_size"] = 512;
+		j["write"]["length"] = 512;
+	}));
+	REQUIRE(e.thrown);
+	CHECK(e.file == "t.json");
+	CHECK(e.path == "geometry.block_size");
+	CHECK(e.expected.find("1024") != std::string::npos);
+	CHECK(e.expected.find("reflink") != std::string::npos);
+	// 512 without reflink, and 1024 with it, are fine
+	CHECK_NOTHROW(parse_case(mutate([](json &j) {
+					 j["geometry"]["block_size"] = 512;
+					 j["geometry"]["reflink"] = false;
+					 j["write"]["length"] = 512;
+				 }),
+				 "t.json"));
+	CHECK_NOTHROW(parse_case(mutate([](json &j) {
+					 j["geometry"]["block_size"] = 1024;
+					 j["write"]["length"] = 1024;
+				 }),
+				 "t.json"));
+}
+
 TEST_CASE("loader: geometry and device out of range", "[loader][bad]")
 {
 	for (int bs : {3000, 256, 131072, 0})

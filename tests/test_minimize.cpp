@@ -53,19 +53,19 @@ std::vector<Known> known_findings()
 		Case c;
 		c.name = "v6.16-outside-unchanged";
 		c.variant = Variant::v6_16;
-		c.state.geo = geo(512, 4, 1, true, 0);
+		c.state.geo = geo(1024, 4, 1, true, 0);
 		c.state.cow_fork = {ext(2, 1, 1)};
-		c.write = {0, 512};
-		k.push_back({"v6.16 outside_unchanged+sw_mapping_contract", c, {"outside_unchanged", "sw_mapping_contract"}, 8});
+		c.write = {0, 1024};
+		k.push_back({"v6.16 outside_unchanged+sw_mapping_contract", c, {"outside_unchanged", "sw_mapping_contract"}, 4});
 	}
 	{
 		Case c;
 		c.name = "v6.16-delalloc-eio";
 		c.variant = Variant::v6_16;
-		c.state.geo = geo(512, 2, 1, true, 0);
+		c.state.geo = geo(1024, 2, 1, true, 0);
 		c.state.cow_fork = {ext(0, DELAYSTARTBLOCK, 1)};
-		c.write = {0, 512};
-		k.push_back({"v6.16 no_spurious_failure+sw_mapping_contract", c, {"no_spurious_failure", "sw_mapping_contract"}, 8});
+		c.write = {0, 1024};
+		k.push_back({"v6.16 no_spurious_failure+sw_mapping_contract", c, {"no_spurious_failure", "sw_mapping_contract"}, 4});
 	}
 	{
 		Case c;
@@ -220,7 +220,7 @@ std::vector<std::pair<std::string, Case>> single_shrinks(const Case &c, bool hea
 		add("ag_count - 1").state.geo.ag_count -= 1;
 	if (g.ag_count == 1 && g.ag_blocks > 2) // one AG: fsbno == agbno, nothing to re-encode
 		add("ag_blocks - 1").state.geo.ag_blocks -= 1;
-	if (g.block_size > 512) {
+	if (g.block_size > (g.reflink ? XFS_MIN_CRC_BLOCKSIZE : XFS_MIN_BLOCKSIZE)) {
 		Case &h = add("block_size / 2");
 		h.state.geo.block_size /= 2;
 		h.write.offset /= 2;

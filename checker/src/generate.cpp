@@ -68,7 +68,11 @@ struct Builder {
 		geo.block_size = r.pick(bss);
 		geo.ag_blocks = r.pick(agbs);
 		geo.ag_count = 1 + uint32_t(r.below(4));
-		geo.reflink = r.chance(90);
+		// reflink needs a v5 XFS, whose blocks are at least 1024 bytes: 512
+		// is a filesystem without reflink (the draw is kept, so the layouts
+		// of every other block size are what they were)
+		const bool reflink = r.chance(90);
+		geo.reflink = reflink && geo.block_size >= XFS_MIN_CRC_BLOCKSIZE;
 		geo.cowextsize = r.pick(cows);
 		// what the log can remap in one atomic ioend: unrounded counts too
 		// (a real 4 KiB-block log gives 387), which impl rounds down

@@ -247,7 +247,8 @@ private:
 			c.state.geo.ag_blocks = nb;
 			reencode(c, g);
 		}
-		if (g.block_size > 512) {
+		// never below what validate_state() accepts: 1024 with reflink (v5)
+		if (g.block_size > (g.reflink ? XFS_MIN_CRC_BLOCKSIZE : XFS_MIN_BLOCKSIZE)) {
 			// same block counts, half the bytes
 			Case &c = add();
 			c.state.geo.block_size /= 2;

@@ -163,8 +163,14 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w)
 {
 	Validator v{st, {}};
 	const Geometry &g = st.geo;
-	if (g.block_size < 512 || g.block_size > 65536 || (g.block_size & (g.block_size - 1)))
+	if (g.block_size < XFS_MIN_BLOCKSIZE || g.block_size > XFS_MAX_BLOCKSIZE ||
+	    (g.block_size & (g.block_size - 1)))
 		v.err("geometry.block_size", "a power of two from 512 to 65536");
+	else if (g.reflink && g.block_size < XFS_MIN_CRC_BLOCKSIZE)
+		v.err("geometry.block_size",
+		      "at least 1024 with geometry.reflink: reflink needs a v5 (CRC) XFS, "
+		      "whose smallest block size is 1024 bytes (XFS_MIN_CRC_BLOCKSIZE; mkfs.xfs "
+		      "refuses smaller)");
 	if (g.ag_blocks < 2 || g.ag_blocks > (1u << 31))
 		v.err("geometry.ag_blocks", "an integer from 2 to 2^31");
 	if (g.ag_count < 1 || g.ag_count > 1024)

@@ -60,7 +60,7 @@ const std::vector<GeometryProfile> &default_geometries()
 	    {4096, 1000, 4, 0, 4096, 65536},  // AG not a power of two; hardware atomics to 64 KiB
 	    {4096, 1024, 2, 16, 4096, 16384}, // power-of-two AG, CoW extent size hint 16
 	    {4096, 4096, 4, 0, 0, 0},         // no hardware atomics: the software path only
-	    {512, 2048, 2, 4, 512, 4096},     // 512-byte blocks
+	    {1024, 2048, 2, 4, 512, 4096},    // small blocks (the smallest a v5, reflink XFS has)
 	};
 	return g;
 }

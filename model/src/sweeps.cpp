@@ -141,7 +141,9 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 			geos.push_back({&g, g.block_size});
 	std::vector<Sweep> v;
 	for (auto [geo, bs] : geos)
-		for (bool reflink : {false, true})
+		for (bool reflink : {false, true}) {
+			if (reflink && bs < XFS_MIN_CRC_BLOCKSIZE)
+				continue; // reflink needs a v5 XFS: blocks of 1024 bytes or more
 			for (const IterEnv &env : b.envs)
 				for (unsigned d = 0; d <= b.data_extents; d++)
 					for (unsigned c = 0; c <= (reflink ? b.cow_extents : 0);
@@ -155,6 +157,7 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 									             reflink, env,
 									             d, c, r, a,
 									             pow2_length});
+		}
 	// Smallest first: a proof stopped early (Ctrl-C, a time limit) has
 	// then settled every layout up to some size on every profile, which
 	// it can state (complete_up_to), and a counterexample found first is

@@ -246,6 +246,7 @@ case_kind ag-blocks-1 geometry.ag_blocks "from 2" geometry="$(geo ag_blocks 1)"
 case_kind ag-count-0 geometry.ag_count "from 1" geometry="$(geo ag_count 0)"
 case_kind block-size-not-power-of-two geometry.block_size "power of two" geometry="$(geo block_size 3000)"
 case_kind block-size-below-512 geometry.block_size "512" geometry="$(geo block_size 256)"
+case_kind block-size-512-with-reflink geometry.block_size "at least 1024 with geometry.reflink" geometry="$(geo block_size 512)"
 case_kind awu-min-above-awu-max device.awu_min "at most awu_max" device='{"awu_min": 65536, "awu_max": 4096}'
 case_kind awu-not-power-of-two device.awu_max "power of two" device='{"awu_min": 4096, "awu_max": 12288}'
 case_kind awu-only-one-zero device "both 0" device='{"awu_min": 0, "awu_max": 65536}'

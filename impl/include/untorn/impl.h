@@ -47,6 +47,13 @@ struct xfs_refcount_irec {
 	bool operator==(const xfs_refcount_irec &) const = default;
 };
 
+// Block size limits (fs/xfs/libxfs/xfs_format.h): XFS_MIN_BLOCKSIZE for any
+// XFS, XFS_MIN_CRC_BLOCKSIZE for a v5 (CRC) one -- the only kind with reflink
+// (xfs_validate_sb_common refuses a smaller v5 superblock; mkfs.xfs says
+// "Minimum block size for CRC enabled filesystems is 1024 bytes").
+inline constexpr uint32_t XFS_MIN_BLOCKSIZE = 512, XFS_MIN_CRC_BLOCKSIZE = 1024,
+                          XFS_MAX_BLOCKSIZE = 65536;
+
 struct Geometry {
 	u32 block_size = 4096;
 	xfs_agblock_t ag_blocks = 0;

@@ -30,7 +30,7 @@ struct GeometryProfile {
 };
 // The default profiles: a non-power-of-two AG with hardware atomics, a
 // power-of-two AG with a CoW extent size hint, software-only atomics, and
-// 512-byte blocks (see docs/prove.md for why each is there).
+// 1024-byte blocks (see docs/prove.md for why each is there).
 const std::vector<GeometryProfile> &default_geometries();
 
 // What is enumerated and what is symbolic.  Always symbolic: every extent's
