@@ -478,7 +478,8 @@ int xfs_bmapi_write(xfs_inode *ip, const char *caller, int whichfork, xfs_fileof
 // allocation converts only the front of the reservation; the rest stays
 // delalloc.  Nothing else is handed back: the caller's own mappings are
 // untouched.
-static int xfs_bmapi_convert_one_delalloc(xfs_inode *ip, int whichfork, xfs_off_t offset, Iomap *iomap)
+static int xfs_bmapi_convert_one_delalloc(xfs_inode *ip, int whichfork, xfs_off_t offset,
+                                          Iomap *iomap)
 {
 	const xfs_fileoff_t offset_fsb = ip->B_TO_FSBT(offset);
 	unsigned flags = 0;
@@ -490,7 +491,8 @@ static int xfs_bmapi_convert_one_delalloc(xfs_inode *ip, int whichfork, xfs_off_
 		flags |= IOMAP_F_SHARED;
 
 	/* no extent at offset: -EAGAIN (a WARN_ON_ONCE unless the CoW fork) */
-	if (!xfs_iext_lookup_extent(ip, whichfork, offset_fsb, &icur, &got) || got.br_startoff > offset_fsb)
+	if (!xfs_iext_lookup_extent(ip, whichfork, offset_fsb, &icur, &got) ||
+	    got.br_startoff > offset_fsb)
 		return -EAGAIN;
 	/*
 	 * If we find a real extent here we raced with another thread converting
@@ -502,8 +504,8 @@ static int xfs_bmapi_convert_one_delalloc(xfs_inode *ip, int whichfork, xfs_off_
 	unsigned bmapi_flags = XFS_BMAPI_PREALLOC;
 	if (whichfork == XFS_COW_FORK)
 		bmapi_flags |= XFS_BMAPI_COWFORK;
-	int error = xfs_bmapi_allocate(ip, whichfork, got.br_startoff, got.br_blockcount, bmapi_flags, &got,
-				       &what);
+	int error = xfs_bmapi_allocate(ip, whichfork, got.br_startoff, got.br_blockcount,
+	                               bmapi_flags, &got, &what);
 	if (error)
 		return error; /* xfs_trans_cancel: nothing commits */
 	xfs_trans_commit(ip, "xfs_bmapi_convert_delalloc", what);
@@ -773,7 +775,8 @@ int xfs_reflink_convert_cow_locked(xfs_inode *ip, xfs_fileoff_t offset_fsb, xfs_
 	for (auto e : todo) {
 		xfs_bmap_set_state(ip, XFS_COW_FORK, e.br_startoff, e.br_blockcount, XFS_EXT_NORM);
 		e.br_state = XFS_EXT_NORM;
-		trace_note(ip, "xfs_reflink_convert_cow_locked: in-core cow fork: convert " + format_extent(e) +
+		trace_note(ip, "xfs_reflink_convert_cow_locked: in-core cow fork: convert " +
+				       format_extent(e) +
 				       " to written (xfs_bmap_add_extent_unwritten_real with no tp: not logged)");
 	}
 	return 0;
