@@ -149,6 +149,7 @@ struct KernelRunOptions {
 	std::vector<std::string> inputs; // scripts or cases
 	std::string variant = "v6.18";
 	std::string geometry; // "" = the script's (a case: the default)
+	std::string out;      // "" = none; else each input's read-back case, the kernel's outcome expected
 	bool json = false;
 };
 int cmd_kernel_run(const KernelRunOptions &o);

@@ -280,6 +280,13 @@ TrialReport run_trial(kernel::ScratchFs &sfs, const ks::Script &s, Variant varia
 				w.kernel_calls.push_back({e.a, e.b});
 		const std::vector<uint8_t> after = b.target->read_all(s.file_size);
 		w.kernel_after = ks::read_back(sfs, b);
+		// A state the kernel holds that the case loader would refuse is a
+		// disagreement too: the loader's rules claim to be the kernel's.
+		std::string refused;
+		for (const auto &e : validate_state(w.kernel_before, w.write))
+			refused += (refused.empty() ? "" : "; ") + e.path + ": " + e.what;
+		if (!refused.empty())
+			w.disagreements.push_back({"loader", "the case loader refuses the kernel's state: " + refused});
 		w.trace = run_atomic_write(model_state, w.write, variant);
 		w.judgement = spec.judge(w.trace);
 		compare_outcome(w);
@@ -600,6 +607,15 @@ int cmd_kernel_run(const KernelRunOptions &o)
 			TrialReport t =
 			    run_trial(*sfs, s, variant, spec, "run" + std::to_string(i));
 			disagreeing += t.disagreements() > 0;
+			if (!o.out.empty()) {
+				fs::create_directories(o.out);
+				Case c = case_of(t);
+				c.name = "kernel-" + s.name;
+				c.note = s.note + (s.note.empty() ? "" : " ") + c.note;
+				const std::string dest = o.out + "/" + c.name + ".json";
+				write_file_atomically(dest, case_to_json(c));
+				std::cerr << "untorn kernel: wrote " << dest << "\n";
+			}
 			if (o.json) {
 				json j = trial_json(t);
 				j["file"] = o.inputs[i];

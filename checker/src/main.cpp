@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 	krun_cmd->add_option("inputs", krun.inputs, "scripts (untorn-kernel-script/1) or cases")->required();
 	krun_cmd->add_option("--variant", krun.variant, "the model's variant")->capture_default_str()->check(CLI::IsMember(every_variant));
 	krun_cmd->add_option("--geometry", krun.geometry, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default: the script's)");
+	krun_cmd->add_option("--out", krun.out, "write each input's read-back case here, the kernel's outcome as its expect (regression cases that replay without a kernel)");
 	krun_cmd->add_flag("--json", krun.json, "one JSON line per input");
 	KernelFuzzOptions kfuzz;
 	auto *kfuzz_cmd = kernel_cmd->add_subcommand("fuzz", "random scripts and atomic writes, kernel against model");
