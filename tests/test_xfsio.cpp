@@ -184,6 +184,29 @@ TEST_CASE("import: xfs_bmap -v gives exact startblocks and the AG size", "[xfsio
 	}
 }
 
+TEST_CASE("import: xfs_bmap -v of a file with no extents is an empty data fork", "[xfsio]")
+{
+	// xfs_bmap -v prints only "FILE: no extents" for a file with no blocks;
+	// the format is recognised from that line alone, whatever the name's length.
+	TempDir d;
+	for (const char *line : {"f: no extents", "/mnt/scratch/a file: no extents"}) {
+		INFO(line);
+		const auto in = d.path / "bmap.txt";
+		std::ofstream(in) << line << "\n";
+		ImportOptions o;
+		o.output = (d.path / "out.json").string();
+		o.offset = 0;
+		o.length = 4096;
+		Run r = import(in.string(), o);
+		INFO(r.err);
+		REQUIRE(r.rc == EXIT_CLEAN);
+		Case c = load_case_file(o.output);
+		CHECK(c.state.data_fork.empty());
+		CHECK(c.state.refcount.empty());
+		CHECK(run_atomic_write(c.state, c.write, c.variant).result == 0);
+	}
+}
+
 TEST_CASE("import: fiemap -v and filefrag -v give disk blocks, with the AG geometry a marked guess",
           "[xfsio]")
 {

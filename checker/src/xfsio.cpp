@@ -1010,6 +1010,12 @@ uint64_t bb_bytes(const LineReader &r, size_t ln, uint64_t a, uint64_t b)
 	return (b - a + 1) * kBB;
 }
 
+// xfs_bmap -v prints "FILE: no extents" for a file with no blocks at all.
+static bool is_no_extents_line(const std::string &l)
+{
+	return l.size() > 12 && l.compare(l.size() - 12, 12, ": no extents") == 0;
+}
+
 // `xfs_bmap -v FILE` / `xfs_io -c "bmap -v[p]"` (xfsprogs io/bmap.c):
 //   FILE:
 //    EXT: FILE-OFFSET      BLOCK-RANGE      AG AG-OFFSET        TOTAL[ FLAGS]
@@ -1051,7 +1057,7 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 				header = true;
 				continue;
 			}
-			if (l.size() > 13 && l.compare(l.size() - 12, 12, ": no extents") == 0) {
+			if (is_no_extents_line(l)) {
 				no_extents = true;
 				continue;
 			}
@@ -1357,6 +1363,8 @@ std::string detect_format(const std::vector<std::string> &lines, const std::stri
 {
 	for (const auto &raw : lines) {
 		std::string l = trim(raw);
+		if (is_no_extents_line(l)) // xfs_bmap -v of a file with no blocks
+			return "xfs_bmap";
 		if (l.find("logical_offset:") != std::string::npos ||
 		    l.rfind("Filesystem type is:", 0) == 0 || l.rfind("File size of ", 0) == 0)
 			return "filefrag";
