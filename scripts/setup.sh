@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(cmake g++ pkg-config libz3-dev z3 nlohmann-json3-dev catch2 libcli11-dev)
+PACKAGES=(cmake g++ pkg-config libz3-dev z3 nlohmann-json3-dev catch2 libcli11-dev xfsprogs)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -6,12 +6,19 @@
 #      sampling tests with a quarter of their sample, tests/sample.h), with
 #      (CTest fuzz_run) a 60-second libFuzzer run of the case loader, run and
 #      specification, seeded from corpus/.
+# The kernel tests (kernel_*: `untorn kernel` on a scratch XFS) run in both
+# stages; UNTORN_KERNEL_TESTS=off turns them off, and the run says so.
 # Installs what is missing (Debian packages) and is safe to rerun.
 # UNTORN_QUICK=1 skips stage 2 (for a fast local loop; CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
 
+if [ "${UNTORN_KERNEL_TESTS:-on}" = off ]; then
+	echo "== UNTORN_KERNEL_TESTS=off: the kernel tests (kernel_*) are turned off and reported as skipped"
+else
+	echo "== the kernel tests (kernel_*) run real RWF_ATOMIC writes on a scratch XFS: they need root, a loop device, XFS and tracefs"
+fi
 echo "== stage 1: Release build and the CTest suite"
 BUILD_DIR=build bash scripts/setup.sh -DBUILD_TESTING=ON
 (cd build && ctest --output-on-failure -j"$JOBS")
