@@ -1400,7 +1400,9 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 	c.name = "imported-" + safe_name(base);
 	Geometry &g = c.state.geo;
 	g.block_size = uint32_t(bs);
-	g.reflink = true;
+	// reflink needs a v5 XFS, whose blocks are 1024 bytes or more: a file on
+	// 512-byte blocks is on a v4 XFS, without reflink
+	g.reflink = bs >= XFS_MIN_CRC_BLOCKSIZE;
 	g.cowextsize = 0;
 	std::vector<std::string> notes;
 
@@ -1505,7 +1507,9 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 		    "from "
 		    "xfs_info, startblock = (db / agsize) << ceil(log2(agsize)) | (db % agsize)");
 	}
-	guesses.push_back("geometry.reflink (true)");
+	guesses.push_back(g.reflink ? "geometry.reflink (true)"
+	                            : "geometry.reflink (false: 512-byte blocks are a v4 XFS, which "
+	                              "has no reflink)");
 	guesses.push_back("geometry.cowextsize (0 = the kernel's default of 32 blocks; `xfs_io -c "
 	                  "cowextsize FILE` "
 	                  "prints the file's hint in bytes)");
