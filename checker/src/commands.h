@@ -162,6 +162,7 @@ struct KernelFuzzOptions {
 	std::string out;      // "" = keep nothing
 	bool json = false;
 	bool no_minimize = false;
+	bool remount_always = false; // the benchmark's baseline
 };
 int cmd_kernel_fuzz(const KernelFuzzOptions &o);
 

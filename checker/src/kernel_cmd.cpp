@@ -250,11 +250,11 @@ struct TrialReport {
 };
 
 TrialReport run_trial(kernel::ScratchFs &sfs, const ks::Script &s, Variant variant, Spec &spec,
-                      const std::string &tag)
+                      const std::string &tag, bool remount_always = false)
 {
 	TrialReport t;
 	t.script = s;
-	ks::Built b = ks::build(sfs, s, tag);
+	ks::Built b = ks::build(sfs, s, tag, remount_always);
 	t.remounted = b.remounted;
 	sfs.take_events(); // the layout's own events
 	const uint32_t bs = s.geometry.block_size;
@@ -657,7 +657,7 @@ int cmd_kernel_fuzz(const KernelFuzzOptions &o)
 		json saved_list = json::array();
 		for (uint64_t i = 0; i < o.count && !kernel::stop_requested(); ++i) {
 			const ks::Script s = ks::generate_script(o.seed, i, geo);
-			TrialReport t = run_trial(sfs, s, variant, spec, "f");
+			TrialReport t = run_trial(sfs, s, variant, spec, "f", o.remount_always);
 			++trials;
 			writes += t.writes.size();
 			remounts += t.remounted;

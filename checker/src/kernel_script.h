@@ -60,7 +60,9 @@ struct Built {
 	std::unique_ptr<kernel::File> target, donor;
 	bool remounted = false; // the CoW fork had to be emptied by a remount
 };
-Built build(kernel::ScratchFs &fs, const Script &s, const std::string &tag);
+// remount_always: remount after every layout (the benchmark's baseline),
+// not only when it left CoW fork state.
+Built build(kernel::ScratchFs &fs, const Script &s, const std::string &tag, bool remount_always = false);
 
 // The target's data fork, sharing, hint and geometry read back as the
 // state of a case (variant v6.18, empty CoW fork, no allocator answers).

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	kfuzz_cmd->add_option("--geometry", kfuzz.geometry, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default 4096:20011:4)");
 	kfuzz_cmd->add_option("--out", kfuzz.out, "folder for each distinct disagreement (script, case, side-by-side text) and report.json");
 	kfuzz_cmd->add_flag("--no-minimize", kfuzz.no_minimize, "save disagreeing scripts as generated");
+	kfuzz_cmd->add_flag("--remount-every-trial", kfuzz.remount_always, "remount after every layout, not only when it left CoW fork state (the benchmark's baseline)");
 	kfuzz_cmd->add_flag("--json", kfuzz.json, "print the summary as JSON");
 
 	try {

@@ -106,22 +106,16 @@ struct Validator {
 	}
 
 	// Blocks owned by this file's forks and the allocator's answers never
-	// overlap, except that written data-fork extents may map the same shared
-	// blocks more than once (FICLONERANGE of one source range into two
-	// offsets of the file: the kernel does it, refcount 3); shared ranges
-	// cover written data-fork blocks only.  Sorted sweeps.
+	// overlap; shared ranges cover written data-fork blocks only.  Sorted
+	// sweeps: linear after sorting, whatever the number of extents.
 	void physical_overlaps()
 	{
-		std::vector<Range> written, owned, not_shareable, shared;
+		std::vector<Range> owned, not_shareable, shared;
 		for (size_t i = 0; i < st.data_fork.size(); i++)
 			if (!isnullstartblock(st.data_fork[i].br_startblock)) {
-				Range r = fork_range(st.data_fork, i, "data_fork");
-				if (st.data_fork[i].br_state == XFS_EXT_UNWRITTEN) {
-					owned.push_back(r);
-					not_shareable.push_back(r);
-				} else {
-					written.push_back(r);
-				}
+				owned.push_back(fork_range(st.data_fork, i, "data_fork"));
+				if (st.data_fork[i].br_state == XFS_EXT_UNWRITTEN)
+					not_shareable.push_back(owned.back());
 			}
 		for (size_t i = 0; i < st.cow_fork.size(); i++)
 			if (!isnullstartblock(st.cow_fork[i].br_startblock)) {
@@ -138,34 +132,13 @@ struct Validator {
 					  st.refcount[i].rc_startblock + st.refcount[i].rc_blockcount,
 					  "refcount[" + std::to_string(i) + "]"});
 		const Range *other = nullptr;
-		auto o = sorted(owned), wr = sorted(written);
+		auto o = sorted(owned);
 		if (const Range *r = overlap_within(o, &other))
 			err(r->path + ".startblock", "physical blocks overlap " + other->path);
-		if (const Range *r = overlap_between(wr, o, &other))
-			err(r->path + ".startblock", "physical blocks overlap " + other->path);
 		auto sh = sorted(shared), ns = sorted(not_shareable);
-		written_overlaps_shared(wr, sh);
 		if (const Range *r = overlap_between(sh, ns, &other))
 			err(r->path, "a shared range overlaps " + other->path +
 					     " (only written data-fork blocks can be shared; unwritten extents never are)");
-	}
-
-	// Two written extents mapping the same blocks: each such block must be
-	// in a shared range (refcount at least 2).
-	void written_overlaps_shared(const std::vector<Range> &wr, const std::vector<Range> &sh)
-	{
-		for (size_t i = 0; i < wr.size(); i++)
-			for (size_t j = i + 1; j < wr.size() && wr[j].s < wr[i].e; j++) {
-				const uint64_t lo = wr[j].s, hi = std::min(wr[i].e, wr[j].e);
-				uint64_t at = lo;
-				for (const Range &r : sh)
-					if (r.s <= at && at < r.e)
-						at = r.e;
-				if (at < hi)
-					err(wr[j].path + ".startblock",
-					    "physical blocks overlap " + wr[i].path +
-						" outside any shared range (a block mapped twice has a refcount of at least 2)");
-			}
 	}
 
 	void refcounts()
