@@ -150,14 +150,12 @@ void compare_forks(WriteReport &w, const FileState &model_before, uint64_t nbloc
 		}
 		if (!moved_k)
 			continue;
-		auto [i, fresh_m] = m2k.emplace(ma[b].fsbno, ka[b].fsbno);
-		auto [j, fresh_k] = k2m.emplace(ka[b].fsbno, ma[b].fsbno);
+		const auto i = m2k.emplace(ma[b].fsbno, ka[b].fsbno).first;
+		const auto j = k2m.emplace(ka[b].fsbno, ma[b].fsbno).first;
 		if (i->second != ka[b].fsbno || j->second != ma[b].fsbno)
 			forks.add(b, "new blocks not matched one to one (kernel fsbno " +
 			                 std::to_string(ka[b].fsbno) + ", model " +
 			                 std::to_string(ma[b].fsbno) + ")");
-		(void)fresh_m;
-		(void)fresh_k;
 	}
 	if (!forks.runs.empty())
 		w.disagreements.push_back({"data_fork", forks.str()});
@@ -286,7 +284,8 @@ TrialReport run_trial(kernel::ScratchFs &sfs, const ks::Script &s, Variant varia
 		for (const auto &e : validate_state(w.kernel_before, w.write))
 			refused += (refused.empty() ? "" : "; ") + e.path + ": " + e.what;
 		if (!refused.empty())
-			w.disagreements.push_back({"loader", "the case loader refuses the kernel's state: " + refused});
+			w.disagreements.push_back(
+			    {"loader", "the case loader refuses the kernel's state: " + refused});
 		w.trace = run_atomic_write(model_state, w.write, variant);
 		w.judgement = spec.judge(w.trace);
 		compare_outcome(w);
@@ -378,18 +377,21 @@ Case case_of(const TrialReport &t)
 // ------------------------------------------------------------ minimizing
 
 // Drops layout operations and later writes while the trial still disagrees
-// in the same kinds; each candidate runs on the kernel again.
+// in the same kinds; each candidate runs on the kernel again, at most
+// max_minimize_runs of them per disagreement.
+constexpr unsigned max_minimize_runs = 200;
 ks::Script minimize_script(kernel::ScratchFs &sfs, const TrialReport &t, Variant variant,
-                           Spec &spec, unsigned *runs)
+                           Spec &spec)
 {
 	ks::Script best = t.script;
 	const auto want = t.kinds();
+	unsigned runs = 0;
 	auto still = [&](const ks::Script &s) {
-		++*runs;
+		++runs;
 		TrialReport r = run_trial(sfs, s, variant, spec, "min");
 		return r.kinds() == want;
 	};
-	for (bool progress = true; progress && *runs < 200;) {
+	for (bool progress = true; progress && runs < max_minimize_runs;) {
 		progress = false;
 		for (size_t i = best.writes.size(); i-- > 1;) { // drop later writes first
 			ks::Script c = best;
@@ -399,7 +401,7 @@ ks::Script minimize_script(kernel::ScratchFs &sfs, const TrialReport &t, Variant
 				progress = true;
 			}
 		}
-		for (size_t i = best.ops.size(); i-- > 0 && *runs < 200;) {
+		for (size_t i = best.ops.size(); i-- > 0 && runs < max_minimize_runs;) {
 			ks::Script c = best;
 			c.ops.erase(c.ops.begin() + long(i));
 			if (still(c)) {
@@ -594,15 +596,15 @@ int cmd_kernel_run(const KernelRunOptions &o)
 		report_leftovers();
 		kernel::set_graceful_stop(true);
 		Spec spec(Engine::compiled);
-		std::unique_ptr<kernel::ScratchFs> sfs;
+		std::unique_ptr<kernel::ScratchFs> sfs; // one per geometry in a row
+		std::string made;
 		unsigned disagreeing = 0;
 		for (size_t i = 0; i < scripts.size() && !kernel::stop_requested(); ++i) {
 			const ks::Script &s = scripts[i];
-			if (!sfs || sfs->geometry().block_size != s.geometry.block_size ||
-			    sfs->geometry().ag_blocks != s.geometry.ag_blocks ||
-			    sfs->geometry().ag_count != s.geometry.ag_count) {
+			if (!sfs || made != s.geometry.describe()) {
 				sfs.reset();
 				sfs = std::make_unique<kernel::ScratchFs>(s.geometry);
+				made = s.geometry.describe();
 			}
 			TrialReport t =
 			    run_trial(*sfs, s, variant, spec, "run" + std::to_string(i));
@@ -653,7 +655,6 @@ int cmd_kernel_fuzz(const KernelFuzzOptions &o)
 		std::map<std::string, uint64_t> seen; // signature -> first trial
 		uint64_t trials = 0, writes = 0, agreeing = 0, remounts = 0, saved = 0,
 		         ok_writes = 0;
-		unsigned min_runs = 0;
 		json saved_list = json::array();
 		for (uint64_t i = 0; i < o.count && !kernel::stop_requested(); ++i) {
 			const ks::Script s = ks::generate_script(o.seed, i, geo);
@@ -671,9 +672,8 @@ int cmd_kernel_fuzz(const KernelFuzzOptions &o)
 				const std::string sig = signature(t);
 				if (seen.emplace(sig, i).second && !o.out.empty()) {
 					ks::Script small =
-					    o.no_minimize
-					        ? t.script
-					        : minimize_script(sfs, t, variant, spec, &min_runs);
+					    o.no_minimize ? t.script
+					                  : minimize_script(sfs, t, variant, spec);
 					TrialReport r =
 					    run_trial(sfs, small, variant, spec, "save");
 					fs::create_directories(o.out);

@@ -42,6 +42,25 @@ comparator)
 	grep -q 'DISAGREE    result: kernel ok 16384, model EOPNOTSUPP' "$tmp/log" || fail "the result disagreement is not shown"
 	grep -q 'DISAGREE    data_fork' "$tmp/log" || fail "the data fork disagreement is not shown"
 	;;
+minimize)
+	# rfc-v1 disagrees with the kernel on most trials: every distinct
+	# disagreement is saved minimized, and the saved script still disagrees.
+	"$U" kernel fuzz --variant rfc-v1 --count 40 --seed 1 --out "$tmp/out" >"$tmp/log"
+	rc=$?
+	cat "$tmp/log"
+	[ "$rc" -eq 10 ] || fail "expected exit 10, got $rc"
+	n=0
+	for f in "$tmp"/out/*.script.json; do
+		n=$((n + 1))
+		grep -q '"note": "minimized from trial' "$f" || fail "$f: not marked minimized"
+		ops=$(grep -c '"op":' "$f")
+		[ "$ops" -le 1 ] || fail "$f: $ops layout operations left; the result disagreement needs none"
+		"$U" kernel run --variant rfc-v1 "$f" >/dev/null
+		[ $? -eq 10 ] || fail "$f: the minimized script no longer disagrees"
+		[ -f "${f%.script.json}.case.json" ] && [ -f "${f%.script.json}.txt" ] || fail "$f: no case or text beside it"
+	done
+	[ "$n" -ge 2 ] || fail "expected at least two distinct disagreements saved, got $n"
+	;;
 interrupt)
 	"$U" kernel fuzz --count 1000000 --seed 3 --out "$tmp/out" >"$tmp/log" 2>&1 &
 	pid=$!
