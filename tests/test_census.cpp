@@ -172,3 +172,39 @@ TEST_CASE("census: the same result for any number of threads, and consistent fig
 	CHECK(other.paths > one.paths / 2);
 	CHECK(other.paths < one.paths * 2);
 }
+
+// The prover's precondition and the loader agree on a file that maps the
+// same shared blocks at two offsets (the kernel does it: one range cloned to
+// two offsets, refcount 3): allowed where the blocks are shared, refused
+// where part of the overlap is not.
+TEST_CASE("census: the precondition lets written extents map shared blocks twice, as the loader does",
+          "[census]")
+{
+	const std::vector<Sweep> sws = sweeps(bounds(2, 0, 1, 0));
+	const Sweep *sw = nullptr;
+	for (const Sweep &s : sws)
+		if (s.data == 2 && s.refcount == 1 && s.cow == 0 && s.alloc == 0 && s.reflink && s.pow2_length)
+			sw = &s;
+	REQUIRE(sw);
+	InCase c = symbolic_case(*sw, unsigned(Variant::v6_18));
+	auto set = [](InExtent &x, uint64_t off, uint64_t blk, uint64_t n) {
+		x.startoff.value = off;
+		x.startblock.value = blk;
+		x.blockcount.value = n;
+		x.state.value = 0;
+	};
+	set(c.data[0], 0, 16, 4);
+	set(c.data[1], 16, 16, 4);
+	c.refcount[0].startblock.value = 16;
+	c.refcount[0].blockcount.value = 4;
+	c.refcount[0].refcount.value = 3;
+	c.max_atomic_ioend.value = 4096;
+	c.offset.value = 0;
+	c.length.value = 16384;
+	CHECK(precondition_broken(c).empty());
+	c.refcount[0].blockcount.value = 2; // blocks 18-19 mapped twice, not shared
+	CHECK(!precondition_broken(c).empty());
+	c.refcount[0].blockcount.value = 4;
+	c.data[1].state.value = 1; // an unwritten extent is never shared
+	CHECK(!precondition_broken(c).empty());
+}

@@ -533,3 +533,35 @@ TEST_CASE("script-only allocator: an exhausted script is ENOSPC, not the default
 		CHECK(n.find("script exhausted") == std::string::npos);
 }
 
+// A file can map the same shared blocks twice: FICLONERANGE of one source
+// range into two offsets (the kernel oracle built it: refcount 3;
+// tests/kernel/refcount-three.script.json).  Mapped twice without a shared
+// range, the blocks would belong to two extents at once, which the kernel
+// never does.
+TEST_CASE("loader: written extents may map shared blocks twice, unshared blocks never", "[loader]")
+{
+	FileState st;
+	st.geo.block_size = 4096;
+	st.geo.ag_blocks = 20011;
+	st.geo.ag_count = 4;
+	st.geo.reflink = true;
+	xfs_bmbt_irec a, b;
+	a.br_startoff = 0;
+	a.br_startblock = 10;
+	a.br_blockcount = 4;
+	b = a;
+	b.br_startoff = 16;
+	st.data_fork = {a, b};
+	const WriteReq w{0, 16384};
+	st.refcount = {{10, 4, 3}};
+	CHECK(validate_state(st, w).empty());
+	st.refcount = {{10, 2, 3}, {12, 2, 2}}; // covered by two adjacent records
+	CHECK(validate_state(st, w).empty());
+	st.refcount = {{10, 2, 3}}; // blocks 12-13 mapped twice, not shared
+	auto errs = validate_state(st, w);
+	REQUIRE(errs.size() == 1);
+	CHECK(errs[0].path == "data_fork[1].startblock");
+	CHECK(errs[0].what.find("outside any shared range") != std::string::npos);
+	st.refcount.clear();
+	CHECK(!validate_state(st, w).empty());
+}

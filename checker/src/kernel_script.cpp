@@ -292,10 +292,10 @@ Script generate_script(uint64_t seed, uint64_t trial, const kernel::MkfsGeometry
 		const uint64_t start = r.below(span);
 		op.offset = std::min<uint64_t>(start, 512 - len) * bs;
 		op.length = len * bs;
-		// the donor range at the same offset: one donor range cloned to two
-		// offsets maps blocks twice, which the case loader does not accept
-		// yet (tests/kernel/known/refcount-three.script.json)
-		op.src_offset = op.offset;
+		// mostly the donor's range at the same offset; else anywhere, so one
+		// donor range may be cloned to two offsets (blocks mapped twice)
+		op.src_offset =
+		    r.chance(70) ? op.offset : std::min<uint64_t>(r.below(512), 512 - len) * bs;
 		s.ops.push_back(op);
 	}
 	const unsigned nwrites = r.chance(75) ? 1 : 2;

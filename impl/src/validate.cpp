@@ -70,12 +70,24 @@ struct Validator {
 		std::stable_sort(v.begin(), v.end(), [](const Range &a, const Range &b) { return a.s < b.s; });
 		return v;
 	}
-	// The first pair of overlapping ranges within one sorted list.
-	static const Range *overlap_within(const std::vector<Range> &v, const Range **other)
+	// Whether [lo, hi) lies inside the union of sorted, disjoint ranges.
+	static bool covered(const std::vector<Range> &by, uint64_t lo, uint64_t hi)
+	{
+		auto it = std::upper_bound(by.begin(), by.end(), lo, [](uint64_t v, const Range &r) { return v < r.e; });
+		uint64_t at = lo;
+		for (; it != by.end() && it->s <= at && at < hi; ++it)
+			at = it->e;
+		return at >= hi;
+	}
+	// The first pair of overlapping ranges within one sorted list, except
+	// overlaps inside `allowed` (sorted, disjoint).  Every block in two
+	// ranges lies in [r.s, min(r.e, reach->e)) of the later-starting one.
+	static const Range *overlap_within(const std::vector<Range> &v, const Range **other,
+					   const std::vector<Range> &allowed = {})
 	{
 		const Range *reach = nullptr; // the range reaching furthest so far
 		for (const auto &r : v) {
-			if (reach && r.s < reach->e) {
+			if (reach && r.s < reach->e && !covered(allowed, r.s, std::min(r.e, reach->e))) {
 				*other = reach;
 				return &r;
 			}
@@ -106,16 +118,23 @@ struct Validator {
 	}
 
 	// Blocks owned by this file's forks and the allocator's answers never
-	// overlap; shared ranges cover written data-fork blocks only.  Sorted
-	// sweeps: linear after sorting, whatever the number of extents.
+	// overlap, except that written data-fork extents may map the same
+	// shared blocks more than once (FICLONERANGE of one range to two offsets
+	// of a file: refcount 3, as the kernel oracle built it); shared ranges
+	// cover written data-fork blocks only.  Sorted sweeps: linear after
+	// sorting, whatever the number of extents.
 	void physical_overlaps()
 	{
-		std::vector<Range> owned, not_shareable, shared;
+		std::vector<Range> written, owned, not_shareable, shared;
 		for (size_t i = 0; i < st.data_fork.size(); i++)
 			if (!isnullstartblock(st.data_fork[i].br_startblock)) {
-				owned.push_back(fork_range(st.data_fork, i, "data_fork"));
-				if (st.data_fork[i].br_state == XFS_EXT_UNWRITTEN)
-					not_shareable.push_back(owned.back());
+				Range r = fork_range(st.data_fork, i, "data_fork");
+				if (st.data_fork[i].br_state == XFS_EXT_UNWRITTEN) {
+					owned.push_back(r);
+					not_shareable.push_back(r);
+				} else {
+					written.push_back(r);
+				}
 			}
 		for (size_t i = 0; i < st.cow_fork.size(); i++)
 			if (!isnullstartblock(st.cow_fork[i].br_startblock)) {
@@ -132,10 +151,15 @@ struct Validator {
 					  st.refcount[i].rc_startblock + st.refcount[i].rc_blockcount,
 					  "refcount[" + std::to_string(i) + "]"});
 		const Range *other = nullptr;
-		auto o = sorted(owned);
+		auto o = sorted(owned), wr = sorted(written), sh = sorted(shared), ns = sorted(not_shareable);
 		if (const Range *r = overlap_within(o, &other))
 			err(r->path + ".startblock", "physical blocks overlap " + other->path);
-		auto sh = sorted(shared), ns = sorted(not_shareable);
+		else if (const Range *r = overlap_between(wr, o, &other))
+			err(r->path + ".startblock", "physical blocks overlap " + other->path);
+		else if (const Range *r = overlap_within(wr, &other, sh))
+			err(r->path + ".startblock",
+			    "physical blocks overlap " + other->path +
+				" outside any shared range (a block mapped twice has a refcount of at least 2)");
 		if (const Range *r = overlap_between(sh, ns, &other))
 			err(r->path, "a shared range overlaps " + other->path +
 					     " (only written data-fork blocks can be shared; unwritten extents never are)");

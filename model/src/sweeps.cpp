@@ -69,6 +69,30 @@ z3::expr disjoint(const Range &a, const Range &b)
 	return !(a.live && b.live) || z3::ule(a.e, b.s) || z3::ule(b.e, a.s);
 }
 
+// [lo, hi) inside the union of `by` (sorted and disjoint, as the loader
+// wants refcount records): some run of adjacent records spans it.
+z3::expr covered(const std::vector<Range> &by, const z3::expr &lo, const z3::expr &hi)
+{
+	z3::expr any = z3::uge(lo, hi);
+	for (size_t k = 0; k < by.size(); k++) {
+		z3::expr adjacent = smt::ctx().bool_val(true);
+		for (size_t m = k; m < by.size(); m++) {
+			if (m > k)
+				adjacent = adjacent && by[m - 1].e == by[m].s;
+			any = any || (adjacent && z3::ule(by[k].s, lo) && z3::uge(by[m].e, hi));
+		}
+	}
+	return any;
+}
+
+// Two written data-fork extents may map the same blocks where those are
+// shared: validate.cpp's physical_overlaps().
+z3::expr disjoint_or_shared(const Range &a, const Range &b, const std::vector<Range> &shared)
+{
+	z3::expr lo = z3::ite(z3::uge(a.s, b.s), a.s, b.s), hi = z3::ite(z3::ule(a.e, b.e), a.e, b.e);
+	return disjoint(a, b) || covered(shared, lo, hi);
+}
+
 } // namespace
 
 std::string Sweep::describe() const
@@ -227,9 +251,17 @@ std::vector<z3::expr> precondition(const InCase &c)
 		owned.push_back({blk, blk + len, smt::ctx().bool_val(true)});
 		not_shareable.push_back(owned.back());
 	}
+	const size_t ndata = c.data.size(); // owned holds the data fork's extents first
 	for (size_t i = 0; i < owned.size(); i++)
-		for (size_t j = i + 1; j < owned.size(); j++)
-			need(disjoint(owned[i], owned[j]));
+		for (size_t j = i + 1; j < owned.size(); j++) {
+			if (j < ndata) { // two data extents: both written may share blocks
+				z3::expr written = e(c.data[i].state) == 0 && e(c.data[j].state) == 0;
+				need(z3::ite(written, disjoint_or_shared(owned[i], owned[j], shared),
+				             disjoint(owned[i], owned[j])));
+			} else {
+				need(disjoint(owned[i], owned[j]));
+			}
+		}
 	for (const auto &s : shared)
 		for (const auto &n : not_shareable)
 			need(disjoint(s, n));
