@@ -45,6 +45,13 @@ File::File(const ScratchFs &fs, const std::string &name) : path_(fs.mountpoint()
 		fail_errno("create " + path_);
 }
 
+File::File(const std::string &path) : path_(path)
+{
+	fd_ = open(path_.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd_ < 0)
+		fail_errno("open " + path_);
+}
+
 File::~File()
 {
 	close();

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace untorn::kernel
@@ -77,7 +78,7 @@ static bool proc_filesystems_has(const std::string &name)
 	return false;
 }
 
-void check_capabilities()
+void check_capabilities(bool tracing)
 {
 	if (geteuid() != 0)
 		throw Missing("root (untorn kernel mounts a scratch filesystem; running as uid " +
@@ -89,7 +90,7 @@ void check_capabilities()
 		throw Missing("XFS in the running kernel (no 'xfs' in /proc/filesystems)");
 	if (find_program("mkfs.xfs").empty())
 		throw Missing("mkfs.xfs (Debian package xfsprogs)");
-	if (!proc_filesystems_has("tracefs"))
+	if (tracing && !proc_filesystems_has("tracefs"))
 		throw Missing(
 		    "tracefs in the running kernel (the XFS trace events are the oracle's view of "
 		    "->iomap_begin)");
@@ -187,8 +188,20 @@ std::vector<std::string> clean_leftovers()
 
 // ------------------------------------------------------------ ScratchFs
 
+static bool is_mountpoint(const std::string &path)
+{
+	std::istringstream in(read_text("/proc/self/mounts"));
+	std::string src, target, rest;
+	while (in >> src >> target && std::getline(in, rest))
+		if (target == path)
+			return true;
+	return false;
+}
+
 struct ScratchFs::Impl {
 	MkfsGeometry want;
+	bool raw = false;       // a ScratchDev: image and loop device only
+	uint64_t raw_bytes = 0; // its image's size
 	int slot = -1;
 	std::string dir, img, mnt, tracefs, instance, dev;
 	int loop_fd = -1;
@@ -210,14 +223,23 @@ struct ScratchFs::Impl {
 		slot = register_scratch(dir);
 		img = dir + "/img";
 		mnt = dir + "/mnt";
+		if (mkdir(mnt.c_str(), 0700) != 0)
+			fail_errno("mkdir in " + dir);
+		if (raw) {
+			// whatever the program mounts there is ours to unmount
+			mounted = true;
+			set_scratch_mount(slot, mnt, true);
+			return;
+		}
 		tracefs = dir + "/tracefs";
-		if (mkdir(mnt.c_str(), 0700) != 0 || mkdir(tracefs.c_str(), 0700) != 0)
+		if (mkdir(tracefs.c_str(), 0700) != 0)
 			fail_errno("mkdir in " + dir);
 	}
 
 	void make_image()
 	{
-		uint64_t bytes = uint64_t(want.ag_blocks) * want.ag_count * want.block_size;
+		uint64_t bytes =
+		    raw ? raw_bytes : uint64_t(want.ag_blocks) * want.ag_count * want.block_size;
 		int fd = open(img.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			fail_errno("create " + img);
@@ -225,6 +247,8 @@ struct ScratchFs::Impl {
 		close(fd);
 		if (r != 0)
 			fail_errno("size " + img);
+		if (raw)
+			return;
 		std::string out;
 		std::vector<std::string> argv = {
 		    find_program("mkfs.xfs"),
@@ -334,9 +358,23 @@ struct ScratchFs::Impl {
 		set_scratch_mount(slot, mnt, false);
 	}
 
+	// A raw device's mount point: everything mounted there, however often.
+	bool unmount_all() noexcept
+	{
+		bool any = false;
+		for (int i = 0; i < 16 && !mnt.empty() && is_mountpoint(mnt); ++i) {
+			any = true;
+			if (umount2(mnt.c_str(), 0) != 0 && umount2(mnt.c_str(), MNT_DETACH) != 0)
+				break;
+		}
+		return any;
+	}
+
 	void teardown() noexcept
 	{
-		if (mounted && umount2(mnt.c_str(), 0) != 0)
+		if (raw)
+			unmount_all();
+		else if (mounted && umount2(mnt.c_str(), 0) != 0)
 			umount2(mnt.c_str(), MNT_DETACH);
 		mounted = false;
 		if (pipe_fd >= 0) {
@@ -363,6 +401,112 @@ struct ScratchFs::Impl {
 		slot = -1;
 	}
 };
+
+// ------------------------------------------------------------ ScratchDev
+
+struct ScratchDev::Impl {
+	ScratchFs::Impl fs;
+};
+
+ScratchDev::ScratchDev(uint64_t bytes) : p(std::make_unique<Impl>())
+{
+	check_capabilities(false);
+	install_signal_cleanup();
+	p->fs.raw = true;
+	p->fs.raw_bytes = bytes;
+	p->fs.make_dir();
+	p->fs.make_image();
+	p->fs.attach_loop();
+}
+
+ScratchDev::~ScratchDev() = default;
+
+const std::string &ScratchDev::device() const
+{
+	return p->fs.dev;
+}
+const std::string &ScratchDev::mountpoint() const
+{
+	return p->fs.mnt;
+}
+const std::string &ScratchDev::folder() const
+{
+	return p->fs.dir;
+}
+
+bool ScratchDev::unmount_leftovers()
+{
+	return p->fs.unmount_all();
+}
+
+ScratchDev::Result ScratchDev::run(const std::vector<std::string> &argv,
+                                   const std::vector<std::pair<std::string, std::string>> &env)
+{
+	if (argv.empty())
+		fail("ScratchDev::run: no program");
+	// everything the child needs, made before fork()
+	std::vector<std::string> envs;
+	for (char **e = environ; *e; ++e) {
+		std::string kv = *e;
+		bool replaced = false;
+		for (const auto &[k, v] : env)
+			replaced |= kv.compare(0, k.size() + 1, k + "=") == 0;
+		if (!replaced)
+			envs.push_back(kv);
+	}
+	for (const auto &[k, v] : env)
+		envs.push_back(k + "=" + v);
+	std::vector<char *> args, envp;
+	for (const auto &a : argv)
+		args.push_back(const_cast<char *>(a.c_str()));
+	args.push_back(nullptr);
+	for (const auto &e : envs)
+		envp.push_back(const_cast<char *>(e.c_str()));
+	envp.push_back(nullptr);
+	const std::string prog =
+	    argv[0].find('/') == std::string::npos ? find_program(argv[0]) : argv[0];
+	if (prog.empty())
+		fail(argv[0] + ": not found in PATH");
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		fail_errno("pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		fail_errno("fork");
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		execve(prog.c_str(), args.data(), envp.data());
+		_exit(127);
+	}
+	setpgid(pid, pid); // either side may win the race; both say the same
+	set_scratch_child(p->fs.slot, pid);
+	close(pipefd[1]);
+	Result r;
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(pipefd[0], buf, sizeof buf);
+		if (n > 0)
+			r.output.append(buf, size_t(n));
+		else if (n == 0 || errno != EINTR)
+			break;
+	}
+	close(pipefd[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	set_scratch_child(p->fs.slot, -1);
+	r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return r;
+}
 
 static uint64_t field_after(const std::string &line, const std::string &key)
 {

@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace untorn::kernel::sys
@@ -119,6 +120,7 @@ struct Slot {
 	std::atomic<bool> mounted{false};
 	std::atomic<int> loop_fd{-1};
 	std::atomic<int> trace_fd{-1};
+	std::atomic<int> child{-1};
 };
 std::array<Slot, 8> slots;
 std::atomic<bool> graceful{false};
@@ -135,6 +137,21 @@ void undo_slot(Slot &s)
 {
 	if (!s.used.load())
 		return;
+	if (int pid = s.child.exchange(-1); pid > 0) {
+		// SIGTERM first: a script's EXIT trap unmounts and removes its
+		// files (up to 2 s); then SIGKILL to whatever of the group is left.
+		kill(-pid, SIGTERM);
+		bool reaped = false;
+		for (int i = 0; i < 200 && !reaped; ++i) {
+			reaped = waitpid(pid, nullptr, WNOHANG) == pid;
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			if (!reaped)
+				nanosleep(&ts, nullptr);
+		}
+		kill(-pid, SIGKILL);
+		if (!reaped)
+			waitpid(pid, nullptr, 0);
+	}
 	if (s.mounted.load() && umount2(s.mnt, 0) != 0)
 		umount2(s.mnt, MNT_DETACH);
 	if (int tfd = s.trace_fd.exchange(-1); tfd >= 0)
@@ -149,7 +166,7 @@ void undo_slot(Slot &s)
 		close(fd);
 	}
 	char path[600];
-	const char *names[] = {"/img", "/img.log"};
+	const char *names[] = {"/img", "/img.log", "/script.sh", "/loop"};
 	for (const char *n : names) {
 		size_t l = strlen(s.dir);
 		if (l + strlen(n) + 1 < sizeof path) {
@@ -190,6 +207,7 @@ int register_scratch(const std::string &dir)
 		s.mounted = false;
 		s.loop_fd = -1;
 		s.trace_fd = -1;
+		s.child = -1;
 		if (s.used.compare_exchange_strong(expected, true))
 			return int(i);
 	}
@@ -215,6 +233,10 @@ void set_scratch_loop(int slot, int loop_fd)
 void set_scratch_trace_fd(int slot, int fd)
 {
 	slots[slot].trace_fd = fd;
+}
+void set_scratch_child(int slot, int pid)
+{
+	slots[slot].child = pid;
 }
 void unregister_scratch(int slot)
 {

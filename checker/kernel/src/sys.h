@@ -54,6 +54,11 @@ void set_scratch_mount(int slot, const std::string &mnt, bool mounted);
 void set_scratch_trace(int slot, const std::string &tracefs, const std::string &instance);
 void set_scratch_loop(int slot, int loop_fd);
 void set_scratch_trace_fd(int slot, int fd); // the open trace_pipe, closed before the instance goes
+// A program running on a raw scratch device, in a process group of its own
+// (pgid == pid): on a signal, the group gets SIGTERM (a script's EXIT trap
+// cleans up), then, after the program ends or 2 s, SIGKILL; all before the
+// unmount.  -1 when none runs.
+void set_scratch_child(int slot, int pid);
 void unregister_scratch(int slot);
 // SIGINT, SIGTERM and SIGHUP: the first one sets stop_requested() when a
 // command polls it (set_graceful(true)); otherwise, or on a second signal,

@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace untorn::kernel
@@ -34,8 +35,9 @@ struct Refused : std::runtime_error {
 	explicit Refused(const std::string &what) : std::runtime_error(what) {}
 };
 
-// Throws Missing, naming the first thing absent.  Makes nothing.
-void check_capabilities();
+// Throws Missing, naming the first thing absent.  Makes nothing.  Without
+// `tracing`, tracefs is not asked for (a ScratchDev needs none).
+void check_capabilities(bool tracing = true);
 
 // Scratch filesystems left by an earlier untorn that was killed (its folder
 // names a process that is gone): unmounted, detached and removed.  Returns
@@ -119,6 +121,43 @@ public:
 	std::vector<TraceEvent> take_events();
 
 private:
+	friend class ScratchDev;
+	struct Impl;
+	std::unique_ptr<Impl> p;
+};
+
+// A raw scratch device, for a program that makes and mounts its own
+// filesystem (an exported reproducer): a sparse image of `bytes` on a loop
+// device, and an empty mount point, both in an untorn-kern-* folder of their
+// own; neither mkfs'd nor mounted.  Cleaned up like a ScratchFs on every
+// exit path, and besides: whatever is left mounted on the mount point is
+// unmounted, and on a signal the program running (run()) is killed first.
+class ScratchDev
+{
+public:
+	// Throws Missing (root, a loop device, XFS, mkfs.xfs), or
+	// std::runtime_error; leaves nothing behind either way.
+	explicit ScratchDev(uint64_t bytes);
+	~ScratchDev();
+	ScratchDev(const ScratchDev &) = delete;
+	ScratchDev &operator=(const ScratchDev &) = delete;
+
+	const std::string &device() const;     // /dev/loopN
+	const std::string &mountpoint() const; // an empty folder
+	const std::string &folder() const;     // the untorn-kern-* folder holding both
+
+	struct Result {
+		int status = 0;     // exit status, or 128 + the signal that ended it
+		std::string output; // stdout and stderr, interleaved
+	};
+	// Runs argv (argv[0]: a path, or a name looked up in PATH) with `env`
+	// added to the environment, in a process group of its own, and waits.
+	Result run(const std::vector<std::string> &argv,
+	           const std::vector<std::pair<std::string, std::string>> &env);
+	// Unmounts whatever is mounted on mountpoint(); true if anything was.
+	bool unmount_leftovers();
+
+private:
 	struct Impl;
 	std::unique_ptr<Impl> p;
 };
@@ -130,6 +169,7 @@ class File
 {
 public:
 	File(const ScratchFs &fs, const std::string &name); // creates (truncates) it, O_DIRECT
+	explicit File(const std::string &path);             // an existing file, O_RDWR | O_DIRECT
 	~File();
 	File(const File &) = delete;
 	File &operator=(const File &) = delete;
