@@ -382,10 +382,38 @@ TEST_CASE("export --xfs-io: a script for every corpus case", "[xfsio]")
 		const uint64_t scale =
 		    c.state.geo.block_size < 1024 ? 1024 / c.state.geo.block_size : 1;
 		const uint64_t wlen = c.write.length * scale, woff = c.write.offset * scale;
-		// the atomic write, exactly as fstests issues it
+		// the atomic write, exactly as fstests issues it, or the same
+		// pwritev2 through untorn where xfs_io has no pwrite -A
 		CHECK(s.find("-d -c \"pwrite -A -D -V1 -b " + std::to_string(wlen) +
 		             " -S 0xa5a5a5a5 " + std::to_string(woff) + " " + std::to_string(wlen) +
 		             "\"") != std::string::npos);
+		CHECK(s.find("\"$UNTORN_PROG\" kernel awrite \"$file\" " + std::to_string(woff) +
+		             " " + std::to_string(wlen) +
+		             " --dsync --byte 0xa5 > \"$tmp/write.out\" 2>&1") !=
+		      std::string::npos);
+		CHECK(s.find("UNTORN_PROG=${UNTORN_PROG:-untorn}") != std::string::npos);
+		CHECK(s.find("@@UNTORN") == std::string::npos);
+		// a case with a CoW fork is refused before anything is made,
+		// unless UNTORN_APPROXIMATE_COW=1; a written CoW extent always
+		const size_t require = s.find("# ---- _require_scratch");
+		REQUIRE(require != std::string::npos);
+		const size_t refusal = s.find("\n_notrepro ");
+		const size_t optin =
+		    s.find("[ \"${UNTORN_APPROXIMATE_COW:-0}\" = 1 ] ||\n\t_notrepro ");
+		bool written_cow = false;
+		for (const auto &e : c.state.cow_fork)
+			written_cow |=
+			    e.br_startblock != DELAYSTARTBLOCK && e.br_state == XFS_EXT_NORM;
+		if (written_cow)
+			CHECK(refusal < require);
+		if (!c.state.cow_fork.empty())
+			CHECK(std::min(refusal, optin) < require);
+		else if (c.state.alloc.empty())
+			CHECK((refusal > require && optin == std::string::npos));
+		// the layout check and the layout steps say NOT REPRODUCED, not "not run"
+		CHECK(s.find("\t_notrepro \"XFS did not make the case's layout") !=
+		      std::string::npos);
+		CHECK(s.find("_run() { \"$@\" || _notrepro ") != std::string::npos);
 		CHECK(s.find("-b size=" + std::to_string(c.state.geo.block_size * scale) +
 		             " -m reflink=" + (c.state.geo.reflink ? "1" : "0")) !=
 		      std::string::npos);
@@ -456,6 +484,54 @@ TEST_CASE("export --xfs-io: refuses to run without a scratch device", "[xfsio]")
 	               "' >/dev/null 2>'" + err.string() + "'");
 	CHECK(exit_status(st) == 2);
 	CHECK(slurp(err).find("is not a block device") != std::string::npos);
+}
+
+TEST_CASE("export --xfs-io: a case it cannot build says NOT REPRODUCED and exits 4", "[xfsio]")
+{
+	if (!have("bash") || !have("env"))
+		return;
+	TempDir d;
+	auto script = [&](const char *rel) {
+		ExportOptions o;
+		o.input = (kSource / rel).string();
+		o.xfs_io = true;
+		o.output = (d.path / "s.sh").string();
+		REQUIRE(captured([&] { return cmd_export(o); }).rc == EXIT_CLEAN);
+		return o.output;
+	};
+	const fs::path out = d.path / "out";
+	auto run = [&](const std::string &env, const std::string &sh) {
+		return exit_status(run_shell("env -u SCRATCH_DEV -u SCRATCH_MNT " + env +
+		                             " bash '" + sh + "' >'" + out.string() + "' 2>&1"));
+	};
+	// a written CoW extent: refused even before the scratch device is asked for
+	std::string sh =
+	    script("corpus/findings/v6.16/v6.16-hole-runs-to-next-cow-extent-written.json");
+	CHECK(run("UNTORN_APPROXIMATE_COW=1", sh) == 4);
+	std::string o = slurp(out);
+	CHECK(o.rfind(
+	          "untorn-v6.16-hole-runs-to-next-cow-extent-written: NOT REPRODUCED: CoW fork: a "
+	          "written CoW extent",
+	          0) == 0);
+	CHECK(o.find("outcome as expected") == std::string::npos);
+	// a delalloc CoW fork: refused unless the approximation is asked for
+	sh = script("corpus/fstests/v6.16-cow-delalloc-eio.json");
+	CHECK(run("", sh) == 4);
+	CHECK(slurp(out).find(": NOT REPRODUCED: the case has a CoW fork (file blocks [0, 32) "
+	                      "delalloc") != std::string::npos);
+	CHECK(run("UNTORN_APPROXIMATE_COW=1", sh) == 2); // on to the requirements: not run
+	CHECK(slurp(out).find("set SCRATCH_DEV") != std::string::npos);
+	CHECK(slurp(sh).find("outcome as expected (with the CoW fork approximated") !=
+	      std::string::npos);
+	// allocator answers that decide the outcome
+	sh = script("corpus/fstests/v6.18-shared-16blocks-aligned-cow-hw.json");
+	CHECK(run("", sh) == 4);
+	CHECK(slurp(out).find("NOT REPRODUCED: the case's outcome rests on its allocator answers "
+	                      "(alloc: 2080+32;") != std::string::npos);
+	// and answers the outcome does not rest on: built, not refused
+	sh = script("corpus/fstests/v6.18-sw-alloc-short.json");
+	CHECK(run("", sh) == 2);
+	CHECK(slurp(out).find("NOT REPRODUCED") == std::string::npos);
 }
 
 TEST_CASE("export --xfs-io: the layout check accepts the case's layout and nothing else", "[xfsio]")

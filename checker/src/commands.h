@@ -88,6 +88,23 @@ struct ExportOptions {
 };
 int cmd_export(const ExportOptions &o);
 
+struct Case;
+// The `export --xfs-io` script of a loaded case, and the smallest scratch
+// device it asks for, in bytes (xfsio.cpp).
+struct XfsIoScript {
+	std::string text;
+	uint64_t device_bytes = 0;
+};
+XfsIoScript xfs_io_script(const Case &c);
+// The script's exit statuses (docs/export.md).
+enum ScriptExit : int {
+	SCRIPT_EXPECTED = 0,
+	SCRIPT_DATA_WRONG = 1,
+	SCRIPT_NOT_RUN = 2,
+	SCRIPT_RESULT_DIFFERS = 3,
+	SCRIPT_NOT_REPRODUCED = 4,
+};
+
 struct ImportOptions {
 	std::string input;	     // a file with the tool's output; "-" = stdin
 	std::string format = "auto"; // auto | xfs_bmap | fiemap | filefrag
@@ -165,5 +182,22 @@ struct KernelFuzzOptions {
 	bool remount_always = false; // the benchmark's baseline
 };
 int cmd_kernel_fuzz(const KernelFuzzOptions &o);
+
+// One pwritev2(RWF_ATOMIC) as xfs_io's `pwrite -A [-D] -V1` prints it: the
+// exported scripts' atomic write where xfs_io has no -A.
+struct KernelAwriteOptions {
+	std::string file;
+	std::string offset, length; // bytes (validated in the command: exit 2)
+	bool dsync = false;
+	std::string byte = "0xa5";
+};
+int cmd_kernel_awrite(const KernelAwriteOptions &o);
+
+// Runs each case's exported script on a raw scratch device of its own.
+struct KernelExportRunOptions {
+	std::vector<std::string> inputs; // cases or folders
+	bool verbose = false;            // print each script's output
+};
+int cmd_kernel_export_run(const KernelExportRunOptions &o);
 
 } // namespace untorn

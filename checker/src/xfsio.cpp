@@ -68,6 +68,15 @@ std::string comment_block(std::string_view text, size_t width = 78, std::string_
 	return word_wrap(comment_safe(text), width, "# " + std::string(indent));
 }
 
+// One shell word, single-quoted, of printable ASCII.
+std::string shell_quote(std::string_view s)
+{
+	std::string o = "'";
+	for (char ch : comment_safe(s))
+		o += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+	return o + "'";
+}
+
 // A name usable in a file name or a shell word without quoting.
 std::string safe_name(std::string_view s)
 {
@@ -95,7 +104,11 @@ uint64_t next_pow2(uint64_t n)
 // ======================================================================
 
 constexpr uint64_t kBB = 512;                 // xfs_bmap's and fiemap's unit
-constexpr uint64_t kMinAgBytes = 16ULL << 20; // XFS_AG_MIN_BYTES
+// XFS_AG_MIN_BYTES is 16 MiB, but the internal log lives in one AG and
+// mkfs.xfs (xfsprogs >= 5.15) makes it at least 64 MiB on a filesystem of
+// 300 MiB or more ("Log size must be at least 64MB"): 65 MiB is the least
+// that works; 72 MiB leaves room for other versions' AG headers.
+constexpr uint64_t kMinAgBytes = 72ULL << 20;
 constexpr uint64_t kMaxAgBytes = 1ULL << 40;  // XFS_AG_MAX_BYTES
 constexpr uint64_t kMinFsBytes = 300ULL
                                  << 20;  // mkfs.xfs refuses smaller filesystems (xfsprogs >= 5.19)
@@ -211,7 +224,10 @@ std::string extent_words(const Geometry &g, const xfs_bmbt_irec &e)
 	return w + (e.br_state == XFS_EXT_UNWRITTEN ? " unwritten" : " written");
 }
 
-std::string export_script(const Case &c, const Trace &t, const Judgement &j)
+// What the script does when it cannot build its case: "SEQ: NOT REPRODUCED: why", exit 4.
+constexpr const char *kRefusalMarker = "@@UNTORN-REFUSAL@@\n";
+
+std::string export_script(const Case &c, const Trace &t, const Judgement &j, uint64_t *device_bytes)
 {
 	const Geometry &g = c.state.geo;
 	const uint64_t bs = g.block_size;
@@ -255,13 +271,16 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 		P.comment("Note: " + c.note);
 	}
 	P.line("#");
-	P.comment("What it does: makes an XFS on $SCRATCH_DEV (DESTROYING what is there) with the "
-	          "case's block size "
-	          "and reflink setting, builds the case's data fork in $SCRATCH_MNT/untorn.file "
-	          "with xfs_io, then "
-	          "issues the case's RWF_ATOMIC direct write: pwrite -A -D -V1 -b " +
-	          std::to_string(wlen) + " " + std::to_string(woff) + " " + std::to_string(wlen) +
-	          " (pwritev2 with one iovec, RWF_ATOMIC|RWF_DSYNC, O_DIRECT).");
+	P.comment(
+	    "What it does: makes an XFS on $SCRATCH_DEV (DESTROYING what is there) with the "
+	    "case's block size "
+	    "and reflink setting, builds the case's data fork in $SCRATCH_MNT/untorn.file "
+	    "with xfs_io, then "
+	    "issues the case's RWF_ATOMIC direct write: pwrite -A -D -V1 -b " +
+	    std::to_string(wlen) + " " + std::to_string(woff) + " " + std::to_string(wlen) +
+	    " (pwritev2 with one iovec, RWF_ATOMIC|RWF_DSYNC, O_DIRECT), or, where xfs_io has "
+	    "no pwrite -A, the same pwritev2 through `$UNTORN_PROG kernel awrite FILE " +
+	    std::to_string(woff) + " " + std::to_string(wlen) + " --dsync`.");
 	P.comment("What it checks: (1) the write's result is the expected one: " +
 	          std::string(
 	              expected ? "it fails with " + result_name(expected) +
@@ -295,11 +314,21 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	       "result differs");
 	P.line("# from the expected one (another kernel version, or one of the approximations "
 	       "below changed the");
-	P.line("# path); 2 not run (a requirement is missing).");
+	P.line("# path); 2 not run (a requirement is missing); 4 NOT REPRODUCED: the case cannot "
+	       "be built here");
+	P.line("# (a part of it user space cannot make, or the layout XFS made is not the case's; "
+	       "the line");
+	P.line("# \"" + comment_safe(seq) +
+	       ": NOT REPRODUCED: <why>\" says which), so the write says nothing about it.");
 	P.line("#");
 	P.line("# Usage: SCRATCH_DEV=/dev/sdX SCRATCH_MNT=/mnt/scratch bash " + comment_safe(seq) +
 	       ".sh");
-	P.line("#   optional: XFS_IO_PROG, MKFS_XFS_PROG, UNTORN_SHUTDOWN=1");
+	P.line(
+	    "#   optional: XFS_IO_PROG, MKFS_XFS_PROG, UNTORN_PROG (the atomic write where xfs_io "
+	    "has no");
+	P.line(
+	    "#   pwrite -A; default: untorn in PATH), UNTORN_SHUTDOWN=1, UNTORN_APPROXIMATE_COW=1 "
+	    "(see below)");
 	P.line("#");
 
 	// ------------------------------------------------- what cannot be forced
@@ -337,10 +366,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 			a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
 			     std::to_string(x.blockcount);
 		P.comment("- The allocator's answers (case alloc: " + a +
-		          "): cannot be scripted; the real allocator answers what it answers. The "
-		          "model's path and result "
-		          "depend on them (e.g. a short or misaligned CoW allocation); a different "
-		          "answer can legitimately "
+		          "): cannot be scripted; the real allocator answers what it answers. When "
+		          "the model's result, path or verdict with them differs from the one with "
+		          "untorn's default policy (e.g. a short or misaligned CoW allocation "
+		          "decides the path), the script refuses the case up front (NOT "
+		          "REPRODUCED); otherwise it is built, and a different answer can still "
 		          "change the result (exit 3).");
 	} else {
 		P.comment(
@@ -356,33 +386,36 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	          "records outside the "
 	          "file's data fork belong to other files and need nothing here.");
 	if (!c.state.cow_fork.empty())
-		P.comment("- The CoW fork: cannot be written directly; it is approximated after "
-		          "the layout check, right "
-		          "before the atomic write, with one sacrificial block per "
-		          "cowextsize-aligned window, outside the "
-		          "write (a written block of the case if there is one, else a hole of the "
-		          "case, which then becomes "
-		          "a written block). Unwritten CoW extents: the block is reflinked from "
-		          "the donor and overwritten "
-		          "with the same old data by an O_DIRECT write; xfs_reflink_fill_cow_hole "
-		          "allocates the whole "
-		          "aligned window in the CoW fork, the block is written out of place and "
-		          "remapped, and the rest of "
-		          "the window stays in the CoW fork as unwritten preallocation (until the "
-		          "CoW block GC reclaims it: "
-		          "fs.xfs.speculative_cow_prealloc_lifetime). Delalloc CoW extents: the "
-		          "block is shared and written "
-		          "through the page cache and left dirty; xfs_bmapi_reserve_delalloc "
-		          "reserves the window in the CoW "
-		          "fork, and the atomic write flushes only its own range, so the "
-		          "reservation is still delalloc when "
-		          "the write maps it. Either way XFS decides where the CoW extents start "
-		          "and end, and the "
-		          "sacrificial block itself is not in the CoW fork. Written (\"write in "
-		          "progress\") CoW extents are "
-		          "not reproduced: they exist only while a write is in flight. `xfs_io -c "
-		          "\"bmap -cv\"` shows the "
-		          "CoW fork on kernels built with CONFIG_XFS_DEBUG.");
+		P.comment(
+		    "- The CoW fork: cannot be written directly, nor read back on a kernel "
+		    "without CONFIG_XFS_DEBUG, so by default the script refuses the case (NOT "
+		    "REPRODUCED, exit 4) before it makes anything. With UNTORN_APPROXIMATE_COW=1 "
+		    "it is approximated after the layout check, right "
+		    "before the atomic write, with one sacrificial block per "
+		    "cowextsize-aligned window, outside the "
+		    "write (a written block of the case if there is one, else a hole of the "
+		    "case, which then becomes "
+		    "a written block). Unwritten CoW extents: the block is reflinked from "
+		    "the donor and overwritten "
+		    "with the same old data by an O_DIRECT write; xfs_reflink_fill_cow_hole "
+		    "allocates the whole "
+		    "aligned window in the CoW fork, the block is written out of place and "
+		    "remapped, and the rest of "
+		    "the window stays in the CoW fork as unwritten preallocation (until the "
+		    "CoW block GC reclaims it: "
+		    "fs.xfs.speculative_cow_prealloc_lifetime). Delalloc CoW extents: the "
+		    "block is shared and written "
+		    "through the page cache and left dirty; xfs_bmapi_reserve_delalloc "
+		    "reserves the window in the CoW "
+		    "fork, and the atomic write flushes only its own range, so the "
+		    "reservation is still delalloc when "
+		    "the write maps it. Either way XFS decides where the CoW extents start "
+		    "and end, and the "
+		    "sacrificial block itself is not in the CoW fork. Written (\"write in "
+		    "progress\") CoW extents are "
+		    "not reproduced: they exist only while a write is in flight. `xfs_io -c "
+		    "\"bmap -cv\"` shows the "
+		    "CoW fork on kernels built with CONFIG_XFS_DEBUG.");
 	P.comment("- Device atomic write limits: the real device's "
 	          "(/sys/block/DEV/queue/atomic_write_unit_"
 	          "{min,max}_bytes); the case says awu_min " +
@@ -429,7 +462,8 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	else {
 		if (k > 1)
 			agtext +=
-			    "mkfs.xfs's smallest AG is 16 MiB, so each AG has " +
+			    "An AG must hold mkfs.xfs's smallest log (64 MiB), so each AG has at "
+			    "least 72 MiB: " +
 			    std::to_string(g.ag_blocks * k) + " blocks (" + std::to_string(k) +
 			    " x the case's, an odd factor: the largest power of two dividing "
 			    "agblocks stays " +
@@ -464,6 +498,7 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	P.line("tmp=$(mktemp -d \"${TMPDIR:-/tmp}/$seq.XXXXXX\") || exit 2");
 	P.line("XFS_IO_PROG=${XFS_IO_PROG:-xfs_io}");
 	P.line("MKFS_XFS_PROG=${MKFS_XFS_PROG:-mkfs.xfs}");
+	P.line("UNTORN_PROG=${UNTORN_PROG:-untorn}");
 	P.line("mounted=0");
 	P.line("");
 	P.line("_cleanup()");
@@ -475,9 +510,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	P.line("trap _cleanup EXIT");
 	P.line("");
 	P.line("_notrun() { echo \"$seq: not run: $*\" >&2; exit 2; }");
+	P.line("_notrepro() { echo \"$seq: NOT REPRODUCED: $*\"; exit 4; }");
 	P.line("_require_command() { command -v \"$1\" >/dev/null 2>&1 || _notrun \"$1 is not "
 	       "installed\"; }");
 	P.line("");
+	S << kRefusalMarker;
 	P.line("# ---- _require_scratch, _require_xfs_io_command \"pwrite\" \"-A\" ----");
 	P.line("[ -n \"${SCRATCH_DEV:-}\" ] || _notrun \"set SCRATCH_DEV to a scratch block device "
 	       "(its contents are destroyed)\"");
@@ -492,10 +529,18 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	       "dd truncate awk diff; do");
 	P.line("\t_require_command \"$c\"");
 	P.line("done");
+	P.line("# the atomic write: xfs_io's pwrite -A (xfsprogs 6.10 or later), else untorn's "
+	       "runner");
 	P.line(
-	    "\"$XFS_IO_PROG\" -c \"help pwrite\" 2>/dev/null | grep -q -- \"-A.*RWF_ATOMIC\" ||");
-	P.line("\t_notrun \"$XFS_IO_PROG has no pwrite -A (RWF_ATOMIC): xfsprogs 6.10 or later is "
-	       "needed\"");
+	    "if \"$XFS_IO_PROG\" -c \"help pwrite\" 2>/dev/null | grep -q -- \"-A.*RWF_ATOMIC\"; "
+	    "then");
+	P.line("\tawrite=xfs_io");
+	P.line("elif \"$UNTORN_PROG\" kernel awrite --help >/dev/null 2>&1; then");
+	P.line("\tawrite=untorn");
+	P.line("else");
+	P.line("\t_notrun \"$XFS_IO_PROG has no pwrite -A (RWF_ATOMIC; xfsprogs 6.10 or later) and "
+	       "there is no $UNTORN_PROG with 'kernel awrite' (set UNTORN_PROG)\"");
+	P.line("fi");
 	P.line("if grep -q \" $SCRATCH_MNT \" /proc/mounts; then");
 	P.line("\tumount \"$SCRATCH_MNT\" || _notrun \"cannot unmount $SCRATCH_MNT\"");
 	P.line("fi");
@@ -530,7 +575,7 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	// ---------------------------------------------------------------- build
 	P.line("# ---- build the layout (old data: pattern 0x5a; unwritten blocks and holes read "
 	       "zeros) ----");
-	P.line("_run() { \"$@\" || _notrun \"a layout step failed: $*\"; }");
+	P.line("_run() { \"$@\" || _notrepro \"a layout step failed: $*\"; }");
 	P.line("_run \"$XFS_IO_PROG\" -f -c \"truncate 0\" \"$file\"");
 	if (g.cowextsize && g.reflink)
 		P.line("_run \"$XFS_IO_PROG\" -c \"cowextsize " + std::to_string(B(g.cowextsize)) +
@@ -574,9 +619,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 		std::set<xfs_fileoff_t> unwritten_windows, delalloc_windows;
 		for (const auto &e : c.state.cow_fork) {
 			if (e.br_startblock != DELAYSTARTBLOCK && e.br_state == XFS_EXT_NORM) {
-				cow_unreproduced.push_back(
-				    "written CoW extent " + extent_words(g, e) +
-				    ": not reproduced (it exists only while a write is in flight)");
+				cow_unreproduced.push_back("a written CoW extent (" +
+				                           extent_words(g, e) +
+				                           "): user space cannot make one (it "
+				                           "exists only while a write is in "
+				                           "flight)");
 				continue;
 			}
 			auto &ws = e.br_startblock == DELAYSTARTBLOCK ? delalloc_windows
@@ -617,8 +664,9 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 			if (!b) {
 				cow_unreproduced.push_back(
 				    "unwritten CoW extent(s) in window " + win +
-				    ": not reproduced (no written, unshared block or hole of the "
-				    "window outside the write to CoW)");
+				    ": the approximation needs a written, unshared block or a hole "
+				    "of "
+				    "the window outside the write to CoW, and there is none");
 				continue;
 			}
 			cow_steps.push_back({*b, false, true, !kind_at(*b),
@@ -649,8 +697,8 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 			if (!b) {
 				cow_unreproduced.push_back(
 				    "delalloc CoW extent(s) in window " + win +
-				    ": not reproduced (no block of the window outside the write to "
-				    "CoW through the page cache)");
+				    ": the approximation needs a block of the window outside the "
+				    "write to CoW through the page cache, and there is none");
 				continue;
 			}
 			cow_steps.push_back(
@@ -778,7 +826,8 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	       "then");
 	P.line("\techo \"the layout differs from the case's (START END KIND in 512-byte units):\"");
 	P.line("\tcat \"$tmp/layout.diff\"");
-	P.line("\t_notrun \"could not build the case's layout on this filesystem\"");
+	P.line("\t_notrepro \"XFS did not make the case's layout (the kinds of ranges differ; see "
+	       "above)\"");
 	P.line("fi");
 	P.line("");
 
@@ -839,9 +888,15 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	                                         std::to_string(woff);
 	P.line("# ---- the atomic write: RWF_ATOMIC|RWF_DSYNC, one iovec, O_DIRECT; new data: "
 	       "pattern 0xa5 ----");
-	P.line("\"$XFS_IO_PROG\" -d -c \"pwrite -A -D -V1 -b " + std::to_string(wlen) +
+	P.line("if [ \"$awrite\" = xfs_io ]; then");
+	P.line("\t\"$XFS_IO_PROG\" -d -c \"pwrite -A -D -V1 -b " + std::to_string(wlen) +
 	       " -S 0xa5a5a5a5 " + std::to_string(woff) + " " + std::to_string(wlen) +
 	       "\" \"$file\" > \"$tmp/write.out\" 2>&1");
+	P.line("else");
+	P.line("\t# the same pwritev2: O_DIRECT, one iovec, RWF_ATOMIC|RWF_DSYNC, bytes 0xa5");
+	P.line("\t\"$UNTORN_PROG\" kernel awrite \"$file\" " + std::to_string(woff) + " " +
+	       std::to_string(wlen) + " --dsync --byte 0xa5 > \"$tmp/write.out\" 2>&1");
+	P.line("fi");
 	P.line("cat \"$tmp/write.out\"");
 	P.line("if grep -q \"^wrote " + std::to_string(wlen) + "/" + std::to_string(wlen) +
 	       " bytes\" \"$tmp/write.out\"; then");
@@ -899,9 +954,71 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j)
 	P.line("if [ \"$data_ok\" = 0 ]; then echo \"$seq: FAIL: data\"; exit 1; fi");
 	P.line("if [ \"$result_ok\" = 0 ]; then echo \"$seq: result differs from the expected one "
 	       "(data is right)\"; exit 3; fi");
-	P.line("echo \"$seq: outcome as expected\"");
+	if (!cow_steps.empty())
+		P.line("echo \"$seq: outcome as expected (with the CoW fork approximated: "
+		       "UNTORN_APPROXIMATE_COW=1; see the header)\"");
+	else
+		P.line("echo \"$seq: outcome as expected\"");
 	P.line("exit 0");
-	return S.str();
+
+	// ---------------------------------------- what cannot be built, up front
+	std::vector<std::string> refuse;
+	for (const auto &u : cow_unreproduced)
+		refuse.push_back("CoW fork: " + u);
+	if (!c.state.alloc.empty()) {
+		FileState plain = c.state;
+		plain.alloc.clear();
+		const Trace t0 = run_atomic_write(plain, c.write, c.variant);
+		const Judgement j0 = Spec(Engine::compiled).judge(t0);
+		auto verdict = [](const Judgement &x) {
+			return std::string(verdict_name(x.verdict)) +
+			       (x.findings.empty() ? "" : " [" + join(x.broken_names()) + "]");
+		};
+		if (t0.result != t.result || t0.path != t.path || verdict(j0) != verdict(j)) {
+			std::string a;
+			for (const auto &x : c.state.alloc)
+				a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
+				     std::to_string(x.blockcount);
+			refuse.push_back(
+			    "the case's outcome rests on its allocator answers (alloc: " + a +
+			    "; the model gives result " + result_name(t.result) + ", path " +
+			    std::string(path_name(t.path)) + ", verdict " + verdict(j) +
+			    " with them and result " + result_name(t0.result) + ", path " +
+			    std::string(path_name(t0.path)) + ", verdict " + verdict(j0) +
+			    " with the default policy), and XFS's allocator cannot be told "
+			    "what to answer");
+		}
+	}
+	std::string refusal;
+	if (!refuse.empty() || !cow_steps.empty()) {
+		refusal += "# ---- what this script cannot build: refused before anything is made "
+		           "----\n";
+		for (const auto &r : refuse) {
+			refusal += comment_block(r);
+			refusal += "_notrepro " + shell_quote(r) + "\n";
+		}
+		if (refuse.empty()) {
+			std::string cow;
+			for (const auto &e : c.state.cow_fork)
+				cow += (cow.empty() ? "" : "; ") + extent_words(g, e);
+			const std::string why = "the case has a CoW fork (" + cow +
+			                        "), which user space cannot build and a kernel "
+			                        "without CONFIG_XFS_DEBUG "
+			                        "cannot show; UNTORN_APPROXIMATE_COW=1 runs the "
+			                        "approximation the header "
+			                        "describes, unverified";
+			refusal += comment_block(why);
+			refusal += "[ \"${UNTORN_APPROXIMATE_COW:-0}\" = 1 ] ||\n\t_notrepro " +
+			           shell_quote(why) + "\n";
+		}
+		refusal += "\n";
+	}
+	std::string out = S.str();
+	out.replace(out.find(kRefusalMarker), std::string(kRefusalMarker).size(), refusal);
+
+	if (device_bytes)
+		*device_bytes = fsbytes ? fsbytes : kMinFsBytes;
+	return out;
 }
 
 // ======================================================================
@@ -1617,6 +1734,16 @@ std::string read_input(const ImportOptions &o, const std::string &name)
 
 } // namespace
 
+XfsIoScript xfs_io_script(const Case &c)
+{
+	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	Spec spec(Engine::compiled);
+	Judgement j = spec.judge(t);
+	XfsIoScript x;
+	x.text = export_script(c, t, j, &x.device_bytes);
+	return x;
+}
+
 int cmd_export(const ExportOptions &o)
 {
 	if (!o.xfs_io) {
@@ -1627,10 +1754,7 @@ int cmd_export(const ExportOptions &o)
 	if (!loaded)
 		return EXIT_BAD_INPUT;
 	Case c = std::move(*loaded);
-	Trace t = run_atomic_write(c.state, c.write, c.variant);
-	Spec spec(Engine::compiled);
-	Judgement j = spec.judge(t);
-	std::string script = export_script(c, t, j);
+	std::string script = xfs_io_script(c).text;
 	if (o.output.empty()) {
 		std::cout << script;
 		return EXIT_CLEAN;
