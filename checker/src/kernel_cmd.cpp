@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -751,6 +753,184 @@ int cmd_kernel_fuzz(const KernelFuzzOptions &o)
 		if (kernel::stop_requested())
 			return int(EXIT_INTERRUPTED);
 		return trials == agreeing ? EXIT_CLEAN : EXIT_FOUND;
+	});
+}
+
+// ------------------------------------------------------------ awrite
+
+namespace
+{
+
+// A whole number, decimal or 0x-hex, all of `text`.
+bool parse_number(const std::string &text, uint64_t max, uint64_t *out)
+{
+	if (text.empty() || text.size() > 20 || !std::isdigit(static_cast<unsigned char>(text[0])))
+		return false;
+	errno = 0;
+	char *end = nullptr;
+	unsigned long long v = strtoull(text.c_str(), &end, 0);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+} // namespace
+
+int cmd_kernel_awrite(const KernelAwriteOptions &o)
+{
+	uint64_t off = 0, len = 0, byte = 0;
+	const char *usage = nullptr;
+	if (!parse_number(o.offset, uint64_t(INT64_MAX), &off))
+		usage = "OFFSET: expected a whole number of bytes";
+	else if (!parse_number(o.length, 1ULL << 30, &len) || len == 0)
+		usage = "LENGTH: expected a whole number of bytes from 1 to 1 GiB";
+	else if (!parse_number(o.byte, 255, &byte))
+		usage = "--byte: expected a byte value, 0 to 255 (e.g. 0xa5)";
+	if (usage) {
+		std::cerr << "untorn kernel awrite: " << usage << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	std::unique_ptr<kernel::File> f;
+	try {
+		f = std::make_unique<kernel::File>(o.file);
+	} catch (const std::exception &e) {
+		std::cerr << "untorn kernel awrite: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	// what xfs_io -d -c "pwrite -A [-D] -V1 -b LEN -S 0xBB OFF LEN" issues and prints
+	const kernel::Ret n =
+	    f->atomic_write(off, std::vector<uint8_t>(len, uint8_t(byte)), o.dsync);
+	if (n < 0) {
+		std::cerr << "pwrite: " << std::strerror(int(-n)) << "\n";
+		return 1;
+	}
+	std::cout << "wrote " << n << "/" << len << " bytes at offset " << off << "\n";
+	return uint64_t(n) == len ? EXIT_CLEAN : 1;
+}
+
+// ------------------------------------------------------------ export-run
+
+namespace
+{
+
+// The text after `marker` on the first line of `out` holding it ("" if none).
+std::string line_after(const std::string &out, const std::string &marker)
+{
+	size_t p = out.find(marker);
+	if (p == std::string::npos)
+		return "";
+	p += marker.size();
+	return out.substr(p, out.find('\n', p) - p);
+}
+
+} // namespace
+
+int cmd_kernel_export_run(const KernelExportRunOptions &o)
+{
+	return guarded([&]() -> int {
+		std::vector<std::pair<fs::path, Case>> cases;
+		for (const auto &f : collect_case_files(o.inputs))
+			cases.emplace_back(f, load_case_file(f));
+		if (cases.empty())
+			throw CaseError(o.inputs.empty() ? "" : o.inputs[0], "",
+			                "case files (*.json); found none");
+		kernel::check_capabilities(false);
+		std::error_code ec;
+		const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+		if (ec)
+			throw kernel::Missing("/proc/self/exe (" + ec.message() + ")");
+		report_leftovers();
+		kernel::set_graceful_stop(true);
+		constexpr uint64_t kMinDevice = 320ULL << 20;
+		unsigned expected = 0, not_reproduced = 0, differ = 0, wrong = 0, not_run = 0;
+		std::string not_run_why;
+		std::vector<std::string> refused;
+		size_t done = 0;
+		for (const auto &[file, c] : cases) {
+			if (kernel::stop_requested())
+				break;
+			const XfsIoScript x = xfs_io_script(c);
+			kernel::ScratchDev dev(std::max(x.device_bytes, kMinDevice));
+			const std::string script = dev.folder() + "/script.sh";
+			write_file_atomically(script, x.text);
+			const kernel::ScratchDev::Result r =
+			    dev.run({"bash", script}, {{"SCRATCH_DEV", dev.device()},
+			                               {"SCRATCH_MNT", dev.mountpoint()},
+			                               {"UNTORN_PROG", self.string()},
+			                               {"UNTORN_APPROXIMATE_COW", "0"},
+			                               {"TMPDIR", dev.folder()}});
+			const bool left_mounted = dev.unmount_leftovers();
+			++done;
+			std::string what;
+			switch (r.status) {
+			case SCRIPT_EXPECTED:
+				++expected;
+				what = "outcome as expected";
+				break;
+			case SCRIPT_NOT_REPRODUCED:
+				++not_reproduced;
+				refused.push_back(c.name);
+				what =
+				    "NOT REPRODUCED: " + line_after(r.output, ": NOT REPRODUCED: ");
+				break;
+			case SCRIPT_RESULT_DIFFERS:
+				++differ;
+				what =
+				    "result differs: " + line_after(r.output, "RESULT DIFFERS: ");
+				break;
+			case SCRIPT_DATA_WRONG:
+				++wrong;
+				what = "DATA WRONG: " + line_after(r.output, "DATA WRONG ");
+				break;
+			default: {
+				++not_run;
+				std::string why = r.status == SCRIPT_NOT_RUN
+				                      ? line_after(r.output, ": not run: ")
+				                      : "the script ended with status " +
+				                            std::to_string(r.status);
+				if (not_run_why.empty())
+					not_run_why = why;
+				what = "not run: " + why;
+			}
+			}
+			std::cout << file.string() << ": " << what << "\n";
+			if (left_mounted)
+				std::cout << "  (the script left " << dev.mountpoint()
+				          << " mounted; unmounted)\n";
+			if (o.verbose) {
+				std::istringstream in(r.output);
+				std::string l;
+				while (std::getline(in, l))
+					std::cout << "  | " << l << "\n";
+			}
+			std::cout.flush();
+		}
+		std::cout << expected << " expected, " << not_reproduced << " not reproduced, "
+		          << differ << " differ, " << wrong << " data wrong";
+		if (not_run)
+			std::cout << ", " << not_run << " not run";
+		if (done < cases.size())
+			std::cout << " (interrupted: " << cases.size() - done << " not started)";
+		std::cout << "\n";
+		if (kernel::stop_requested())
+			return int(EXIT_INTERRUPTED);
+		if (differ || wrong)
+			return EXIT_FOUND;
+		if (not_run)
+			throw kernel::Missing(std::to_string(not_run) + " script" +
+			                      (not_run == 1 ? "" : "s") +
+			                      " not run: " + not_run_why);
+		if (not_reproduced) {
+			std::string names;
+			for (const auto &n : refused)
+				names += (names.empty() ? "" : ", ") + n;
+			std::cout << "every case as expected or not reproduced (not reproduced: "
+			          << names << ")\n";
+		} else {
+			std::cout << "every case as expected\n";
+		}
+		return EXIT_CLEAN;
 	});
 }
 

@@ -155,6 +155,17 @@ int main(int argc, char **argv)
 	kfuzz_cmd->add_flag("--no-minimize", kfuzz.no_minimize, "save disagreeing scripts as generated");
 	kfuzz_cmd->add_flag("--remount-every-trial", kfuzz.remount_always, "remount after every layout, not only when it left CoW fork state (the benchmark's baseline)");
 	kfuzz_cmd->add_flag("--json", kfuzz.json, "print the summary as JSON");
+	KernelAwriteOptions kaw;
+	auto *kaw_cmd = kernel_cmd->add_subcommand("awrite", "one O_DIRECT pwritev2(RWF_ATOMIC) of LENGTH bytes at OFFSET, printed as xfs_io's pwrite prints it (exit 1: the write failed)");
+	kaw_cmd->add_option("file", kaw.file, "an existing file")->required();
+	kaw_cmd->add_option("offset", kaw.offset, "bytes")->required();
+	kaw_cmd->add_option("length", kaw.length, "bytes")->required();
+	kaw_cmd->add_flag("--dsync", kaw.dsync, "RWF_DSYNC too (xfs_io's pwrite -D)");
+	kaw_cmd->add_option("--byte", kaw.byte, "the byte written (default 0xa5)");
+	KernelExportRunOptions kexp;
+	auto *kexp_cmd = kernel_cmd->add_subcommand("export-run", "run each case's `export --xfs-io` script on a raw scratch device of its own");
+	kexp_cmd->add_option("cases", kexp.inputs, "cases or folders of cases")->required();
+	kexp_cmd->add_flag("--verbose", kexp.verbose, "print each script's output");
 
 	try {
 		app.parse(argc, argv);
@@ -197,5 +208,9 @@ int main(int argc, char **argv)
 		return cmd_kernel_run(krun);
 	if (*kfuzz_cmd)
 		return cmd_kernel_fuzz(kfuzz);
+	if (*kaw_cmd)
+		return cmd_kernel_awrite(kaw);
+	if (*kexp_cmd)
+		return cmd_kernel_export_run(kexp);
 	return EXIT_BAD_INPUT;
 }

@@ -109,6 +109,77 @@ bad_input)
 	cat "$tmp/err"
 	[ "$rc" -eq 2 ] && grep -q 'mkfs.xfs refused' "$tmp/err" || fail "a geometry mkfs refuses: expected exit 2 naming mkfs, got $rc"
 	;;
+export_run)
+	# The exported reproducers, run for real on a raw scratch device each:
+	# corpus/kernel's cases were read back from this very kernel, so each
+	# must come out as expected; a case the script cannot build (a written
+	# CoW extent) must say NOT REPRODUCED, never "outcome as expected".
+	root=$(cd "$here/../.." && pwd)
+	n=$(ls "$root"/corpus/kernel/*.json | wc -l)
+	"$U" kernel export-run "$root/corpus/kernel" >"$tmp/log" 2>&1 &
+	pid=$!
+	wait $pid
+	rc=$?
+	cat "$tmp/log"
+	[ "$rc" -eq 0 ] || fail "export-run of corpus/kernel exited $rc"
+	[ "$(grep -c ': outcome as expected$' "$tmp/log")" -eq "$n" ] || fail "not all $n cases of corpus/kernel came out as expected"
+	grep -q "^$n expected, 0 not reproduced, 0 differ, 0 data wrong$" "$tmp/log" || fail "no summary line"
+	[ -z "$(leftovers $pid)" ] || fail "left behind: $(leftovers $pid)"
+	ls -d "${TMPDIR:-/tmp}"/untorn-kern-$pid-* 2>/dev/null && fail "folder left behind"
+	w="$root/corpus/findings/v6.16/v6.16-hole-runs-to-next-cow-extent-written.json"
+	"$U" kernel export-run --verbose "$w" >"$tmp/log" 2>&1 &
+	pid=$!
+	wait $pid
+	rc=$?
+	cat "$tmp/log"
+	[ "$rc" -eq 0 ] || fail "export-run of a case it cannot build exited $rc, expected 0 (not reproduced)"
+	grep -q "v6.16-hole-runs-to-next-cow-extent-written.json: NOT REPRODUCED: CoW fork: a written CoW extent" "$tmp/log" || fail "not reported NOT REPRODUCED"
+	grep -q "outcome as expected" "$tmp/log" && fail "a case the script cannot build came out as expected"
+	grep -q "^0 expected, 1 not reproduced, 0 differ, 0 data wrong$" "$tmp/log" || fail "no summary line"
+	grep -q "not reproduced: v6.16-hole-runs-to-next-cow-extent-written" "$tmp/log" || fail "the exit-0 line does not name the case not reproduced"
+	[ -z "$(leftovers $pid)" ] || fail "left behind: $(leftovers $pid)"
+	# the script itself: its own exit status for NOT REPRODUCED (4), before it touches any device
+	"$U" export "$w" --xfs-io -o "$tmp/w.sh" || fail "export exited $?"
+	SCRATCH_DEV=/nonexistent SCRATCH_MNT=/nonexistent bash "$tmp/w.sh" >"$tmp/out" 2>&1
+	rc=$?
+	cat "$tmp/out"
+	[ "$rc" -eq 4 ] || fail "the script exited $rc, expected 4 (NOT REPRODUCED)"
+	grep -q "^untorn-v6.16-hole-runs-to-next-cow-extent-written: NOT REPRODUCED: " "$tmp/out" || fail "no NOT REPRODUCED line"
+	grep -q "outcome as expected" "$tmp/out" && fail "the script said outcome as expected"
+	;;
+awrite)
+	# untorn kernel awrite on an XFS of this test's own (a loop device).
+	img="$tmp/img"
+	mnt="$tmp/mnt"
+	mkdir "$mnt"
+	truncate -s 320M "$img"
+	mkfs.xfs -q -f -m reflink=1 "$img" || fail "mkfs.xfs exited $?"
+	dev=$(losetup -f --show "$img") || fail "losetup exited $?"
+	trap 'umount "$mnt" 2>/dev/null; losetup -d "$dev" 2>/dev/null; rm -rf "$tmp"' EXIT
+	mount -t xfs "$dev" "$mnt" || fail "mount exited $?"
+	f=$mnt/f
+	truncate -s 1M "$f"
+	"$U" kernel awrite "$f" 0 16384 --dsync >"$tmp/out" 2>&1
+	rc=$?
+	cat "$tmp/out"
+	[ "$rc" -eq 0 ] || fail "a 16 KiB atomic write exited $rc"
+	[ "$(cat "$tmp/out")" = "wrote 16384/16384 bytes at offset 0" ] || fail "not xfs_io's line"
+	"$U" kernel awrite "$f" 16384 4096 --byte 0x5a >"$tmp/out" 2>&1 || fail "a 4 KiB write with --byte exited $?"
+	head -c 16384 /dev/zero | tr '\000' '\245' >"$tmp/want"
+	head -c 4096 /dev/zero | tr '\000' '\132' >>"$tmp/want"
+	cmp "$tmp/want" <(head -c 20480 "$f") || fail "the file does not read 0xa5 x 16384, 0x5a x 4096"
+	"$U" kernel awrite "$f" 512 4096 >"$tmp/out" 2>&1
+	rc=$?
+	cat "$tmp/out"
+	[ "$rc" -eq 1 ] || fail "a misaligned atomic write exited $rc, expected 1"
+	[ "$(cat "$tmp/out")" = "pwrite: Invalid argument" ] || fail "not xfs_io's error line"
+	for bad in "$f x 4096" "$f 0" "$f 0 0" "$f 0 4096 --byte 256" "$mnt/absent 0 4096"; do
+		# shellcheck disable=SC2086
+		"$U" kernel awrite $bad >"$tmp/out" 2>&1
+		rc=$?
+		[ "$rc" -eq 2 ] || fail "awrite $bad: expected exit 2 (bad usage), got $rc: $(cat "$tmp/out")"
+	done
+	;;
 *)
 	fail "unknown kernel test $T"
 	;;
