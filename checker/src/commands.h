@@ -200,4 +200,17 @@ struct KernelExportRunOptions {
 };
 int cmd_kernel_export_run(const KernelExportRunOptions &o);
 
+// `untorn kernel crash` and `kernel race` (kernel_crash.cpp).
+struct KernelTrialOptions {
+	uint64_t count = 200;
+	uint64_t seed = 1;
+	std::string variant = "v6.18"; // crash: the model whose crash states the recovered layout must be
+	std::string geometry;
+	std::string out; // "" = keep nothing; else each trial with findings and report.json
+	bool json = false;
+	bool plain = false; // crash: writes without RWF_ATOMIC, the control that shows tearing is seen
+};
+int cmd_kernel_crash(const KernelTrialOptions &o);
+int cmd_kernel_race(const KernelTrialOptions &o);
+
 } // namespace untorn

@@ -3,6 +3,7 @@
 // exactly as a case, written with a real RWF_ATOMIC write, and the same case
 // is run through impl; what differs is a disagreement.
 #include "commands.h"
+#include "kernel_compare.h"
 #include "kernel_script.h"
 #include "untorn/checker.h"
 #include "untorn/kernel.h"
@@ -27,51 +28,16 @@ namespace untorn
 
 using json = nlohmann::json;
 namespace ks = kscript;
+namespace kc = kcompare;
 namespace fs = std::filesystem;
 
 namespace
 {
 
-// ------------------------------------------------------------ block views
+using kc::BlockView;
+using kc::blocks_of;
+using kc::result_name;
 
-enum class Kind : uint8_t { hole, unwritten, norm };
-const char *kind_name(Kind k)
-{
-	return k == Kind::hole ? "hole" : k == Kind::unwritten ? "unwritten" : "written";
-}
-
-struct BlockView {
-	Kind kind = Kind::hole;
-	xfs_fsblock_t fsbno = 0;
-	bool shared = false;
-};
-
-bool refcounted(const std::vector<xfs_refcount_irec> &rc, xfs_fsblock_t b)
-{
-	for (const auto &r : rc)
-		if (b >= r.rc_startblock && b < r.rc_startblock + r.rc_blockcount)
-			return r.rc_refcount > 1;
-	return false;
-}
-
-// What each file block maps to in a state (the model's, or the kernel's read back).
-std::vector<BlockView> blocks_of(const FileState &st, uint64_t nblocks)
-{
-	std::vector<BlockView> v(nblocks);
-	for (const auto &e : st.data_fork)
-		for (xfs_filblks_t k = 0; k < e.br_blockcount && e.br_startoff + k < nblocks; ++k) {
-			BlockView &b = v[e.br_startoff + k];
-			b.kind = e.br_state == XFS_EXT_UNWRITTEN ? Kind::unwritten : Kind::norm;
-			b.fsbno = e.br_startblock + k;
-			b.shared = refcounted(st.refcount, b.fsbno);
-		}
-	return v;
-}
-
-std::string result_name(int64_t r)
-{
-	return r >= 0 ? std::string("ok") : std::string(errno_name(int(-r)));
-}
 std::string model_result(const Trace &t)
 {
 	return t.result ? std::string(errno_name(t.result)) : std::string("ok");
@@ -95,74 +61,15 @@ struct WriteReport {
 	std::vector<Disagreement> disagreements;
 };
 
-// Runs of blocks that share a complaint, as "blocks a-b: what".
-struct RunList {
-	std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> runs;
-	void add(uint64_t blk, const std::string &what)
-	{
-		if (!runs.empty() && runs.back().first.second + 1 == blk &&
-		    runs.back().second == what)
-			runs.back().first.second = blk;
-		else
-			runs.push_back({{blk, blk}, what});
-	}
-	std::string str() const
-	{
-		std::string s;
-		for (const auto &[r, what] : runs) {
-			if (!s.empty())
-				s += "; ";
-			s += "block" +
-			     std::string(r.first == r.second ? " " + std::to_string(r.first)
-			                                     : "s " + std::to_string(r.first) +
-			                                           "-" + std::to_string(r.second)) +
-			     ": " + what;
-		}
-		return s;
-	}
-};
-
 void compare_forks(WriteReport &w, const FileState &model_before, uint64_t nblocks)
 {
-	const auto kb = blocks_of(w.kernel_before, nblocks),
-	           ka = blocks_of(w.kernel_after, nblocks);
-	const auto mb = blocks_of(model_before, nblocks),
-	           ma = blocks_of(w.trace.final_state, nblocks);
-	std::map<xfs_fsblock_t, xfs_fsblock_t> m2k, k2m; // new blocks, up to renaming
-	RunList forks, sharing;
-	for (uint64_t b = 0; b < nblocks; ++b) {
-		if (ka[b].kind != ma[b].kind) {
-			forks.add(b, std::string("kernel ") + kind_name(ka[b].kind) + ", model " +
-			                 kind_name(ma[b].kind));
-			continue;
-		}
-		if (ka[b].kind == Kind::hole)
-			continue;
-		if (ka[b].shared != ma[b].shared)
-			sharing.add(b, std::string("kernel ") +
-			                   (ka[b].shared ? "shared" : "not shared") + ", model " +
-			                   (ma[b].shared ? "shared" : "not shared"));
-		const bool moved_k = kb[b].kind == Kind::hole || kb[b].fsbno != ka[b].fsbno;
-		const bool moved_m = mb[b].kind == Kind::hole || mb[b].fsbno != ma[b].fsbno;
-		if (moved_k != moved_m) {
-			forks.add(b, std::string("kernel ") +
-			                 (moved_k ? "moved it" : "left it in place") + ", model " +
-			                 (moved_m ? "moved it" : "left it in place"));
-			continue;
-		}
-		if (!moved_k)
-			continue;
-		const auto i = m2k.emplace(ma[b].fsbno, ka[b].fsbno).first;
-		const auto j = k2m.emplace(ka[b].fsbno, ma[b].fsbno).first;
-		if (i->second != ka[b].fsbno || j->second != ma[b].fsbno)
-			forks.add(b, "new blocks not matched one to one (kernel fsbno " +
-			                 std::to_string(ka[b].fsbno) + ", model " +
-			                 std::to_string(ma[b].fsbno) + ")");
-	}
-	if (!forks.runs.empty())
-		w.disagreements.push_back({"data_fork", forks.str()});
-	if (!sharing.runs.empty())
-		w.disagreements.push_back({"sharing", sharing.str()});
+	const kc::ForkDiff d =
+	    kc::diff_forks(blocks_of(w.kernel_before, nblocks), blocks_of(w.kernel_after, nblocks),
+	                   blocks_of(model_before, nblocks), blocks_of(w.trace.final_state, nblocks));
+	if (!d.forks.empty())
+		w.disagreements.push_back({"data_fork", d.forks.str()});
+	if (!d.sharing.empty())
+		w.disagreements.push_back({"sharing", d.sharing.str()});
 }
 
 // The kernel's own bytes: outside the write unchanged; inside all new on
@@ -171,7 +78,7 @@ void compare_forks(WriteReport &w, const FileState &model_before, uint64_t nbloc
 void check_bytes(WriteReport &w, const std::vector<uint8_t> &before,
                  const std::vector<uint8_t> &after, const std::vector<uint8_t> &data, uint32_t bs)
 {
-	RunList torn;
+	kc::RunList torn;
 	const uint64_t lo = w.write.offset, hi = w.write.offset + w.write.length;
 	for (uint64_t off = 0; off < before.size(); off += bs) {
 		const uint64_t n = std::min<uint64_t>(bs, before.size() - off);

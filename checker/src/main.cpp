@@ -167,6 +167,21 @@ int main(int argc, char **argv)
 	kexp_cmd->add_option("cases", kexp.inputs, "cases or folders of cases")->required();
 	kexp_cmd->add_flag("--verbose", kexp.verbose, "print each script's output");
 
+	KernelTrialOptions kcrash, krace;
+	auto trial_options = [&](CLI::App *cmd, KernelTrialOptions &o) {
+		cmd->add_option("--count", o.count, "trials")->capture_default_str()->check(CLI::Range(uint64_t(1), uint64_t(100000000)));
+		cmd->add_option("--seed", o.seed, "trial generator seed")->capture_default_str()->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
+		cmd->add_option("--geometry", o.geometry, "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default 4096:20011:4)");
+		cmd->add_option("--out", o.out, "folder for each trial with findings (its plan, what happened, the findings) and report.json");
+		cmd->add_flag("--json", o.json, "print the summary as JSON");
+	};
+	auto *kcrash_cmd = kernel_cmd->add_subcommand("crash", "atomic writes, a shutdown before, during or after them, log recovery: torn, lost or unmodelled");
+	trial_options(kcrash_cmd, kcrash);
+	kcrash_cmd->add_option("--variant", kcrash.variant, "the model whose crash states the recovered layout must be one of")->capture_default_str()->check(CLI::IsMember(every_variant));
+	kcrash_cmd->add_flag("--plain", kcrash.plain, "the control: the same writes without RWF_ATOMIC, which may tear (and are reported when they do)");
+	auto *krace_cmd = kernel_cmd->add_subcommand("race", "concurrent atomic writers on neighbouring ranges, with buffered writes, reflinks, fsync and crashes beside them");
+	trial_options(krace_cmd, krace);
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
@@ -212,5 +227,9 @@ int main(int argc, char **argv)
 		return cmd_kernel_awrite(kaw);
 	if (*kexp_cmd)
 		return cmd_kernel_export_run(kexp);
+	if (*kcrash_cmd)
+		return cmd_kernel_crash(kcrash);
+	if (*krace_cmd)
+		return cmd_kernel_race(krace);
 	return EXIT_BAD_INPUT;
 }

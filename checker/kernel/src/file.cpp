@@ -115,12 +115,7 @@ void File::punch_hole(uint64_t offset, uint64_t length)
 
 void File::clone_from(const File &src, uint64_t src_offset, uint64_t offset, uint64_t length)
 {
-	file_clone_range r{};
-	r.src_fd = src.fd_;
-	r.src_offset = src_offset;
-	r.src_length = length;
-	r.dest_offset = offset;
-	if (ioctl(fd_, FICLONERANGE, &r) != 0)
+	if (!try_clone_from(src, src_offset, offset, length))
 		fail_errno("FICLONERANGE into " + path_);
 }
 
@@ -144,9 +139,31 @@ uint32_t File::cowextsize() const
 	return (fa.fsx_xflags & FS_XFLAG_COWEXTSIZE) ? fa.fsx_cowextsize : 0;
 }
 
+bool File::buffered_write(uint64_t offset, const std::vector<uint8_t> &data)
+{
+	int fd = open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	const ssize_t n = ::pwrite(fd, data.data(), data.size(), off_t(offset));
+	::close(fd);
+	return n == ssize_t(data.size());
+}
+
+bool File::try_clone_from(const File &src, uint64_t src_offset, uint64_t offset, uint64_t length)
+{
+	file_clone_range r{};
+	r.src_fd = src.fd_;
+	r.src_offset = src_offset;
+	r.src_length = length;
+	r.dest_offset = offset;
+	return ioctl(fd_, FICLONERANGE, &r) == 0;
+}
+
+bool File::try_fsync() { return ::fsync(fd_) == 0; }
+
 void File::fsync()
 {
-	if (::fsync(fd_) != 0)
+	if (!try_fsync())
 		fail_errno("fsync " + path_);
 }
 
@@ -221,14 +238,23 @@ StatxAtomic File::statx_atomic() const
 	return s;
 }
 
-Ret File::atomic_write(uint64_t offset, const std::vector<uint8_t> &data, bool dsync) const
+Ret File::dio_write(uint64_t offset, const std::vector<uint8_t> &data, int flags) const
 {
 	AlignedBuf buf(data.size());
 	memcpy(buf.p, data.data(), data.size());
 	iovec iov{buf.p, data.size()};
-	ssize_t n =
-	    pwritev2(fd_, &iov, 1, off_t(offset), RWF_ATOMIC_FLAG | (dsync ? RWF_DSYNC : 0));
+	ssize_t n = pwritev2(fd_, &iov, 1, off_t(offset), flags);
 	return n < 0 ? -Ret(errno) : Ret(n);
+}
+
+Ret File::atomic_write(uint64_t offset, const std::vector<uint8_t> &data, bool dsync) const
+{
+	return dio_write(offset, data, RWF_ATOMIC_FLAG | (dsync ? RWF_DSYNC : 0));
+}
+
+Ret File::plain_write(uint64_t offset, const std::vector<uint8_t> &data, bool dsync) const
+{
+	return dio_write(offset, data, dsync ? RWF_DSYNC : 0);
 }
 
 } // namespace untorn::kernel

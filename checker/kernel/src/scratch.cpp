@@ -611,20 +611,20 @@ void ScratchFs::remount()
 	take_events(); // the mount's own events
 }
 
-void ScratchFs::shutdown(uint32_t going_flags)
+bool ScratchFs::shutdown(uint32_t going_flags)
 {
 	int fd = open(p->mnt.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		fail_errno("open " + p->mnt);
-	int r = ioctl(fd, XFS_IOC_GOINGDOWN, &going_flags);
+		return false;
+	const int r = ioctl(fd, XFS_IOC_GOINGDOWN, &going_flags);
 	close(fd);
-	if (r != 0)
-		fail_errno("XFS_IOC_GOINGDOWN");
+	return r == 0;
 }
 
 void ScratchFs::shutdown_and_recover(uint32_t going_flags)
 {
-	shutdown(going_flags);
+	if (!shutdown(going_flags))
+		fail_errno("XFS_IOC_GOINGDOWN");
 	remount();
 }
 

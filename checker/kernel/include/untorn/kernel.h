@@ -114,8 +114,9 @@ public:
 	// XFS_IOC_GOINGDOWN with the given flag (XFS_FSOP_GOING_FLAGS_*), then
 	// unmount and mount: log recovery runs.
 	void shutdown_and_recover(uint32_t going_flags);
-	// Issues XFS_IOC_GOINGDOWN alone (from a crasher thread).
-	void shutdown(uint32_t going_flags);
+	// Issues XFS_IOC_GOINGDOWN alone (from a crasher thread); false when the
+	// ioctl fails (never throws: it runs on threads).
+	bool shutdown(uint32_t going_flags);
 
 	// The software-path events traced since the last call, oldest first.
 	std::vector<TraceEvent> take_events();
@@ -191,11 +192,18 @@ public:
 	std::vector<uint8_t> read_all(uint64_t size) const;
 	std::vector<Extent> fiemap() const; // FIEMAP_FLAG_SYNC
 	StatxAtomic statx_atomic() const;
+	// For threads racing a shutdown: false (and no exception) on failure.
+	bool buffered_write(uint64_t offset, const std::vector<uint8_t> &data); // page cache, not O_DIRECT
+	bool try_clone_from(const File &src, uint64_t src_offset, uint64_t offset, uint64_t length);
+	bool try_fsync();
 	// pwritev2(RWF_ATOMIC [| RWF_DSYNC]) of `data` at `offset`: bytes written or -errno.
 	Ret atomic_write(uint64_t offset, const std::vector<uint8_t> &data,
 	                 bool dsync = false) const;
+	// The same without RWF_ATOMIC: a plain direct write (the crash trials' control).
+	Ret plain_write(uint64_t offset, const std::vector<uint8_t> &data, bool dsync = false) const;
 
 private:
+	Ret dio_write(uint64_t offset, const std::vector<uint8_t> &data, int flags) const;
 	std::string path_;
 	int fd_ = -1;
 };
