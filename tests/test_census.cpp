@@ -180,7 +180,8 @@ TEST_CASE("census: the same result for any number of threads, and consistent fig
 TEST_CASE("census: the precondition lets written extents map shared blocks twice, as the loader does",
           "[census]")
 {
-	const std::vector<Sweep> sws = sweeps(bounds(2, 0, 1, 0));
+	const ProveBounds b = bounds(2, 0, 1, 0); // a sweep points into its bounds' profiles
+	const std::vector<Sweep> sws = sweeps(b);
 	const Sweep *sw = nullptr;
 	for (const Sweep &s : sws)
 		if (s.data == 2 && s.refcount == 1 && s.cow == 0 && s.alloc == 0 && s.reflink && s.pow2_length)
