@@ -464,6 +464,8 @@ int cmd_merge(const MergeOptions &o)
 		if (rep.empty()) {
 			rep["seed"] = r["seed"];
 			rep["count"] = r["count"];
+			if (r.value("interleave", false))
+				rep["interleave"] = true;
 			rep["shard"] = "1/1";
 			rep["variants"] = r["variants"];
 			rep["interrupted"] = false;
@@ -472,8 +474,10 @@ int cmd_merge(const MergeOptions &o)
 			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
 			rep["z3_cross_checks"] = 0;
 			rep["z3_inconclusive"] = 0;
-		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"]) {
-			std::cerr << "untorn: merge: " << file.string() << ": a different run (seed, count or variants differ)\n";
+		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"] ||
+			   r.value("interleave", false) != rep.value("interleave", false)) {
+			std::cerr << "untorn: merge: " << file.string()
+				  << ": a different run (seed, count, variants or --interleave differ)\n";
 			return EXIT_BAD_INPUT;
 		}
 		rep["interrupted"] = rep["interrupted"].get<bool>() || r.value("interrupted", false);

@@ -91,7 +91,7 @@ convert_delay:
 	 * turned the COW mapping into unwritten, but we need it to be in
 	 * written state.
 	 */
-	goto retry;
+	xfs_ilock_cycle(ip, "xfs_bmapi_convert_delalloc"); goto retry; /* the ILOCK was dropped for it: a drop point */
 }
 
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)

@@ -101,7 +101,8 @@ struct IterEnv {
 // counted from 0 in the order the write reaches them (xfs_reflink_fill_cow_hole
 // and xfs_reflink_fill_delalloc around xfs_trans_alloc_inode;
 // xfs_atomic_write_cow_iomap_begin between its first lookup and its
-// xfs_trans_alloc_inode); the action runs there, then the variant continues
+// xfs_trans_alloc_inode, and v6.18's around xfs_bmapi_convert_delalloc before
+// `goto retry`); the action runs there, then the variant continues
 // with the kernel's re-lookup.  offset/count are file blocks.  The actions,
 // each named after the kernel function it stands for (impl/src/xfs_kernel.cpp):
 //   buffered_cow_reservation  a write fault on shared blocks
