@@ -223,6 +223,7 @@ public:
 		txn(name, std::move(data_fork));
 		t_.txns.back().other = true;
 		t_.others_mapped.push_back(mapped);
+		t_.others_mapped_at.push_back(unsigned(t_.txns.size()));
 		return *this;
 	}
 	TB &final_cow(Fork f)
@@ -1226,5 +1227,6 @@ TEST_CASE("invariants: outside_unchanged does not blame another actor's transact
 	// The same change made by the write itself is outside_unchanged's business.
 	t.txns[0].other = false;
 	t.others_mapped.clear();
+	t.others_mapped_at.clear();
 	expect(t, "outside_unchanged", true);
 }

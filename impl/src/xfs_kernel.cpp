@@ -1260,8 +1260,10 @@ static void xfs_other_dio_end_cow(xfs_inode *ip, xfs_fileoff_t off, xfs_filblks_
 		for (const auto &p : df0)
 			if (p == e)
 				was = true;
-		if (!was)
+		if (!was) {
 			ip->trace->others_mapped.push_back(r);
+			ip->trace->others_mapped_at.push_back(unsigned(ip->trace->txns.size()));
+		}
 	}
 }
 

@@ -234,32 +234,36 @@ auto outside_differs(const Fork &a, const Fork &b, const u64 &o, const u64 &E)
 }
 
 // Another actor's committed data (Trace::others_mapped, x_interleave): per
-// extent it remapped outside [o, E), 1 if the final data fork no longer maps
-// it there as it left it (checked at its start and at every edge of the
-// final fork, as outside_differs does), plus 1 per bio of the write's new
-// data that reached its physical blocks.
+// extent it remapped outside [o, E), 1 for each of the write's own later
+// transactions that changes its mapping (compared with the snapshot before,
+// at the extent's start and at every edge of either snapshot inside it, as
+// outside_differs does), plus 1 per bio of the write's new data that reached
+// its physical blocks.  (Another actor changing it again is not the write's
+// doing.)
 u64 others_changed(const Trace &t, const u64 &o, const u64 &E)
 {
 	u64 n = 0;
-	const Fork &fin = t.final_state.data_fork;
-	for (const auto &r : t.others_mapped) {
-		auto lost_at = [&](const u64 &c) {
-			return cond_and_then(
-			    cond_and_then(contains(r.br_startoff, r.br_blockcount, c),
-			                  [&] { return cond_or_else(c < o, [&] { return c >= E; }); }),
-			    [&] {
-				    Mapping m = map_at(fin, c);
-				    return cond_or_else(m.kind != K_NORM, [&] {
-					    return m.pblk != r.br_startblock + (c - r.br_startoff);
-				    });
-			    });
-		};
-		auto lost = lost_at(r.br_startoff);
-		for (const auto &e : fin)
-			lost = cond_or_else(lost, [&] {
-				return cond_or_else(lost_at(e.br_startoff), [&] { return lost_at(e.end()); });
-			});
-		n += choose(lost, 1, 0);
+	for (size_t i = 0; i < t.others_mapped.size(); i++) {
+		const xfs_bmbt_irec &r = t.others_mapped[i];
+		const unsigned from = i < t.others_mapped_at.size() ? t.others_mapped_at[i] : 0;
+		for (unsigned k = from + 1; k <= t.txns.size(); k++) {
+			if (t.txns[k - 1].other)
+				continue;
+			const Fork &a = snapshot(t, k - 1), &b = snapshot(t, k);
+			auto at = [&](const u64 &c) {
+				return cond_and_then(
+				    cond_and_then(contains(r.br_startoff, r.br_blockcount, c),
+				                  [&] { return cond_or_else(c < o, [&] { return c >= E; }); }),
+				    [&] { return differ(map_at(a, c), map_at(b, c)); });
+			};
+			auto lost = at(r.br_startoff);
+			for (const auto *f : {&a, &b})
+				for (const auto &e : *f)
+					lost = cond_or_else(lost, [&] {
+						return cond_or_else(at(e.br_startoff), [&] { return at(e.end()); });
+					});
+			n += choose(lost, 1, 0);
+		}
 		for (const auto &b : t.bios)
 			if (b.payload == Payload::new_data && b.status == 0)
 				n += choose(overlap(b.fsbno, b.nblocks, r.br_startblock, r.br_blockcount) != 0, 1, 0);

@@ -297,6 +297,7 @@ struct Trace {
 	};
 	std::vector<DropPoint> drop_points; // only with x_interleave
 	std::vector<xfs_bmbt_irec> others_mapped;
+	std::vector<unsigned> others_mapped_at; // the snapshot (transactions committed) each appeared in
 };
 
 // The atomic write limits a variant computes for a file's geometry and device,
