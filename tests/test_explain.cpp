@@ -492,3 +492,22 @@ TEST_CASE("explain: the command -- output, picture, and bad input exits 2", "[ex
 	}
 	fs::remove_all(dir);
 }
+
+TEST_CASE("explain: an interleaved action shows at its drop point among the call's decisions",
+          "[explain][interleave]")
+{
+	Ran r = run_case(std::string(UNTORN_SOURCE_DIR) +
+	                 "/corpus/interleave/v6.16-fault-reserves-cow-during-unlock-eio.json");
+	Spec spec(Engine::compiled);
+	const std::string text = explain_case(r.c, r.t, spec.judge(r.t));
+	// the header lists it; the decisions show it between the first lookup and the second
+	CHECK(text.find("at drop point 0: buffered_cow_reservation over file blocks [0, 4)") != std::string::npos);
+	const auto drop = text.find("-- xfs_atomic_write_cow_iomap_begin drops the ILOCK (drop point 0): another actor: "
+	                            "buffered_cow_reservation file blocks [0, 4); ILOCK retaken --");
+	REQUIRE(drop != std::string::npos);
+	const auto first = text.find("if (cmap.br_startoff <= offset_fsb) -> not taken");
+	const auto second = text.find("if (cmap.br_startoff <= offset_fsb) -> taken");
+	CHECK(first < drop);
+	CHECK(drop < second);
+	CHECK(text.find("xfs_bmapi_reserve_delalloc: cow fork: reserve [0+4 delalloc]") != std::string::npos);
+}

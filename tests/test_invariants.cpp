@@ -1,4 +1,4 @@
-// The specification's twelve invariants, one by one, on traces built by hand
+// The specification's thirteen invariants, one by one, on traces built by hand
 // (never by run_atomic_write): for each invariant a trace that must break it
 // and a closely related one -- a minimal change -- that must not.  Every trace
 // is judged by both engines (the compiled evaluator and Z3 itself); they must
@@ -214,6 +214,16 @@ public:
 		x.refcount = t_.initial.refcount;
 		t_.txns.push_back(std::move(x));
 		t_.timeline.push_back({TraceEvent::txn, int(t_.txns.size() - 1)});
+		return *this;
+	}
+	// A transaction of another actor at a drop point (x_interleave) that
+	// remapped `mapped` into the data fork: its committed data.
+	TB &other_txn(const char *name, Fork data_fork, xfs_bmbt_irec mapped)
+	{
+		txn(name, std::move(data_fork));
+		t_.txns.back().other = true;
+		t_.others_mapped.push_back(mapped);
+		t_.others_mapped_at.push_back(unsigned(t_.txns.size()));
 		return *this;
 	}
 	TB &final_cow(Fork f)
@@ -462,6 +472,25 @@ Trace admission(bool broken)
 	    .build();
 }
 
+// others_data_kept: another direct write's completion remapped [4+2 @300]
+// beside the write while the ILOCK was dropped; the write's own remap then
+// unmaps it (a remap computed from a stale lookup) vs keeps it.
+Trace others_data_kept(bool broken)
+{
+	TB b(0, 2);
+	b.path(Path::sw)
+	    .data({ext(0, 101, 4)})
+	    .other_txn("xfs_reflink_end_cow", Fork{ext(0, 101, 4), ext(4, 300, 2)}, ext(4, 300, 2))
+	    .sw_call(ext(0, 200, 2))
+	    .txn("xfs_atomic_write_cow_iomap_begin", std::nullopt, Fork{unw(0, 200, 2)})
+	    .bio(0, 200, 2, false);
+	if (broken)
+		b.txn("xfs_reflink_end_atomic_cow", Fork{ext(0, 200, 2), ext(2, 103, 2)}, Fork{});
+	else
+		b.txn("xfs_reflink_end_atomic_cow", Fork{ext(0, 200, 2), ext(2, 103, 2), ext(4, 300, 2)}, Fork{});
+	return b.build();
+}
+
 struct Primary {
 	const char *inv;
 	Trace (*make)(bool broken);
@@ -475,6 +504,7 @@ const Primary primaries[] = {
     {"hw_path_when_possible", hw_path_when_possible},
     {"no_shared_overwrite", no_shared_overwrite},
     {"no_spurious_failure", no_spurious_failure},
+    {"others_data_kept", others_data_kept},
     {"outside_unchanged", outside_unchanged},
     {"sw_mapping_contract", sw_mapping_contract},
     {"torn_write", torn_write},
@@ -1167,4 +1197,36 @@ TEST_CASE("facts: pieces and shared blocks before the write, against a block-by-
 	}
 	// the layouts did exercise two extents joining into one piece
 	CHECK(merged > 100);
+}
+
+TEST_CASE("invariants: others_data_kept, the write's bio over another actor's blocks", "[invariants][interleave]")
+{
+	// The other actor's [4+2 @300] stays mapped, but the write's bio lands on
+	// physical block 300 (its committed data) vs on its own CoW block 200.
+	auto mk = [](xfs_fsblock_t bio_at) {
+		TB b(0, 2);
+		b.path(Path::sw)
+		    .data({ext(0, 101, 4)})
+		    .other_txn("xfs_reflink_end_cow", Fork{ext(0, 101, 4), ext(4, 300, 2)}, ext(4, 300, 2))
+		    .sw_call(ext(0, 200, 2))
+		    .txn("xfs_atomic_write_cow_iomap_begin", std::nullopt, Fork{unw(0, 200, 2)})
+		    .bio(0, bio_at, 2, false)
+		    .txn("xfs_reflink_end_atomic_cow", Fork{ext(0, 200, 2), ext(2, 103, 2), ext(4, 300, 2)}, Fork{});
+		return b.build();
+	};
+	expect(mk(300), "others_data_kept", true);
+	expect(mk(200), "others_data_kept", false);
+}
+
+TEST_CASE("invariants: outside_unchanged does not blame another actor's transactions", "[invariants][interleave]")
+{
+	// The other actor's remap beside the write changes the data fork outside
+	// [0, 2); only the write's own transactions count for outside_unchanged.
+	Trace t = others_data_kept(false);
+	expect(t, "outside_unchanged", false);
+	// The same change made by the write itself is outside_unchanged's business.
+	t.txns[0].other = false;
+	t.others_mapped.clear();
+	t.others_mapped_at.clear();
+	expect(t, "outside_unchanged", true);
 }

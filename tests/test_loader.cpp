@@ -565,3 +565,45 @@ TEST_CASE("loader: written extents may map shared blocks twice, unshared blocks 
 	st.refcount.clear();
 	CHECK(!validate_state(st, w).empty());
 }
+
+TEST_CASE("loader: x_interleave parses, round-trips and is validated", "[loader][interleave]")
+{
+	auto with = [](json actions) {
+		return mutate([&](json &j) { j["x_interleave"] = actions; });
+	};
+	Case c = parse_case(with(json::parse(R"([{"at": 1, "action": "buffered_cow_reservation", "offset": 0, "count": 2},
+	                                         {"at": 0, "action": "end_cow_other", "offset": 8, "count": 4}])")),
+	                    "t.json");
+	REQUIRE(c.state.interleave.size() == 2);
+	CHECK(c.state.interleave[0].at == 1u);
+	CHECK(c.state.interleave[0].action == InterleaveKind::buffered_cow_reservation);
+	CHECK(c.state.interleave[1].action == InterleaveKind::end_cow_other);
+	CHECK(c.state.interleave[1].offset == 8u);
+	CHECK(c.state.interleave[1].count == 4u);
+	Case back = parse_case(case_to_json(c), "t.json");
+	CHECK(back.state.interleave == c.state.interleave);
+	// absent: nothing written back
+	CHECK(case_to_json(parse_case(kMinimal, "t.json")).find("x_interleave") == std::string::npos);
+
+	CHECK_CASE_ERROR(with(json::object()), "x_interleave");
+	CHECK_CASE_ERROR(with(json::parse(R"([5])")), "x_interleave[0]");
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": 0, "action": "truncate", "offset": 0, "count": 1}])")),
+	                 "x_interleave[0].action");
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": 0, "action": "end_cow_other", "offset": 0}])")),
+	                 "x_interleave[0].count");
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": 0, "action": "end_cow_other", "offset": 0, "count": 0}])")),
+	                 "x_interleave[0].count");
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": -1, "action": "end_cow_other", "offset": 9, "count": 1}])")),
+	                 "x_interleave[0].at");
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": 0, "action": "end_cow_other", "offset": 9, "count": 1, "x": 1}])")),
+	                 "x_interleave[0].x");
+	// another direct write's completion is modelled beside the write only: [2, 6) meets [0, 4)
+	CHECK_CASE_ERROR(with(json::parse(R"([{"at": 0, "action": "end_cow_other", "offset": 2, "count": 4}])")),
+	                 "x_interleave[0]");
+	// a file without reflink has no CoW fork to act on
+	CHECK_CASE_ERROR(mutate([](json &j) {
+		j["geometry"]["reflink"] = false;
+		j["x_interleave"] = json::parse(R"([{"at": 0, "action": "refcount_drop", "offset": 0, "count": 1}])");
+	}),
+	                 "x_interleave[0]");
+}

@@ -372,3 +372,38 @@ TEST_CASE("minimize never modifies its input", "[minimize]")
 		}
 	}
 }
+
+TEST_CASE("minimize: interleaved actions are dropped and their ranges shrunk", "[minimize][interleave]")
+{
+	// v6.16: a write fault's CoW reservation during the unlock of
+	// xfs_atomic_write_cow_iomap_begin -> a delalloc mapping to direct I/O
+	// (EIO).  Two actions that play no part, and a reservation wider than it
+	// needs to be.
+	Case c;
+	c.name = "interleave-bloated";
+	c.variant = Variant::v6_16;
+	c.state.geo = geo(4096, 1024, 4, true, 0);
+	c.state.data_fork = {ext(0, 1040, 4)};
+	c.state.refcount = {{1040, 4, 2}};
+	auto act = [](unsigned at, InterleaveKind k, xfs_fileoff_t off, xfs_filblks_t n) {
+		InterleaveAction a;
+		a.at = at;
+		a.action = k;
+		a.offset = off;
+		a.count = n;
+		return a;
+	};
+	c.state.interleave = {act(0, InterleaveKind::buffered_cow_reservation, 0, 9),
+	                      act(2, InterleaveKind::writeback_convert, 20, 3),
+	                      act(0, InterleaveKind::refcount_drop, 30, 2)};
+	c.write = {0, 16384};
+	Spec spec(Engine::compiled);
+	const MinimizeResult r = minimize_case(c, spec);
+	CHECK(r.invariants == std::vector<std::string>{"no_spurious_failure", "sw_mapping_contract"});
+	REQUIRE(r.minimized.state.interleave.size() == 1);
+	const InterleaveAction &a = r.minimized.state.interleave[0];
+	CHECK(a.action == InterleaveKind::buffered_cow_reservation);
+	CHECK(a.at == 0u);
+	CHECK(a.count == 1u);
+	CHECK(validate_state(r.minimized.state, r.minimized.write).empty());
+}

@@ -26,6 +26,7 @@ CaseError::CaseError(std::string f, std::string p, std::string e)
 
 static constexpr uint64_t max_case_bytes = 16 << 20; // a case is small; refuse huge files
 static constexpr int max_json_depth = 16;
+static constexpr size_t max_interleave_actions = 16; // x_interleave: a few actions
 
 namespace {
 
@@ -191,7 +192,7 @@ Case parse_case(const std::string &text, const std::string &file)
 	(void)json_depth;
 	r.object(j, "(top level)");
 	r.only_keys(j, "", {"format", "name", "note", "variant", "geometry", "device", "data_fork", "cow_fork",
-			    "refcount", "alloc", "write", "expect", "x_alloc_policy", "x_inode_dax", "x_iter_flags"});
+			    "refcount", "alloc", "write", "expect", "x_alloc_policy", "x_inode_dax", "x_iter_flags", "x_interleave"});
 	if (std::string f = r.str(r.field(j, "", "format"), "format"); f != "untorn-case/1")
 		r.fail("format", "expected \"untorn-case/1\", got \"" + f + "\"");
 
@@ -322,7 +323,32 @@ Case parse_case(const std::string &text, const std::string &file)
 		}
 	}
 
-	auto errs = validate_state(c.state, c.write);
+	// Interleavings: another actor at the write's ILOCK drop points (impl.h).
+	if (j.contains("x_interleave")) {
+		const json &a = r.array(j["x_interleave"], "x_interleave");
+		if (a.size() > max_interleave_actions)
+			r.fail("x_interleave", "has " + std::to_string(a.size()) + " actions; at most " +
+						       std::to_string(max_interleave_actions));
+		for (size_t i = 0; i < a.size(); i++) {
+			std::string p = "x_interleave[" + std::to_string(i) + "]";
+			r.object(a[i], p);
+			r.only_keys(a[i], p, {"at", "action", "offset", "count"});
+			InterleaveAction act;
+			act.at = unsigned(r.uint_field(a[i], p, "at", 64));
+			std::string name = r.str(r.field(a[i], p, "action"), p + ".action");
+			auto k = interleave_kind_from_name(name);
+			if (!k)
+				r.fail(p + ".action",
+				       "expected \"buffered_cow_reservation\", \"writeback_convert\", \"end_cow_other\" or "
+				       "\"refcount_drop\", got \"" + name + "\"");
+			act.action = *k;
+			act.offset = r.uint_field(a[i], p, "offset", 1ULL << 54);
+			act.count = r.uint_field(a[i], p, "count", 1ULL << 21);
+			c.state.interleave.push_back(act);
+		}
+	}
+
+	auto errs = validate_state(c.state, c.write); // (x_interleave's ranges too)
 	if (!errs.empty())
 		r.fail(errs.front().path, errs.front().what);
 	return c;
@@ -414,6 +440,14 @@ std::string case_to_json(const Case &c)
 			j["x_iter_flags"].push_back("IOMAP_DIRECT");
 		if (c.state.env.iter_flags & ITER_DAX)
 			j["x_iter_flags"].push_back("IOMAP_DAX");
+	}
+	if (!c.state.interleave.empty()) {
+		j["x_interleave"] = nlohmann::ordered_json::array();
+		for (const auto &a : c.state.interleave)
+			j["x_interleave"].push_back({{"at", a.at},
+						     {"action", std::string(interleave_kind_name(a.action))},
+						     {"offset", a.offset},
+						     {"count", a.count}});
 	}
 	j["write"] = {{"offset", c.write.offset}, {"length", c.write.length}};
 	nlohmann::ordered_json e = nlohmann::ordered_json::object();

@@ -47,6 +47,8 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
 	cmd->add_option("--sarif", o.sarif, "also write a SARIF 2.1.0 report here");
 	cmd->add_option("--junit", o.junit, "also write a JUnit XML report here");
+	cmd->add_flag("--interleave", o.interleave,
+		      "also draw another actor's actions at the write's ILOCK drop points (x_interleave)");
 }
 
 int cmd_minimize(const MinimizeOptions &o)
@@ -330,7 +332,7 @@ int cmd_check(const CheckOptions &o)
 			if (nth % o.jobs != w)
 				continue;
 			for (Variant v : variants) {
-				Case c = generate_layout(o.seed, i, v);
+				Case c = generate_layout(o.seed, i, v, o.interleave);
 				Trace t = run_atomic_write(c.state, c.write, v);
 				Judgement j = spec.judge(t);
 				st.layouts++;
@@ -379,6 +381,8 @@ int cmd_check(const CheckOptions &o)
 	nlohmann::ordered_json rep;
 	rep["seed"] = o.seed;
 	rep["count"] = o.count;
+	if (o.interleave)
+		rep["interleave"] = true;
 	rep["shard"] = o.shard;
 	rep["variants"] = nlohmann::ordered_json::array();
 	for (Variant v : variants)
@@ -460,6 +464,8 @@ int cmd_merge(const MergeOptions &o)
 		if (rep.empty()) {
 			rep["seed"] = r["seed"];
 			rep["count"] = r["count"];
+			if (r.value("interleave", false))
+				rep["interleave"] = true;
 			rep["shard"] = "1/1";
 			rep["variants"] = r["variants"];
 			rep["interrupted"] = false;
@@ -468,8 +474,10 @@ int cmd_merge(const MergeOptions &o)
 			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
 			rep["z3_cross_checks"] = 0;
 			rep["z3_inconclusive"] = 0;
-		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"]) {
-			std::cerr << "untorn: merge: " << file.string() << ": a different run (seed, count or variants differ)\n";
+		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"] ||
+			   r.value("interleave", false) != rep.value("interleave", false)) {
+			std::cerr << "untorn: merge: " << file.string()
+				  << ": a different run (seed, count, variants or --interleave differ)\n";
 			return EXIT_BAD_INPUT;
 		}
 		rep["interrupted"] = rep["interrupted"].get<bool>() || r.value("interrupted", false);

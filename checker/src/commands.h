@@ -54,6 +54,7 @@ struct CheckOptions {
 	bool no_minimize = false;
 	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
 	std::string sarif, junit;	 // CI report files ("" = none)
+	bool interleave = false;	 // draw interleavings (x_interleave) too
 };
 void add_check_options(CLI::App *cmd, CheckOptions &o);
 int cmd_check(const CheckOptions &o);

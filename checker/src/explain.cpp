@@ -785,8 +785,29 @@ std::string call_text(const Trace &t, size_t i)
 	o << "  iomap_begin #" << i + 1 << " via " << ops_name(c.ops) << ": pos " << c.pos << ", length " << c.length
 	  << " (file blocks [" << c.pos / bs << ", " << (c.pos + c.length + bs - 1) / bs << ")), flags "
 	  << iomap_flags_str(c.flags) << "\n";
-	for (const auto &b : c.branches)
-		o << branch_line(b, "    ");
+	// ILOCK drop points reached in this call, each where it fell among the
+	// decisions, with the actions another actor took there (x_interleave)
+	auto drops_at = [&](size_t nb) {
+		for (size_t d = 0; d < t.drop_points.size(); d++) {
+			const auto &dp = t.drop_points[d];
+			if (dp.call != int(i) || dp.branches_before != nb)
+				continue;
+			o << "    -- " << dp.func << " drops the ILOCK (drop point " << d << ")";
+			bool any = false;
+			for (const auto &a : t.initial.interleave)
+				if (a.at == d) {
+					o << (any ? "; " : ": another actor: ") << interleave_kind_name(a.action)
+					  << " file blocks [" << a.offset << ", " << a.offset + a.count << ")";
+					any = true;
+				}
+			o << (any ? "" : ": nothing runs") << "; ILOCK retaken --\n";
+		}
+	};
+	for (size_t nb = 0; nb < c.branches.size(); nb++) {
+		drops_at(nb);
+		o << branch_line(c.branches[nb], "    ");
+	}
+	drops_at(c.branches.size());
 	if (c.error) {
 		o << "    returns -" << errno_name(c.error) << "\n";
 		return o.str();
@@ -823,7 +844,9 @@ std::string event_text(const Trace &t, const TraceEvent &ev)
 	switch (ev.kind) {
 	case TraceEvent::call: return call_text(t, i);
 	case TraceEvent::bio: return bio_text(t, i);
-	case TraceEvent::txn: return "  transaction " + std::to_string(i) + " (" + t.txns[i].name + "): " + t.txns[i].what + "\n";
+	case TraceEvent::txn:
+		return "  transaction " + std::to_string(i) + " (" + t.txns[i].name + (t.txns[i].other ? ", another actor" : "") +
+		       "): " + t.txns[i].what + "\n";
 	case TraceEvent::note: return "  note: " + t.notes[i] + "\n";
 	}
 	return "";
@@ -842,6 +865,12 @@ std::string header_text(const Case &c, const Trace &t)
 	  << ", cowextsize " << g.cowextsize << (g.cowextsize ? "" : " (unset: 32)") << "; device awu ["
 	  << t.initial.dev.awu_min << ", " << t.initial.dev.awu_max << "] bytes; inode atomic write limits [" << t.awu_min
 	  << ", " << t.awu_max << "]\n";
+	for (size_t i = 0; i < c.state.interleave.size(); i++) {
+		const auto &a = c.state.interleave[i];
+		o << (i ? "" : "interleaved (another actor at the write's ILOCK drop points):\n") << "  at drop point "
+		  << a.at << ": " << interleave_kind_name(a.action) << " over file blocks [" << a.offset << ", "
+		  << a.offset + a.count << ")\n";
+	}
 	if (!c.note.empty())
 		o << "note:\n" << word_wrap(c.note, 102, "  ");
 	return o.str();

@@ -235,4 +235,47 @@ Case generate_layout(uint64_t seed, uint64_t index, Variant variant)
 	}
 }
 
+// Interleavings: about half the layouts get one to three actions, mostly at
+// the first drop point, over ranges at, around or beside the write (another
+// direct write's completion beside it only, as the loader requires).
+Case generate_layout(uint64_t seed, uint64_t index, Variant variant, bool interleave)
+{
+	Case c = generate_layout(seed, index, variant);
+	if (!interleave || !c.state.geo.reflink)
+		return c;
+	Rng r(seed ^ (index * 0x9e3779b97f4a7c15ULL) ^ 0x6a09e667f3bcc909ULL);
+	r.next();
+	if (!r.chance(50))
+		return c;
+	const uint64_t bs = c.state.geo.block_size;
+	const uint64_t o = c.write.offset / bs, E = (c.write.offset + c.write.length + bs - 1) / bs;
+	const uint64_t n = E - o;
+	const unsigned k = 1 + unsigned(r.below(3));
+	for (unsigned i = 0; i < k; i++) {
+		InterleaveAction a;
+		static const unsigned ats[] = {0, 0, 0, 1, 2};
+		a.at = r.pick(ats);
+		a.action = InterleaveKind(r.below(4));
+		const uint64_t kind = r.below(3); // at the write, around it, beside it
+		a.count = 1 + r.below(n + 2);
+		if (kind == 0)
+			a.offset = o + r.below(n);
+		else if (kind == 1)
+			a.offset = o > 2 ? o - 1 - r.below(2) : 0;
+		else
+			a.offset = E + r.below(4);
+		if (a.action == InterleaveKind::end_cow_other) {
+			/* beside the write only: before o or from E on */
+			if (o > 0 && r.chance(50)) {
+				a.offset = r.below(o);
+				a.count = std::min<uint64_t>(a.count, o - a.offset);
+			} else {
+				a.offset = E + r.below(4);
+			}
+		}
+		c.state.interleave.push_back(a);
+	}
+	return c;
+}
+
 } // namespace untorn

@@ -45,6 +45,12 @@ template <class F> void for_each_number(const Case &c, F f)
 		f(a.startblock);
 		f(a.blockcount);
 	}
+	for (const auto &a : c.state.interleave) {
+		f(a.at);
+		f(uint64_t(a.action));
+		f(a.offset);
+		f(a.count);
+	}
 }
 
 // Progress is (entries, blocks covered, sum of all numbers), compared in that
@@ -74,6 +80,8 @@ Measure measure(const Case &c)
 		m.blocks += r.rc_blockcount;
 	for (const auto &a : c.state.alloc)
 		m.blocks += a.blockcount;
+	for (const auto &a : c.state.interleave)
+		m.blocks += a.count;
 	for_each_number(c, [&](uint64_t v) { m.sum += v; });
 	return m;
 }
@@ -145,6 +153,8 @@ private:
 		for (const Fork *fk : {&base_.state.data_fork, &base_.state.cow_fork})
 			for (const auto &e : *fk)
 				lo = std::min(lo, e.br_startoff);
+		for (const auto &a : base_.state.interleave)
+			lo = std::min(lo, a.offset);
 		const uint64_t wlen_blocks = std::max<uint64_t>(1, base_.write.length / bs);
 		uint64_t shift = lo - lo % wlen_blocks;
 		if (shift) {
@@ -153,6 +163,8 @@ private:
 			for (Fork *fk : {&c.state.data_fork, &c.state.cow_fork})
 				for (auto &e : *fk)
 					e.br_startoff -= shift;
+			for (auto &a : c.state.interleave)
+				a.offset -= shift;
 		}
 	}
 
@@ -235,6 +247,31 @@ private:
 		}
 	}
 
+	// Interleaved actions: earlier drop points, shorter ranges (tail and
+	// head), offsets toward 0.
+	void shrink_interleave()
+	{
+		const auto &v = base_.state.interleave;
+		for (size_t i = 0; i < v.size(); i++) {
+			const auto &a = v[i];
+			if (a.at)
+				add().state.interleave[i].at = 0;
+			if (a.at > 1)
+				add().state.interleave[i].at -= 1;
+			for (uint64_t d : {a.count / 2, uint64_t(1)}) {
+				if (d == 0 || d >= a.count)
+					continue;
+				add().state.interleave[i].count -= d; // tail
+				auto &h = add().state.interleave[i];  // head
+				h.offset += d;
+				h.count -= d;
+			}
+			for (uint64_t to : {uint64_t(0), a.offset / 2, a.offset - 1})
+				if (a.offset && to < a.offset)
+					add().state.interleave[i].offset = to;
+		}
+	}
+
 	void shrink_geometry()
 	{
 		const Geometry &g = base_.state.geo;
@@ -278,6 +315,7 @@ private:
 
 	void build()
 	{
+		remove_entries(&FileState::interleave);
 		remove_entries(&FileState::alloc);
 		remove_entries(&FileState::refcount);
 		remove_entries(&FileState::cow_fork);
@@ -286,6 +324,7 @@ private:
 		shrink_extents(&FileState::data_fork);
 		shrink_extents(&FileState::cow_fork);
 		move_blocks();
+		shrink_interleave();
 		shrink_geometry();
 	}
 };
@@ -294,7 +333,8 @@ private:
 
 size_t case_entries(const Case &c)
 {
-	return c.state.data_fork.size() + c.state.cow_fork.size() + c.state.refcount.size() + c.state.alloc.size();
+	return c.state.data_fork.size() + c.state.cow_fork.size() + c.state.refcount.size() + c.state.alloc.size() +
+	       c.state.interleave.size();
 }
 
 uint64_t case_magnitude(const Case &c)

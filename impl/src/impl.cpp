@@ -42,6 +42,27 @@ std::string_view variant_name(Variant v)
 	return "?";
 }
 
+static constexpr std::pair<InterleaveKind, std::string_view> interleave_names[] = {
+	{InterleaveKind::buffered_cow_reservation, "buffered_cow_reservation"},
+	{InterleaveKind::writeback_convert, "writeback_convert"},
+	{InterleaveKind::end_cow_other, "end_cow_other"},
+	{InterleaveKind::refcount_drop, "refcount_drop"},
+};
+std::string_view interleave_kind_name(InterleaveKind k)
+{
+	for (const auto &[kind, name] : interleave_names)
+		if (kind == k)
+			return name;
+	return "?";
+}
+std::optional<InterleaveKind> interleave_kind_from_name(std::string_view name)
+{
+	for (const auto &[kind, n] : interleave_names)
+		if (n == name)
+			return kind;
+	return std::nullopt;
+}
+
 std::optional<Variant> variant_from_name(std::string_view name)
 {
 	for (Variant v : all_variants)
@@ -185,6 +206,7 @@ static void init_inode(kern::xfs_inode &ip, const FileState &st, Trace &t)
 	ip.alloc.policy = st.alloc_policy;
 	ip.trace = &t;
 	ip.file_branches = &t.file_branches;
+	ip.interleave = st.interleave.empty() ? nullptr : &st.interleave;
 }
 
 AtomicLimits atomic_write_limits(const FileState &st, Variant v)

@@ -240,6 +240,26 @@ std::vector<StateError> validate_state(const FileState &st, const WriteReq &w)
 		v.err("write.length", "at least 1 byte");
 	if (w.offset + w.length < w.offset || w.offset + w.length > (1ULL << 62))
 		v.err("write.length", "offset + length overflows (must stay below 2^62 bytes)");
+	// Interleaved actions (x_interleave): another direct write's completion
+	// is modelled beside the write only; reservations and refcount drops may
+	// fall anywhere.
+	for (size_t i = 0; i < st.interleave.size(); i++) {
+		const InterleaveAction &a = st.interleave[i];
+		std::string p = "x_interleave[" + std::to_string(i) + "]";
+		if (!g.reflink)
+			v.err(p, "interleaved actions need geometry.reflink (they act on the CoW fork and refcounts)");
+		if (a.count == 0)
+			v.err(p + ".count", "at least 1 block");
+		else if (a.offset + a.count < a.offset || a.offset + a.count > (1ULL << 54))
+			v.err(p + ".count", "offset + count overflows (must stay below 2^54 blocks)");
+		else if (g.block_size >= XFS_MIN_BLOCKSIZE && a.action == InterleaveKind::end_cow_other) {
+			const u64 o = w.offset / g.block_size, E = (w.offset + w.length + g.block_size - 1) / g.block_size;
+			if (a.offset < E && o < a.offset + a.count)
+				v.err(p, "end_cow_other over file blocks [" + to_text(a.offset) + ", " +
+						 to_text(a.offset + a.count) + ") overlaps the write's [" + to_text(o) + ", " +
+						 to_text(E) + "): another direct write's completion is modelled beside the write only");
+		}
+	}
 	return v.errs;
 }
 

@@ -6,9 +6,9 @@
 // block layer's atomic rules (block/blk-core.c).
 //
 // Simplifications, each safe for what untorn judges:
-// - locking, transaction reservations, quotas and the ILOCK drop/retake in
-//   the reflink helpers are not modelled: one write runs alone, so every
-//   re-lookup after a relock sees what the first lookup saw;
+// - locking, reservations, quotas are not modelled; the ILOCK drop/retake around
+//   xfs_trans_alloc_inode is a drop point (xfs_ilock_cycle, at the end) for the case's
+//   interleaved actions; without them every re-lookup after a relock repeats the first;
 // - xfs_bmapi_write maps one extent per call (the callers pass nimaps = 1);
 // - i_size is not modelled: xfs_iomap_eof_align_last_fsb() without an extent
 //   size hint or stripe unit returns end_fsb unchanged, so the hole clamp is
@@ -228,7 +228,7 @@ void xfs_bmap_set_state(xfs_inode *ip, int whichfork, xfs_fileoff_t bno, xfs_fil
 
 void xfs_trans_commit(xfs_inode *ip, const char *name, std::string what)
 {
-	Transaction t{name, std::move(what), ip->i_df, ip->i_cowfp, ip->refc};
+	Transaction t{name, std::move(what), ip->i_df, ip->i_cowfp, ip->refc, ip->other_actor};
 	ip->trace->txns.push_back(std::move(t));
 	ip->trace->timeline.push_back({TraceEvent::txn, int(ip->trace->txns.size() - 1)});
 }
@@ -810,7 +810,7 @@ int xfs_reflink_fill_cow_hole(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec 
 	bool found;
 	int nimaps;
 
-	/* (the ILOCK is dropped and retaken around the transaction allocation) */
+	xfs_ilock_cycle(ip, "xfs_reflink_fill_cow_hole"); /* xfs_iunlock; xfs_trans_alloc_inode; relock */
 	int error = xfs_find_trim_cow_extent(ip, imap, cmap, shared, &found);
 	if (error || (!*shared && !atomic))
 		return error;
@@ -840,7 +840,7 @@ int xfs_reflink_fill_delalloc(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec 
 	int nimaps;
 	int error;
 
-	do {
+	do { xfs_ilock_cycle(ip, "xfs_reflink_fill_delalloc"); /* unlock, xfs_trans_alloc_inode, relock */
 		error = xfs_find_trim_cow_extent(ip, imap, cmap, shared, &found);
 		if (error || !*shared)
 			return error;
@@ -1005,8 +1005,8 @@ int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len)
 			continue;
 		}
 		int error = xfs_reflink_allocate_cow(ip, &imap, &cmap, &shared, true, false);
-		if (error)
-			return error;
+		if (error || !shared) { /* !shared: unshared at a drop point (another file remapped its copy) */
+			if (error) { return error; } f = imap.br_startoff + imap.br_blockcount; continue; }
 		if (!xfs_bmap_is_real_extent(&cmap) || cmap.br_blockcount == 0)
 			return -EIO;
 		Bio b;
@@ -1191,6 +1191,158 @@ int generic_atomic_write_valid(xfs_inode *ip, const WriteReq &w)
 	if (BRANCH(ip, !IS_ALIGNED(w.offset, w.length)))
 		return -EINVAL;
 	return 0;
+}
+
+// ------------------------------------------------- interleavings (x_interleave)
+// What another actor may do on the same inode while the write has dropped the
+// ILOCK.  The atomic write holds the IOLOCK shared (xfs_file_dio_write_atomic),
+// so the actors are those that need neither IOLOCK_EXCL nor our ILOCK for
+// longer than their own step: write faults (MMAPLOCK), writeback, other
+// direct writes' completions, other files' CoW completions.  (blockgc's
+// xfs_reflink_cancel_cow_range and reflink's remap take IOLOCK_EXCL
+// (xfs_inode_free_cowblocks, xfs_ilock2_io_mmap): they cannot run here.)
+// Each action is small and stands for one kernel function; its transactions
+// are marked as another actor's (Transaction::other).
+
+// Reservations are in-core (no transaction): a write fault on shared data.
+// xfs_buffered_write_iomap_begin -> xfs_bmapi_reserve_delalloc(XFS_COW_FORK)
+// over the shared, written data blocks of [off, off+len) that have no CoW
+// extent yet.  (Not modelled: the CoW extent size hint's rounding.)
+static void xfs_buffered_write_cow_reserve(xfs_inode *ip, xfs_fileoff_t off, xfs_filblks_t len)
+{
+	xfs_fileoff_t f = off;
+	const xfs_fileoff_t end = off + len;
+	while (f < end) {
+		xfs_bmbt_irec imap, cmap;
+		int nimaps = 1;
+		size_t icur;
+		bool shared = false;
+		xfs_bmapi_read(ip, f, end - f, &imap, &nimaps, 0);
+		xfs_reflink_trim_around_shared(ip, &imap, &shared);
+		xfs_fileoff_t next = imap.br_startoff + imap.br_blockcount;
+		if (shared) {
+			/* only the CoW fork's holes: the first extent at or after f */
+			if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, f, &icur, &cmap))
+				cmap.br_startoff = next;
+			if (cmap.br_startoff <= f) {
+				next = std::min(next, cmap.end());
+			} else {
+				next = std::min(next, cmap.br_startoff);
+				xfs_bmbt_irec del{f, DELAYSTARTBLOCK, next - f, XFS_EXT_NORM};
+				xfs_fork_map(ip, XFS_COW_FORK, del);
+				trace_note(ip, "other actor: xfs_bmapi_reserve_delalloc: cow fork: reserve " +
+						       format_extent(del) + " (in-core, not logged)");
+			}
+		}
+		f = next;
+	}
+}
+
+// Another direct write to [off, off+len) -- not our range -- completes: its
+// ->iomap_begin had converted its CoW blocks to written, its bio wrote them,
+// and xfs_dio_write_end_io -> xfs_reflink_end_cow remaps them, one
+// transaction per extent.  Its remapped extents are its committed data.
+static void xfs_other_dio_end_cow(xfs_inode *ip, xfs_fileoff_t off, xfs_filblks_t len)
+{
+	xfs_reflink_convert_cow_locked(ip, off, len);
+	const size_t before = ip->trace->txns.size();
+	xfs_reflink_end_cow(ip, ip->FSB_TO_B(off), ip->FSB_TO_B(len));
+	/* what it remapped: the written extents now in the data fork at its range */
+	if (ip->trace->txns.size() == before)
+		return;
+	for (const auto &e : ip->i_df) {
+		xfs_bmbt_irec r = e;
+		xfs_trim_extent(&r, off, len);
+		if (r.br_blockcount == 0 || !xfs_bmap_is_written_extent(&r))
+			continue;
+		bool was = false; /* mapped the same before its transactions? */
+		const auto &df0 = before ? ip->trace->txns[before - 1].data_fork : ip->trace->initial.data_fork;
+		for (const auto &p : df0)
+			if (p == e)
+				was = true;
+		if (!was) {
+			ip->trace->others_mapped.push_back(r);
+			ip->trace->others_mapped_at.push_back(unsigned(ip->trace->txns.size()));
+		}
+	}
+}
+
+// Another file that shares the blocks our data fork maps at [off, off+len)
+// remaps its own copy (its xfs_reflink_end_cow ->
+// xfs_refcount_decrease_extent): their refcount falls by one.  One
+// transaction (the other file's).
+static void xfs_other_file_end_cow(xfs_inode *ip, xfs_fileoff_t off, xfs_filblks_t len)
+{
+	std::string what;
+	xfs_fileoff_t f = off;
+	const xfs_fileoff_t end = off + len;
+	while (f < end) {
+		xfs_bmbt_irec imap;
+		int nimaps = 1;
+		xfs_bmapi_read(ip, f, end - f, &imap, &nimaps, 0);
+		if (xfs_bmap_is_written_extent(&imap)) {
+			xfs_fsblock_t fbno;
+			xfs_filblks_t flen;
+			xfs_refcount_find_shared(ip, imap.br_startblock, imap.br_blockcount, &fbno, &flen, false);
+			if (fbno != ~0ULL) {
+				xfs_bmbt_irec drop{imap.br_startoff + (fbno - imap.br_startblock), fbno, flen, XFS_EXT_NORM};
+				xfs_refcount_decrease_extent(ip, &drop);
+				what += (what.empty() ? "" : "; ") + std::string("refcount of fsbno ") + to_text(fbno) +
+					" x" + to_text(flen) + " down by one";
+				imap.br_blockcount = drop.br_startoff + drop.br_blockcount - imap.br_startoff;
+			}
+		}
+		f = imap.br_startoff + imap.br_blockcount;
+	}
+	if (!what.empty())
+		xfs_trans_commit(ip, "xfs_reflink_end_cow (another file)", what);
+}
+
+bool xfs_ilock_cycle(xfs_inode *ip, const char *func)
+{
+	const unsigned at = ip->drops++;
+	if (!ip->interleave) /* the write runs alone */
+		return false;
+	ip->trace->drop_points.push_back(
+		{func, ip->cur_call ? int(ip->cur_call - ip->trace->calls.data()) : -1,
+		 ip->cur_call ? ip->cur_call->branches.size() : 0});
+	bool ran = false;
+	for (const InterleaveAction &a : *ip->interleave) {
+		if (a.at != at)
+			continue;
+		if (!ran)
+			trace_note(ip, std::string(func) + ": ILOCK dropped (drop point " + std::to_string(at) +
+					       "): another actor runs");
+		ran = true;
+		ip->other_actor = true;
+		IomapBeginCall *call = ip->cur_call;
+		ip->cur_call = nullptr; /* its decisions are not the write's */
+		std::vector<Branch> *fb = ip->file_branches;
+		ip->file_branches = nullptr;
+		trace_note(ip, "other actor: " + std::string(interleave_kind_name(a.action)) + " [" +
+				       to_text(a.offset) + ", +" + to_text(a.count) + ")");
+		switch (a.action) {
+		case InterleaveKind::buffered_cow_reservation:
+			xfs_buffered_write_cow_reserve(ip, a.offset, a.count);
+			break;
+		case InterleaveKind::writeback_convert: {
+			Iomap iomap;
+			int error = xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, ip->FSB_TO_B(a.offset), &iomap);
+			if (error)
+				trace_note(ip, "other actor: xfs_bmapi_convert_delalloc: " +
+						       std::string(errno_name(-error)) + " (nothing converted)");
+			break;
+		}
+		case InterleaveKind::end_cow_other: xfs_other_dio_end_cow(ip, a.offset, a.count); break;
+		case InterleaveKind::refcount_drop: xfs_other_file_end_cow(ip, a.offset, a.count); break;
+		}
+		ip->cur_call = call;
+		ip->file_branches = fb;
+		ip->other_actor = false;
+	}
+	if (ran)
+		trace_note(ip, std::string(func) + ": ILOCK retaken: the layout may have changed");
+	return ran;
 }
 
 } // namespace untorn::kern

@@ -54,6 +54,13 @@ struct xfs_inode {
 	// buftarg atomic limits (bytes), as xfs_configure_buftarg_atomic_writes sets them.
 	u32 bt_awu_min = 0, bt_awu_max = 0;
 
+	// Interleavings (FileState::interleave): the actions, the ILOCK drop
+	// points reached so far, and whether another actor is running now (its
+	// transactions are marked as such).
+	const std::vector<InterleaveAction> *interleave = nullptr;
+	unsigned drops = 0;
+	bool other_actor = false;
+
 	std::vector<xfs_bmbt_irec> &fork(int whichfork) { return whichfork == XFS_COW_FORK ? i_cowfp : i_df; }
 	xfs_off_t FSB_TO_B(xfs_filblks_t fsb) const { return fsb * geo.block_size; }
 	xfs_fileoff_t B_TO_FSBT(xfs_off_t b) const { return b / geo.block_size; }
@@ -183,6 +190,12 @@ ssize_ret iomap_dio_rw(xfs_inode *ip, const WriteReq &w, const DioOps &ops, unsi
 // xfs_dio_write_end_io(): completion, given what the dio accumulated.
 int xfs_dio_write_end_io(xfs_inode *ip, xfs_off_t offset, xfs_off_t size, int error, unsigned dio_flags);
 enum : unsigned { IOMAP_DIO_UNWRITTEN = 1u << 0, IOMAP_DIO_COW = 1u << 1 };
+
+// The ILOCK is dropped and retaken (xfs_iunlock ... xfs_trans_alloc_inode):
+// the next drop point.  Runs the case's interleaved actions for it (another
+// actor on the same inode) and returns whether any ran -- when none did, the
+// fork is what it was, so a re-lookup would repeat the first lookup.
+bool xfs_ilock_cycle(xfs_inode *ip, const char *func);
 
 // Trace bookkeeping used by the variants' file-level code.
 void trace_note(xfs_inode *ip, std::string s);

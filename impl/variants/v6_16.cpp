@@ -8,9 +8,9 @@
 //   fs/xfs/xfs_buf.c    xfs_configure_buftarg_atomic_writes
 //   fs/xfs/xfs_iomap.c  xfs_bmap_hw_atomic_write_possible, xfs_direct_write_iomap_begin,
 //                       xfs_atomic_write_cow_iomap_begin
-// Simplified: no IOMAP_NOWAIT, no DAX, no realtime inodes, no shutdown; the
-// ILOCK drop/retake before xfs_trans_alloc_inode() is a no-op (nothing races),
-// so the second CoW fork lookup always repeats the first.
+// Simplified: no IOMAP_NOWAIT, no DAX, no realtime inodes, no shutdown; the ILOCK drop before
+// xfs_trans_alloc_inode() is a drop point (xfs_ilock_cycle): after interleaved actions the second
+// CoW fork lookup is the kernel's (one line: later __LINE__s stay); else it repeats the first.
 #include "variants.h"
 
 #include <algorithm>
@@ -224,7 +224,7 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 	end_fsb = cmap.br_startoff;
 	count_fsb = end_fsb - offset_fsb;
 
-	/* (the second lookup after xfs_trans_alloc_inode sees the same fork) */
+	if (xfs_ilock_cycle(ip, __func__)) { /* extent layout could have changed since the unlock, so check again */ if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, offset_fsb, &icur, &cmap)) cmap.br_startoff = end_fsb; if (BRANCH(ip, cmap.br_startoff <= offset_fsb)) { xfs_trim_extent(&cmap, offset_fsb, count_fsb); goto found; } } // clang-format: one line, so __LINE__ below is unchanged
 
 	/*
 	 * Allocate the entire reservation as unwritten blocks.

@@ -35,7 +35,8 @@ std::string slot_name(const Shape &sh, unsigned slot)
 	                          "init_kind",
 	                          "init_daddr",
 	                          "init_shared",
-	                          "init_cow"};
+	                          "init_cow",
+	                          "others_changed"};
 	static const char *sf[] = {"kind", "pblk", "wr"};
 	static const char *bf[] = {"atomic", "file_off",    "nblocks",  "daddr",
 	                           "status", "txns_before", "old_copy", "shared"};
@@ -230,6 +231,44 @@ auto outside_differs(const Fork &a, const Fork &b, const u64 &o, const u64 &E)
 				return cond_or_else(at(e.br_startoff), [&] { return at(e.end()); });
 			});
 	return any;
+}
+
+// Another actor's committed data (Trace::others_mapped, x_interleave): per
+// extent it remapped outside [o, E), 1 for each of the write's own later
+// transactions that changes its mapping (compared with the snapshot before,
+// at the extent's start and at every edge of either snapshot inside it, as
+// outside_differs does), plus 1 per bio of the write's new data that reached
+// its physical blocks.  (Another actor changing it again is not the write's
+// doing.)
+u64 others_changed(const Trace &t, const u64 &o, const u64 &E)
+{
+	u64 n = 0;
+	for (size_t i = 0; i < t.others_mapped.size(); i++) {
+		const xfs_bmbt_irec &r = t.others_mapped[i];
+		const unsigned from = i < t.others_mapped_at.size() ? t.others_mapped_at[i] : 0;
+		for (unsigned k = from + 1; k <= t.txns.size(); k++) {
+			if (t.txns[k - 1].other)
+				continue;
+			const Fork &a = snapshot(t, k - 1), &b = snapshot(t, k);
+			auto at = [&](const u64 &c) {
+				return cond_and_then(
+				    cond_and_then(contains(r.br_startoff, r.br_blockcount, c),
+				                  [&] { return cond_or_else(c < o, [&] { return c >= E; }); }),
+				    [&] { return differ(map_at(a, c), map_at(b, c)); });
+			};
+			auto lost = at(r.br_startoff);
+			for (const auto *f : {&a, &b})
+				for (const auto &e : *f)
+					lost = cond_or_else(lost, [&] {
+						return cond_or_else(at(e.br_startoff), [&] { return at(e.end()); });
+					});
+			n += choose(lost, 1, 0);
+		}
+		for (const auto &b : t.bios)
+			if (b.payload == Payload::new_data && b.status == 0)
+				n += choose(overlap(b.fsbno, b.nblocks, r.br_startblock, r.br_blockcount) != 0, 1, 0);
+	}
+	return n;
 }
 
 // The write range [o, E) cut at every extent edge in every snapshot, every
@@ -428,10 +467,21 @@ void extract_facts(const Trace &t, Facts &f)
 	}
 
 	auto changed = u64(0) != 0; // false, as a condition
-	for (unsigned k = 1; k <= T; k++)
-		changed = cond_or_else(changed, [&] {
-			return outside_differs(snapshot(t, k), t.initial.data_fork, o, E);
-		});
+	bool others = false;	    // another actor committed transactions (x_interleave)
+	for (const auto &x : t.txns)
+		others = others || x.other;
+	if (!others)
+		for (unsigned k = 1; k <= T; k++)
+			changed = cond_or_else(changed, [&] {
+				return outside_differs(snapshot(t, k), t.initial.data_fork, o, E);
+			});
+	else // only the write's own transactions, each against the layout it found
+		for (unsigned k = 1; k <= T; k++)
+			if (!t.txns[k - 1].other)
+				changed = cond_or_else(changed, [&] {
+					return outside_differs(snapshot(t, k), snapshot(t, k - 1), o, E);
+				});
+	v[G_OTHERS_CHANGED] = others_changed(t, o, E);
 	v[G_OUTSIDE_CHANGED] = choose(changed, 1, 0);
 	v[G_COW_WRITTEN_OUTSIDE] =
 	    cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);

@@ -46,6 +46,7 @@ enum Global : unsigned {
 	G_INIT_DADDR,	     // disk block of block o before the write (if real)
 	G_INIT_SHARED,	     // shared blocks in [o,E) before the write
 	G_INIT_COW,	     // CoW-fork blocks in [o,E) before the write
+	G_OTHERS_CHANGED,    // another actor's committed extents (x_interleave) the write unmapped or overwrote
 	G_COUNT
 };
 

@@ -152,6 +152,14 @@ Expr inv_outside_unchanged(const Sym &s)
 	return s.g(G_OUTSIDE_CHANGED) != 0 || s.g(G_COW_WRITTEN_OUTSIDE) != 0;
 }
 
+// Forbids unmapping or overwriting data another actor committed while the
+// write had dropped the ILOCK (x_interleave): the re-lookups after
+// xfs_trans_alloc_inode in xfs_atomic_write_cow_iomap_begin / xfs_reflink_fill_cow_hole.
+Expr inv_others_data_kept(const Sym &s)
+{
+	return s.g(G_OTHERS_CHANGED) != 0;
+}
+
 // Forbids writing new data in place over a block whose refcount is above 1
 // (it belongs to another file too).  xfs_reflink_allocate_cow / imap_needs_cow.
 Expr inv_no_shared_overwrite(const Sym &s)
@@ -282,6 +290,10 @@ const std::vector<Invariant> &invariants()
 		{{"no_spurious_failure", InvClass::liveness, "an admitted write failing but for ENOSPC",
 		  "xfs_file_dio_write_atomic"},
 		 inv_no_spurious_failure},
+		{{"others_data_kept", InvClass::safety,
+		  "unmapping or overwriting data another actor committed at an ILOCK drop point",
+		  "xfs_atomic_write_cow_iomap_begin, xfs_reflink_fill_cow_hole: re-lookup after xfs_trans_alloc_inode"},
+		 inv_others_data_kept},
 		{{"outside_unchanged", InvClass::safety, "a change to blocks outside the write, now or after later remaps",
 		  "xfs_atomic_write_cow_iomap_begin (trim); xfs_reflink_end_cow"},
 		 inv_outside_unchanged},

@@ -173,6 +173,13 @@ case_kind wrong-type-number-for-boolean geometry.reflink "expected true or false
 case_kind wrong-type-object-for-array data_fork "expected an array" data_fork='{}'
 case_kind wrong-type-extent-not-object 'data_fork[0]' "expected an object" data_fork='[5]'
 case_kind wrong-type-null-for-string name "expected a string" name=null
+# x_interleave: another actor at the ILOCK drop points (README "Interleavings")
+case_kind interleave-unknown-action 'x_interleave[0].action' "expected \"buffered_cow_reservation\"" \
+	extra='"x_interleave": [{"at": 0, "action": "blockgc", "offset": 0, "count": 1}]'
+case_kind interleave-end-cow-over-the-write 'x_interleave[0]' "overlaps the write" \
+	extra='"x_interleave": [{"at": 0, "action": "end_cow_other", "offset": 8, "count": 4}]'
+case_kind interleave-zero-count 'x_interleave[0].count' "at least 1 block" \
+	extra='"x_interleave": [{"at": 0, "action": "refcount_drop", "offset": 0, "count": 0}]'
 case_kind missing-top-level-field write "missing" write=
 case_kind missing-nested-field 'data_fork[0].blockcount' "missing" \
 	data_fork='[{"startoff": 0, "startblock": 1040, "state": "norm"}]'

@@ -96,6 +96,38 @@ struct IterEnv {
 	bool operator==(const IterEnv &) const = default;
 };
 
+// Interleavings (case field x_interleave): what another actor does on the
+// same inode while the write has dropped the ILOCK.  `at` is the drop point,
+// counted from 0 in the order the write reaches them (xfs_reflink_fill_cow_hole
+// and xfs_reflink_fill_delalloc around xfs_trans_alloc_inode;
+// xfs_atomic_write_cow_iomap_begin between its first lookup and its
+// xfs_trans_alloc_inode, and v6.18's around xfs_bmapi_convert_delalloc before
+// `goto retry`); the action runs there, then the variant continues
+// with the kernel's re-lookup.  offset/count are file blocks.  The actions,
+// each named after the kernel function it stands for (impl/src/xfs_kernel.cpp):
+//   buffered_cow_reservation  a write fault on shared blocks
+//       (xfs_buffered_write_iomap_begin -> xfs_bmapi_reserve_delalloc on the
+//       CoW fork): DELAYSTARTBLOCK extents in the CoW fork, in-core only
+//   writeback_convert  writeback of CoW-fork delalloc (xfs_map_blocks ->
+//       xfs_bmapi_convert_delalloc(XFS_COW_FORK)) at `offset`: one transaction
+//   end_cow_other  another direct write's completion over ITS range
+//       (xfs_reflink_end_cow): its CoW blocks there written and remapped into
+//       the data fork, one transaction per extent; never overlaps the write
+//   refcount_drop  another file sharing the blocks our data fork maps at
+//       [offset, offset+count) remaps its copy (its xfs_reflink_end_cow ->
+//       xfs_refcount_decrease_extent): their refcount falls by one
+// The prover does not explore interleavings (its states have none).
+enum class InterleaveKind : uint8_t { buffered_cow_reservation, writeback_convert, end_cow_other, refcount_drop };
+std::string_view interleave_kind_name(InterleaveKind k);
+std::optional<InterleaveKind> interleave_kind_from_name(std::string_view name);
+struct InterleaveAction {
+	unsigned at = 0; // the drop point (a count, never a case value)
+	InterleaveKind action = InterleaveKind::buffered_cow_reservation;
+	xfs_fileoff_t offset = 0;
+	xfs_filblks_t count = 0;
+	bool operator==(const InterleaveAction &) const = default;
+};
+
 // Everything the write sees of one file and its filesystem.
 struct FileState {
 	Geometry geo;
@@ -106,6 +138,7 @@ struct FileState {
 	std::vector<AllocAnswer> alloc;
 	AllocPolicy alloc_policy = AllocPolicy::default_policy;
 	IterEnv env;
+	std::vector<InterleaveAction> interleave; // x_interleave; empty: the write runs alone
 };
 
 struct WriteReq {
@@ -227,6 +260,7 @@ struct Transaction {
 	std::string what; // human-readable summary of the change
 	std::vector<xfs_bmbt_irec> data_fork, cow_fork;
 	std::vector<xfs_refcount_irec> refcount;
+	bool other = false; // committed by another actor at an ILOCK drop point (x_interleave)
 };
 
 enum class Path : uint8_t { none, hw, sw };
@@ -253,6 +287,17 @@ struct Trace {
 	bool admitted = false;	   // passed the admission checks
 	u32 awu_min = 0, awu_max = 0; // the inode's atomic write limits (bytes)
 	FileState final_state;
+	// Interleavings: the ILOCK drop points reached (the kernel function that
+	// dropped it), and the data-fork extents another actor remapped there
+	// (its committed data: the write must neither overwrite nor unmap them).
+	struct DropPoint {
+		std::string func; // the kernel function that dropped the ILOCK
+		int call = -1;	  // the iomap_begin call it happened in
+		size_t branches_before = 0; // that call's decisions taken before it
+	};
+	std::vector<DropPoint> drop_points; // only with x_interleave
+	std::vector<xfs_bmbt_irec> others_mapped;
+	std::vector<unsigned> others_mapped_at; // the snapshot (transactions committed) each appeared in
 };
 
 // The atomic write limits a variant computes for a file's geometry and device,
