@@ -10,7 +10,7 @@
 //                       xfs_atomic_write_cow_iomap_begin
 // Simplified: no IOMAP_NOWAIT, no DAX, no realtime inodes, no shutdown; the ILOCK drop before
 // xfs_trans_alloc_inode() is a drop point (xfs_ilock_cycle): after interleaved actions the second
-// CoW fork lookup is the kernel's (one line: later __LINE__s stay); else it repeats the first.
+// CoW fork lookup is the kernel's; with none it would repeat the first, so it is skipped.
 #include "variants.h"
 
 #include <algorithm>
@@ -224,7 +224,19 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 	end_fsb = cmap.br_startoff;
 	count_fsb = end_fsb - offset_fsb;
 
-	if (xfs_ilock_cycle(ip, __func__)) { /* extent layout could have changed since the unlock, so check again */ if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, offset_fsb, &icur, &cmap)) cmap.br_startoff = end_fsb; if (BRANCH(ip, cmap.br_startoff <= offset_fsb)) { xfs_trim_extent(&cmap, offset_fsb, count_fsb); goto found; } } // clang-format: one line, so __LINE__ below is unchanged
+	/*
+	 * The ILOCK is dropped around xfs_trans_alloc_inode() (a drop point:
+	 * another actor may act here).  Extent layout could have changed since
+	 * the unlock, so check again.
+	 */
+	if (xfs_ilock_cycle(ip, __func__)) {
+		if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, offset_fsb, &icur, &cmap))
+			cmap.br_startoff = end_fsb;
+		if (BRANCH(ip, cmap.br_startoff <= offset_fsb)) {
+			xfs_trim_extent(&cmap, offset_fsb, count_fsb);
+			goto found;
+		}
+	}
 
 	/*
 	 * Allocate the entire reservation as unwritten blocks.

@@ -5,7 +5,7 @@
 //   8d7bba1e8314 "xfs: fix various problems in xfs_atomic_write_cow_iomap_begin"
 // Everything else -- admission, limits, xfs_file_dio_write_atomic and
 // xfs_direct_write_iomap_begin -- is unchanged from v6.16 and taken from
-// v6_16.cpp.  Same simplifications as there (and the same one-line second lookup).  xfs_bmapi_convert_delalloc()
+// v6_16.cpp.  Same simplifications as there (and the same second lookup).  xfs_bmapi_convert_delalloc()
 // (fs/xfs/libxfs/xfs_bmap.c, shared in xfs_kernel.cpp) allocates the whole
 // delalloc extent backing the offset as unwritten blocks and fills the
 // iomap; cmap keeps the delalloc extent, which is why the kernel must
@@ -47,7 +47,21 @@ retry:
 
 	hole_count_fsb = cmap.br_startoff - offset_fsb;
 
-	if (xfs_ilock_cycle(ip, __func__)) { /* extent layout could have changed since the unlock, so check again */ if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, offset_fsb, &icur, &cmap)) cmap.br_startoff = end_fsb; if (BRANCH(ip, cmap.br_startoff <= offset_fsb)) { if (BRANCH(ip, isnullstartblock(cmap.br_startblock))) goto convert_delay; xfs_trim_extent(&cmap, offset_fsb, count_fsb); goto found; } } // clang-format: one line, so __LINE__ below is unchanged
+	/*
+	 * The ILOCK is dropped around xfs_trans_alloc_inode() (a drop point:
+	 * another actor may act here).  Extent layout could have changed since
+	 * the unlock, so check again.
+	 */
+	if (xfs_ilock_cycle(ip, __func__)) {
+		if (!xfs_iext_lookup_extent(ip, XFS_COW_FORK, offset_fsb, &icur, &cmap))
+			cmap.br_startoff = end_fsb;
+		if (BRANCH(ip, cmap.br_startoff <= offset_fsb)) {
+			if (BRANCH(ip, isnullstartblock(cmap.br_startblock)))
+				goto convert_delay;
+			xfs_trim_extent(&cmap, offset_fsb, count_fsb);
+			goto found;
+		}
+	}
 
 	/*
 	 * Allocate the entire reservation as unwritten blocks.
@@ -91,7 +105,8 @@ convert_delay:
 	 * turned the COW mapping into unwritten, but we need it to be in
 	 * written state.
 	 */
-	xfs_ilock_cycle(ip, "xfs_bmapi_convert_delalloc"); goto retry; /* the ILOCK was dropped for it: a drop point */
+	xfs_ilock_cycle(ip, "xfs_bmapi_convert_delalloc"); /* it dropped the ILOCK: a drop point */
+	goto retry;
 }
 
 ssize_ret xfs_file_write_iter(xfs_inode *ip, const WriteReq &w)
