@@ -34,8 +34,8 @@ namespace fs = std::filesystem;
 namespace
 {
 
-using kc::BlockView;
 using kc::blocks_of;
+using kc::BlockView;
 using kc::result_name;
 
 std::string model_result(const Trace &t)
@@ -63,9 +63,9 @@ struct WriteReport {
 
 void compare_forks(WriteReport &w, const FileState &model_before, uint64_t nblocks)
 {
-	const kc::ForkDiff d =
-	    kc::diff_forks(blocks_of(w.kernel_before, nblocks), blocks_of(w.kernel_after, nblocks),
-	                   blocks_of(model_before, nblocks), blocks_of(w.trace.final_state, nblocks));
+	const kc::ForkDiff d = kc::diff_forks(
+	    blocks_of(w.kernel_before, nblocks), blocks_of(w.kernel_after, nblocks),
+	    blocks_of(model_before, nblocks), blocks_of(w.trace.final_state, nblocks));
 	if (!d.forks.empty())
 		w.disagreements.push_back({"data_fork", d.forks.str()});
 	if (!d.sharing.empty())
@@ -332,63 +332,21 @@ Variant pick_variant(const std::string &name)
 	return *v;
 }
 
-kernel::MkfsGeometry parse_geometry(const std::string &text)
-{
-	kernel::MkfsGeometry g;
-	unsigned bs = 0, agb = 0, agc = 0;
-	char tail = 0;
-	if (sscanf(text.c_str(), "%u:%u:%u%c", &bs, &agb, &agc, &tail) != 3 || bs < 1024 ||
-	    bs > 65536 || (bs & (bs - 1)) || agb < 16 || agc < 1 || agc > 64)
-		throw CaseError("", "--geometry",
-		                "BLOCK_SIZE:AG_BLOCKS:AG_COUNT (block size a power of two from "
-		                "1024 to 65536), got \"" +
-		                    text + "\"");
-	g.block_size = bs;
-	g.ag_blocks = agb;
-	g.ag_count = agc;
-	return g;
-}
-
-template <class F> int guarded(F &&body)
-{
-	try {
-		return body();
-	} catch (const kernel::Missing &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_UNAVAILABLE;
-	} catch (const CaseError &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_BAD_INPUT;
-	} catch (const kernel::Refused &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_BAD_INPUT;
-	} catch (const std::exception &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_INTERNAL;
-	}
-}
-
-void report_leftovers()
-{
-	for (const auto &line : kernel::clean_leftovers())
-		std::cerr << "untorn kernel: cleaned up after an earlier run: " << line << "\n";
-}
-
 } // namespace
 
 // ------------------------------------------------------------ probe
 
 int cmd_kernel_probe(const KernelProbeOptions &o)
 {
-	return guarded([&]() -> int {
+	return ks::guarded([&]() -> int {
 		kernel::check_capabilities();
-		report_leftovers();
+		ks::report_leftovers();
 		std::vector<kernel::MkfsGeometry> geos;
 		if (o.geometries.empty())
 			geos = {
 			    {4096, 20011, 4}, {4096, 32768, 4}, {1024, 80021, 4}, {16384, 8192, 4}};
 		for (const auto &g : o.geometries)
-			geos.push_back(parse_geometry(g));
+			geos.push_back(ks::parse_geometry(g));
 		json out = {{"kernel", kernel::kernel_release()}, {"geometries", json::array()}};
 		std::cout << "kernel " << kernel::kernel_release() << "\n";
 		unsigned differ = 0, probed = 0;
@@ -478,10 +436,9 @@ int cmd_kernel_probe(const KernelProbeOptions &o)
 
 int cmd_kernel_run(const KernelRunOptions &o)
 {
-	return guarded([&]() -> int {
+	return ks::guarded([&]() -> int {
 		const Variant variant = pick_variant(o.variant);
-		kernel::MkfsGeometry geo =
-		    o.geometry.empty() ? kernel::MkfsGeometry{} : parse_geometry(o.geometry);
+		kernel::MkfsGeometry geo = ks::parse_geometry(o.geometry);
 		std::vector<ks::Script> scripts;
 		for (const auto &file : o.inputs) {
 			std::ifstream in(file, std::ios::binary);
@@ -502,7 +459,7 @@ int cmd_kernel_run(const KernelRunOptions &o)
 			}
 		}
 		kernel::check_capabilities();
-		report_leftovers();
+		ks::report_leftovers();
 		kernel::set_graceful_stop(true);
 		Spec spec(Engine::compiled);
 		std::unique_ptr<kernel::ScratchFs> sfs; // one per geometry in a row
@@ -549,12 +506,11 @@ int cmd_kernel_run(const KernelRunOptions &o)
 
 int cmd_kernel_fuzz(const KernelFuzzOptions &o)
 {
-	return guarded([&]() -> int {
+	return ks::guarded([&]() -> int {
 		const Variant variant = pick_variant(o.variant);
-		const kernel::MkfsGeometry geo =
-		    o.geometry.empty() ? kernel::MkfsGeometry{} : parse_geometry(o.geometry);
+		const kernel::MkfsGeometry geo = ks::parse_geometry(o.geometry);
 		kernel::check_capabilities();
-		report_leftovers();
+		ks::report_leftovers();
 		kernel::set_graceful_stop(true);
 		kernel::ScratchFs sfs(geo);
 		Spec spec(Engine::compiled);
@@ -735,7 +691,7 @@ std::string line_after(const std::string &out, const std::string &marker)
 
 int cmd_kernel_export_run(const KernelExportRunOptions &o)
 {
-	return guarded([&]() -> int {
+	return ks::guarded([&]() -> int {
 		std::vector<std::pair<fs::path, Case>> cases;
 		for (const auto &f : collect_case_files(o.inputs))
 			cases.emplace_back(f, load_case_file(f));
@@ -747,7 +703,7 @@ int cmd_kernel_export_run(const KernelExportRunOptions &o)
 		const fs::path self = fs::read_symlink("/proc/self/exe", ec);
 		if (ec)
 			throw kernel::Missing("/proc/self/exe (" + ec.message() + ")");
-		report_leftovers();
+		ks::report_leftovers();
 		kernel::set_graceful_stop(true);
 		constexpr uint64_t kMinDevice = 320ULL << 20;
 		unsigned expected = 0, not_reproduced = 0, differ = 0, wrong = 0, not_run = 0;

@@ -533,25 +533,6 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 	return r;
 }
 
-kernel::MkfsGeometry parse_geo(const std::string &text)
-{
-	kernel::MkfsGeometry g;
-	if (text.empty())
-		return g;
-	unsigned bs = 0, agb = 0, agc = 0;
-	char tail = 0;
-	if (sscanf(text.c_str(), "%u:%u:%u%c", &bs, &agb, &agc, &tail) != 3 || bs < 1024 ||
-	    bs > 65536 || (bs & (bs - 1)) || agb < 16 || agc < 1 || agc > 64)
-		throw CaseError("", "--geometry",
-		                "BLOCK_SIZE:AG_BLOCKS:AG_COUNT (block size a power of two from "
-		                "1024 to 65536), got \"" +
-		                    text + "\"");
-	g.block_size = bs;
-	g.ag_blocks = agb;
-	g.ag_count = agc;
-	return g;
-}
-
 void save_finding(const std::string &dir, const std::string &name, const json &j)
 {
 	fs::create_directories(dir);
@@ -582,12 +563,10 @@ json findings_json(const std::vector<Finding> &fs_)
 // Ctrl-C, one scratch filesystem, progress, the summary and exit status.
 template <class Trial> int run_trials(const char *what, const KernelTrialOptions &o, Trial &&trial)
 {
-	try {
-		const kernel::MkfsGeometry geo = parse_geo(o.geometry);
+	return ks::guarded([&]() -> int {
+		const kernel::MkfsGeometry geo = ks::parse_geometry(o.geometry);
 		kernel::check_capabilities();
-		for (const auto &line : kernel::clean_leftovers())
-			std::cerr << "untorn kernel: cleaned up after an earlier run: " << line
-			          << "\n";
+		ks::report_leftovers();
 		kernel::set_graceful_stop(true);
 		kernel::ScratchFs sfs(geo);
 		const bool tty = isatty(2);
@@ -665,19 +644,7 @@ template <class Trial> int run_trials(const char *what, const KernelTrialOptions
 		if (kernel::stop_requested())
 			return EXIT_INTERRUPTED;
 		return with_findings ? EXIT_FOUND : EXIT_CLEAN;
-	} catch (const kernel::Missing &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_UNAVAILABLE;
-	} catch (const CaseError &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_BAD_INPUT;
-	} catch (const kernel::Refused &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_BAD_INPUT;
-	} catch (const std::exception &e) {
-		std::cerr << "untorn kernel: " << e.what() << "\n";
-		return EXIT_INTERNAL;
-	}
+	});
 }
 
 } // namespace

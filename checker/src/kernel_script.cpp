@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -522,6 +523,53 @@ FileState read_back(const kernel::ScratchFs &fs, const Built &b)
 			rc.push_back({blk, 1, n});
 	}
 	return st;
+}
+
+// ------------------------------------------------------------ shared by the commands
+
+kernel::MkfsGeometry parse_geometry(const std::string &text)
+{
+	kernel::MkfsGeometry g;
+	if (text.empty())
+		return g;
+	unsigned bs = 0, agb = 0, agc = 0;
+	char tail = 0;
+	if (sscanf(text.c_str(), "%u:%u:%u%c", &bs, &agb, &agc, &tail) != 3 || bs < 1024 ||
+	    bs > 65536 || (bs & (bs - 1)) || agb < 16 || agc < 1 || agc > 64)
+		throw CaseError("", "--geometry",
+		                "BLOCK_SIZE:AG_BLOCKS:AG_COUNT (block size a power of two from "
+		                "1024 to 65536), got \"" +
+		                    text + "\"");
+	g.block_size = bs;
+	g.ag_blocks = agb;
+	g.ag_count = agc;
+	return g;
+}
+
+int guarded(const std::function<int()> &body)
+{
+	try {
+		return body();
+	} catch (const kernel::Missing &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_UNAVAILABLE;
+	} catch (const CaseError &e) { // a file's error names it; an option's, the option
+		std::cerr << "untorn kernel: " << (e.file.empty() ? e.path + ": " + e.expected : e.what())
+		          << "\n";
+		return EXIT_BAD_INPUT;
+	} catch (const kernel::Refused &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_INTERNAL;
+	}
+}
+
+void report_leftovers()
+{
+	for (const auto &line : kernel::clean_leftovers())
+		std::cerr << "untorn kernel: cleaned up after an earlier run: " << line << "\n";
 }
 
 } // namespace untorn::kscript

@@ -7,6 +7,7 @@
 #include "untorn/kernel.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,10 +63,25 @@ struct Built {
 };
 // remount_always: remount after every layout (the benchmark's baseline),
 // not only when it left CoW fork state.
-Built build(kernel::ScratchFs &fs, const Script &s, const std::string &tag, bool remount_always = false);
+Built build(kernel::ScratchFs &fs, const Script &s, const std::string &tag,
+            bool remount_always = false);
 
 // The target's data fork, sharing, hint and geometry read back as the
 // state of a case (variant v6.18, empty CoW fork, no allocator answers).
 FileState read_back(const kernel::ScratchFs &fs, const Built &b);
+
+// ---- shared by the kernel commands
+
+// --geometry BLOCK_SIZE:AG_BLOCKS:AG_COUNT; "" = the default scratch
+// geometry.  Throws CaseError naming --geometry.
+kernel::MkfsGeometry parse_geometry(const std::string &text);
+
+// Runs a kernel command's body and maps what it throws to the exit
+// statuses: a missing capability 4, bad input or a geometry mkfs refuses 2,
+// anything else 3 (each with its message on stderr).
+int guarded(const std::function<int()> &body);
+
+// Cleans up after earlier runs that were killed, saying what it did.
+void report_leftovers();
 
 } // namespace untorn::kscript

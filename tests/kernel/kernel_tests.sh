@@ -132,6 +132,9 @@ bad_input)
 	"$U" kernel fuzz --geometry 4096:20011 2>"$tmp/err"
 	rc=$?
 	[ "$rc" -eq 2 ] || fail "a bad --geometry: expected exit 2, got $rc"
+	grep -q '^untorn kernel: --geometry: BLOCK_SIZE:AG_BLOCKS:AG_COUNT' "$tmp/err" || fail "a bad --geometry: the message does not name the option: $(cat "$tmp/err")"
+	"$U" kernel crash --geometry 1000:1:1 2>"$tmp/err"
+	[ $? -eq 2 ] || fail "kernel crash with a bad --geometry: expected exit 2"
 	"$U" kernel fuzz --count 1 --geometry 4096:1000:1 2>"$tmp/err"
 	rc=$?
 	cat "$tmp/err"
