@@ -840,7 +840,8 @@ int xfs_reflink_fill_delalloc(xfs_inode *ip, xfs_bmbt_irec *imap, xfs_bmbt_irec 
 	int nimaps;
 	int error;
 
-	do { xfs_ilock_cycle(ip, "xfs_reflink_fill_delalloc"); /* unlock, xfs_trans_alloc_inode, relock */
+	do {
+		xfs_ilock_cycle(ip, "xfs_reflink_fill_delalloc"); /* unlock, xfs_trans_alloc_inode, relock */
 		error = xfs_find_trim_cow_extent(ip, imap, cmap, shared, &found);
 		if (error || !*shared)
 			return error;
@@ -1005,8 +1006,12 @@ int xfs_reflink_unshare(xfs_inode *ip, xfs_off_t offset, xfs_off_t len)
 			continue;
 		}
 		int error = xfs_reflink_allocate_cow(ip, &imap, &cmap, &shared, true, false);
-		if (error || !shared) { /* !shared: unshared at a drop point (another file remapped its copy) */
-			if (error) { return error; } f = imap.br_startoff + imap.br_blockcount; continue; }
+		if (error)
+			return error;
+		if (!shared) { /* unshared at a drop point: another file remapped its copy */
+			f = imap.br_startoff + imap.br_blockcount;
+			continue;
+		}
 		if (!xfs_bmap_is_real_extent(&cmap) || cmap.br_blockcount == 0)
 			return -EIO;
 		Bio b;
