@@ -206,3 +206,29 @@ TEST_CASE("interleave: another file's CoW completion unshares the blocks; the re
 	CHECK(t.path == Path::hw);
 	CHECK(judge(t).broken_names().empty());
 }
+
+TEST_CASE("interleave: another actor's step with no write running (run_other_actor)",
+          "[interleave]")
+{
+	// the kernel oracle's races start writers from such states: a write
+	// fault that reserved CoW blocks, then writeback that converted them
+	FileState st = file();
+	st.data_fork = {ext(0, 1040, 8)};
+	st.refcount = {{1042, 2, 2}}; // file blocks 2-3 shared
+	const FileState reserved =
+	    run_other_actor(st, act(0, InterleaveKind::buffered_cow_reservation, 0, 8));
+	CHECK(reserved.cow_fork == std::vector<xfs_bmbt_irec>{ext(2, DELAYSTARTBLOCK, 2)});
+	CHECK(reserved.data_fork == st.data_fork);
+	const FileState converted =
+	    run_other_actor(reserved, act(0, InterleaveKind::writeback_convert, 2, 1));
+	REQUIRE(converted.cow_fork.size() == 1);
+	CHECK(converted.cow_fork[0].br_startoff == 2);
+	CHECK(converted.cow_fork[0].br_startblock != DELAYSTARTBLOCK);
+	// another file's CoW completion: the refcount record falls to one (gone)
+	const FileState dropped = run_other_actor(st, act(0, InterleaveKind::refcount_drop, 2, 2));
+	CHECK(dropped.refcount.empty());
+	// and the `at` of the action plays no part
+	CHECK(
+	    run_other_actor(st, act(7, InterleaveKind::buffered_cow_reservation, 0, 8)).cow_fork ==
+	    reserved.cow_fork);
+}

@@ -36,6 +36,7 @@ namespace
 
 using kc::blocks_of;
 using kc::BlockView;
+using kc::calls_str;
 using kc::result_name;
 
 std::string model_result(const Trace &t)
@@ -100,15 +101,6 @@ void check_bytes(WriteReport &w, const std::vector<uint8_t> &before,
 	}
 	if (!torn.runs.empty())
 		w.disagreements.push_back({"bytes", torn.str()});
-}
-
-std::string calls_str(const std::vector<std::pair<uint64_t, uint64_t>> &c)
-{
-	std::string s;
-	for (const auto &[pos, len] : c)
-		s += (s.empty() ? "" : ", ") + std::string("(") + std::to_string(pos) + "," +
-		     std::to_string(len) + ")";
-	return "[" + s + "]";
 }
 
 void compare_outcome(WriteReport &w)

@@ -98,4 +98,13 @@ std::string result_name(int64_t r)
 	return r >= 0 ? std::string("ok") : std::string(errno_name(int(-r)));
 }
 
+std::string calls_str(const std::vector<std::pair<uint64_t, uint64_t>> &c)
+{
+	std::string s;
+	for (const auto &[pos, len] : c)
+		s += (s.empty() ? "" : ", ") + std::string("(") + std::to_string(pos) + "," +
+		     std::to_string(len) + ")";
+	return "[" + s + "]";
+}
+
 } // namespace untorn::kcompare

@@ -44,5 +44,7 @@ ForkDiff diff_forks(const std::vector<BlockView> &kb, const std::vector<BlockVie
 
 // "ok" or the errno's name, of a syscall's return (>= 0, or -errno).
 std::string result_name(int64_t r);
+// Software-path ->iomap_begin calls (pos, length), as "[(pos,len), ...]".
+std::string calls_str(const std::vector<std::pair<uint64_t, uint64_t>> &c);
 
 } // namespace untorn::kcompare

@@ -331,6 +331,12 @@ struct RacePlan {
 	bool fsync_thread = false;
 	bool crash = false;
 	uint32_t flag = GOING_NOLOGFLUSH, delay_us = 0;
+	// Actors that can run while an atomic write has dropped the ILOCK: a
+	// write fault through a shared mapping (never with a crash: a fault on
+	// a shut-down filesystem raises SIGBUS), and a direct write to the
+	// donor's copy of shared blocks (its completion drops their refcount).
+	WriteReq fault;       // length 0: none
+	WriteReq donor_write; // donor offsets, which are the target's; length 0: none
 };
 
 RacePlan plan_race(uint64_t seed, uint64_t i, const kernel::MkfsGeometry &g)
@@ -382,17 +388,304 @@ RacePlan plan_race(uint64_t seed, uint64_t i, const kernel::MkfsGeometry &g)
 	p.flag = r.chance(50) ? GOING_NOLOGFLUSH : GOING_LOGFLUSH;
 	p.delay_us = uint32_t(r.below(1500));
 	s.writes = p.atomic; // (not issued by build)
+	// the actors beside the drop points, drawn last so that the draws
+	// above stay what they were
+	const uint64_t page = std::max<uint64_t>(bs, 4096);
+	auto clear_of_writers = [&](uint64_t off, uint64_t len) {
+		for (const WriteReq &w : p.atomic)
+			if (off < w.offset + w.length && w.offset < off + len)
+				return false;
+		return !(p.buffered.length && off < p.buffered.offset + p.buffered.length &&
+		         p.buffered.offset < off + len);
+	};
+	if (!p.crash && r.chance(50))
+		for (unsigned tries = 0; tries < 8 && !p.fault.length; ++tries) {
+			const uint64_t off = base + r.below(span / page) * page;
+			if (clear_of_writers(off, page))
+				p.fault = {off, page};
+		}
+	const bool shared = kind == 1 || (s.ops.size() > 1 && s.ops[1].kind == ks::OpKind::reflink);
+	if (shared && r.chance(50))
+		p.donor_write = {base + r.below(32) * bs, uint64_t(bs) * (1 + r.below(2))};
 	return p;
+}
+
+// How the model explains what one racing writer did (its result and its
+// software-path ->iomap_begin calls): as if it ran alone after the others
+// finished or before they began; only with another writer in flight (some
+// of its transactions committed); only with another actor at one of the
+// write's ILOCK drop points (x_interleave); or not at all.
+enum class Explained { sequential, in_flight, interleaved, none, not_compared };
+const char *explained_name(Explained e)
+{
+	return e == Explained::sequential    ? "as if alone"
+	       : e == Explained::in_flight   ? "with another writer in flight"
+	       : e == Explained::interleaved ? "with another actor at an ILOCK drop point"
+	       : e == Explained::none        ? "by nothing the model can do"
+	                                     : "not compared";
 }
 
 struct RaceReport {
 	std::string name;
 	bool crashed = false, overlapping = false, interleaved = false;
 	std::vector<Issued> writes;
+	std::vector<std::vector<std::pair<uint64_t, uint64_t>>> calls; // per writer, as traced
+	std::vector<Explained> explained;                              // per writer
+	std::vector<std::string> interleavings; // per writer: the x_interleave that explained it
+	std::vector<size_t> allowed; // per writer compared: how many outcomes the model allows
+	std::vector<std::vector<std::string>> allowed_outcomes; // and which, each explained
 	std::vector<Finding> findings;
 };
 
-RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::string &tag)
+// ------------------------------------------------- the model beside a race
+
+// What the model says one writer does: result and sw ->iomap_begin calls.
+struct Outcome {
+	int64_t ret = 0;
+	std::vector<std::pair<uint64_t, uint64_t>> calls;
+	bool operator==(const Outcome &) const = default;
+};
+Outcome outcome_of(const Trace &t)
+{
+	Outcome o;
+	o.ret = t.result ? -int64_t(t.result) : int64_t(t.bytes_written);
+	for (const auto &c : t.calls)
+		if (c.ops == Ops::atomic_write_cow)
+			o.calls.push_back({c.pos, c.length});
+	return o;
+}
+
+// A layout the writer may start from: the other actors each not begun,
+// part way (some of their transactions committed) or done.
+struct StartState {
+	FileState st;
+	bool in_flight = false; // some other writer only part way
+};
+
+FileState after_txn(const FileState &from, const Transaction &x)
+{
+	FileState s = from;
+	s.data_fork = x.data_fork;
+	s.cow_fork = x.cow_fork;
+	s.refcount = x.refcount;
+	return s;
+}
+
+// A writer beside the atomic ones as the model's other actors: the states
+// it may have brought the layout to before an atomic write began, and what
+// it may do at the write's ILOCK drop points.
+struct Actor {
+	std::vector<std::vector<InterleaveAction>> before; // each a sequence of actions
+	std::vector<InterleaveAction> at_drop_points;
+};
+
+// A page-cache writer (write() or a write fault) over [off, +len) bytes: a
+// CoW reservation over its range, or over its CoW extent-size granule (the
+// kernel's rounding, which the action leaves to its caller), then writeback
+// converting it.  write() holds the IOLOCK exclusively, so it never runs at
+// a drop point; a fault and writeback do.
+Actor page_cache_writer(const WriteReq &w, uint32_t bs, uint32_t cowext, bool faults)
+{
+	Actor a;
+	if (!w.length)
+		return a;
+	const uint64_t off = w.offset / bs, cnt = (w.length + bs - 1) / bs;
+	std::vector<InterleaveAction> reserve{
+	    {0, InterleaveKind::buffered_cow_reservation, off, cnt}};
+	if (cowext > 1) {
+		const uint64_t lo = off / cowext * cowext,
+		               hi = (off + cnt + cowext - 1) / cowext * cowext;
+		reserve.push_back({0, InterleaveKind::buffered_cow_reservation, lo, hi - lo});
+	}
+	const InterleaveAction convert{0, InterleaveKind::writeback_convert, off, 1};
+	for (const InterleaveAction &r : reserve) {
+		a.before.push_back({r});
+		a.before.push_back({r, convert});
+		if (faults)
+			a.at_drop_points.push_back(r);
+	}
+	a.at_drop_points.push_back(convert);
+	return a;
+}
+
+// A direct write to the donor's copy of blocks the target shares: its
+// completion drops their refcount.
+Actor donor_writer(const WriteReq &w, uint32_t bs)
+{
+	Actor a;
+	if (!w.length)
+		return a;
+	const InterleaveAction drop{0, InterleaveKind::refcount_drop, w.offset / bs, w.length / bs};
+	a.before.push_back({drop});
+	a.at_drop_points.push_back(drop);
+	return a;
+}
+
+std::string layout_key(const FileState &s)
+{
+	std::string k;
+	for (const auto &e : s.data_fork)
+		k += format_extent(e) + " ";
+	k += "| ";
+	for (const auto &e : s.cow_fork)
+		k += format_extent(e) + " ";
+	k += "| ";
+	for (const auto &e : s.refcount)
+		k += std::to_string(e.rc_startblock) + "+" + std::to_string(e.rc_blockcount) + "x" +
+		     std::to_string(e.rc_refcount) + " ";
+	return k;
+}
+
+// Keeps the first of each layout, preferring one with no writer in flight.
+void dedupe(std::vector<StartState> &v)
+{
+	std::map<std::string, size_t> seen;
+	std::vector<StartState> out;
+	for (StartState &s : v) {
+		const auto [it, fresh] = seen.try_emplace(layout_key(s.st), out.size());
+		if (fresh)
+			out.push_back(std::move(s));
+		else if (!s.in_flight)
+			out[it->second].in_flight = false;
+	}
+	v = std::move(out);
+}
+
+std::vector<StartState> start_states(const FileState &initial, const std::vector<WriteReq> &others,
+                                     const std::vector<Actor> &actors, Variant v)
+{
+	std::vector<StartState> out{{initial, false}};
+	for (const Actor &a : actors) {
+		std::vector<StartState> next = out;
+		for (const StartState &c : out)
+			for (const auto &seq : a.before) {
+				FileState st = c.st;
+				for (const InterleaveAction &x : seq)
+					st = run_other_actor(st, x);
+				next.push_back({st, c.in_flight});
+			}
+		out = std::move(next);
+		dedupe(out);
+	}
+	for (const WriteReq &o : others) {
+		std::vector<StartState> next;
+		for (const StartState &c : out) {
+			next.push_back(c); // o not begun
+			const Trace t = run_atomic_write(c.st, o, v);
+			for (size_t j = 0; j + 1 < t.txns.size(); ++j)
+				next.push_back({after_txn(c.st, t.txns[j]), true});
+			next.push_back({t.final_state, c.in_flight});
+		}
+		out = std::move(next);
+		dedupe(out);
+	}
+	return out;
+}
+
+// Every outcome the model allows the writer, each with its simplest
+// explanation: from every start state, alone and with each action of the
+// other actors at each drop point it reaches.
+struct Explanation {
+	Explained how = Explained::none;
+	std::string interleaving; // x_interleave, for Explained::interleaved
+};
+std::map<std::string, Explanation> model_outcomes(const std::vector<StartState> &starts,
+                                                  const WriteReq &w,
+                                                  const std::vector<InterleaveAction> &menu,
+                                                  Variant v)
+{
+	std::map<std::string, Explanation> out;
+	auto note = [&](const Trace &t, Explanation e) {
+		const Outcome o = outcome_of(t);
+		const std::string key = kc::result_name(o.ret) + " " + kc::calls_str(o.calls);
+		auto [it, fresh] = out.try_emplace(key, e);
+		if (!fresh && e.how < it->second.how)
+			it->second = e;
+	};
+	for (const StartState &s : starts) {
+		FileState st = s.st;
+		// the drop points the write reaches (an action that never runs makes
+		// the write record them)
+		st.interleave = {{~0u, InterleaveKind::refcount_drop, 0, 1}};
+		const Trace alone = run_atomic_write(st, w, v);
+		note(alone, {s.in_flight ? Explained::in_flight : Explained::sequential, ""});
+		for (unsigned at = 0; at < alone.drop_points.size(); ++at)
+			for (InterleaveAction a : menu) {
+				a.at = at;
+				st.interleave = {a};
+				if (!validate_state(st, w).empty())
+					continue;
+				note(run_atomic_write(st, w, v),
+				     {Explained::interleaved,
+				      std::string(interleave_kind_name(a.action)) + " [" +
+				          std::to_string(a.offset) + ", +" +
+				          std::to_string(a.count) + ") at drop point " +
+				          std::to_string(at)});
+			}
+	}
+	return out;
+}
+
+// Each atomic writer of a race without a crash, beside the model: what the
+// kernel did must be something the model's interleavings allow.
+void compare_race_with_model(RaceReport &r, const RacePlan &p, const FileState &initial, Variant v)
+{
+	const uint32_t bs = initial.geo.block_size;
+	const std::vector<Actor> actors = {
+	    page_cache_writer(p.buffered, bs, p.script.cowextsize, false),
+	    page_cache_writer(p.fault, bs, p.script.cowextsize, true),
+	    donor_writer(p.donor_write, bs)};
+	for (size_t k = 0; k < r.writes.size(); ++k) {
+		if (p.crash || (p.overlapping && k < 2)) {
+			r.explained.push_back(Explained::not_compared);
+			r.interleavings.emplace_back();
+			r.allowed.push_back(0);
+			r.allowed_outcomes.emplace_back();
+			continue;
+		}
+		std::vector<WriteReq> others;
+		std::vector<InterleaveAction> menu;
+		for (const Actor &a : actors)
+			menu.insert(menu.end(), a.at_drop_points.begin(), a.at_drop_points.end());
+		for (size_t j = 0; j < r.writes.size(); ++j)
+			if (j != k) {
+				others.push_back(r.writes[j].w);
+				menu.push_back({0, InterleaveKind::end_cow_other,
+				                r.writes[j].w.offset / bs,
+				                r.writes[j].w.length / bs});
+			}
+		const std::map<std::string, Explanation> allowed = model_outcomes(
+		    start_states(initial, others, actors, v), r.writes[k].w, menu, v);
+		const Outcome kernel{r.writes[k].ret, r.calls[k]};
+		const auto it =
+		    allowed.find(kc::result_name(kernel.ret) + " " + kc::calls_str(kernel.calls));
+		const Explained e = it == allowed.end() ? Explained::none : it->second.how;
+		r.explained.push_back(e);
+		r.interleavings.push_back(it == allowed.end() ? "" : it->second.interleaving);
+		r.allowed.push_back(allowed.size());
+		std::vector<std::string> listed;
+		for (const auto &[key, ex] : allowed)
+			listed.push_back(
+			    key + ": " + explained_name(ex.how) +
+			    (ex.interleaving.empty() ? "" : " (" + ex.interleaving + ")"));
+		r.allowed_outcomes.push_back(listed);
+		if (e == Explained::none) {
+			const Outcome alone =
+			    outcome_of(run_atomic_write(initial, r.writes[k].w, v));
+			r.findings.push_back(
+			    {"model", "atomic write [" + std::to_string(r.writes[k].w.offset) +
+			                  ", +" + std::to_string(r.writes[k].w.length) +
+			                  "): kernel " + kc::result_name(kernel.ret) +
+			                  " with sw calls " + kc::calls_str(kernel.calls) +
+			                  "; no interleaving the model has gives that (alone: " +
+			                  kc::result_name(alone.ret) + ", calls " +
+			                  kc::calls_str(alone.calls) + ")"});
+		}
+	}
+}
+
+RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, Variant variant,
+                          const std::string &tag)
 {
 	RaceReport r;
 	r.name = p.script.name;
@@ -402,7 +695,10 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 	layout.writes.clear();
 	const uint32_t bs = layout.geometry.block_size;
 	ks::Built b = ks::build(sfs, layout, tag);
+	const FileState initial = ks::read_back(sfs, b);
 	const std::vector<uint8_t> before = b.target->read_all(layout.file_size);
+	const uint64_t ino = b.target->ino();
+	sfs.take_events(); // the layout's own
 	for (size_t k = 0; k < p.atomic.size(); ++k)
 		r.writes.push_back(
 		    {p.atomic[k], false,
@@ -413,9 +709,11 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 	const uint64_t clone_src = layout.file_size - 64 * uint64_t(bs);
 	if (p.clone.length)
 		b.donor->pwrite(clone_src, ks::pattern(3950, clone_src, p.clone.length));
+	const std::vector<uint8_t> fault_data = ks::pattern(3920, p.fault.offset, p.fault.length);
 	std::vector<std::thread> threads;
 	const size_t nthreads = r.writes.size() + (p.buffered.length > 0) + (p.clone.length > 0) +
-	                        p.fsync_thread + p.crash;
+	                        p.fsync_thread + p.crash + (p.fault.length > 0) +
+	                        (p.donor_write.length > 0);
 	std::latch go{std::ptrdiff_t(nthreads)};
 	std::atomic<bool> shutdown_failed{false};
 	for (Issued &w : r.writes)
@@ -437,6 +735,19 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 			clone_ok = b.target->try_clone_from(*b.donor, clone_src, p.clone.offset,
 			                                    p.clone.length);
 		});
+	std::atomic<bool> fault_ok{false};
+	if (p.fault.length)
+		threads.emplace_back([&] {
+			go.arrive_and_wait();
+			fault_ok = b.target->mmap_write(p.fault.offset, fault_data);
+		});
+	if (p.donor_write.length)
+		threads.emplace_back([&] {
+			go.arrive_and_wait();
+			b.donor->plain_write(
+			    p.donor_write.offset,
+			    ks::pattern(3970, p.donor_write.offset, p.donor_write.length), false);
+		});
 	if (p.fsync_thread)
 		threads.emplace_back([&] {
 			go.arrive_and_wait();
@@ -452,6 +763,16 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 		t.join();
 	if (shutdown_failed)
 		throw std::runtime_error("XFS_IOC_GOINGDOWN failed");
+	// each writer's sw ->iomap_begin calls: those inside its range (the
+	// ranges of writers compared with the model do not overlap)
+	r.calls.resize(r.writes.size());
+	for (const auto &e : sfs.take_events())
+		if (e.ino == ino && e.name == "xfs_iomap_atomic_write_cow")
+			for (size_t k = 0; k < r.writes.size(); ++k)
+				if (e.a >= r.writes[k].w.offset &&
+				    e.a < r.writes[k].w.offset + r.writes[k].w.length)
+					r.calls[k].push_back({e.a, e.b});
+	compare_race_with_model(r, p, initial, variant);
 	b.target->close();
 	b.donor->close();
 	sfs.remount(); // unmount and mount: log recovery after a shutdown
@@ -511,6 +832,16 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, const std::
 			if (!theirs && !(same && (p.crash || !buffered_ok)))
 				outside.add(off / bs, "the buffered write's block reads neither "
 				                      "its data nor (after a crash) old");
+			continue;
+		}
+		if (p.fault.length && off >= p.fault.offset &&
+		    off < p.fault.offset + p.fault.length) {
+			if (memcmp(after.data() + off, fault_data.data() + (off - p.fault.offset),
+			           bs) != 0 &&
+			    !(same && !fault_ok))
+				outside.add(off / bs,
+				            "the mapped write's block reads neither its data "
+				            "nor (when it failed) old");
 			continue;
 		}
 		if (p.clone.length && off >= p.clone.offset &&
@@ -684,12 +1015,13 @@ int cmd_kernel_crash(const KernelTrialOptions &o)
 
 int cmd_kernel_race(const KernelTrialOptions &o)
 {
+	const Variant variant = variant_from_name(o.variant).value_or(Variant::v6_18);
 	return run_trials(
 	    "race", o,
 	    [&](kernel::ScratchFs &sfs, const kernel::MkfsGeometry &geo, uint64_t i,
 	        std::map<std::string, uint64_t> &tally, json &detail) {
 		    const RacePlan p = plan_race(o.seed, i, geo);
-		    const RaceReport r = run_race_trial(sfs, p, "r");
+		    const RaceReport r = run_race_trial(sfs, p, variant, "r");
 		    ++tally[std::string(p.crash ? "with a crash" : "without a crash")];
 		    tally["atomic writers"] += r.writes.size();
 		    for (const Issued &w : r.writes)
@@ -699,6 +1031,23 @@ int cmd_kernel_race(const KernelTrialOptions &o)
 			    ++tally["overlapping pairs"];
 		    if (r.interleaved)
 			    ++tally["overlapping pairs that interleaved (allowed)"];
+		    json model = json::array();
+		    for (size_t k = 0; k < r.explained.size(); ++k) {
+			    if (r.explained[k] != Explained::not_compared)
+				    ++tally[std::string("writers the model explains ") +
+				            explained_name(r.explained[k])];
+			    if (r.allowed[k] > 1)
+				    ++tally["writers whose outcome the model says the race could "
+				            "change"];
+			    if (r.explained[k] == Explained::interleaved)
+				    ++tally["writers only an interleaving explains: " +
+				            r.interleavings[k].substr(
+				                0, r.interleavings[k].find(' '))];
+			    model.push_back({{"explained", explained_name(r.explained[k])},
+			                     {"outcomes_the_model_allows", r.allowed_outcomes[k]},
+			                     {"interleaving", r.interleavings[k]},
+			                     {"kernel_calls", r.calls[k]}});
+		    }
 		    detail = {{"name", r.name},
 		              {"script", json::parse(ks::script_to_json(p.script))},
 		              {"crash", p.crash},
@@ -707,7 +1056,8 @@ int cmd_kernel_race(const KernelTrialOptions &o)
 		              {"buffered", {p.buffered.offset, p.buffered.length}},
 		              {"clone", {p.clone.offset, p.clone.length}},
 		              {"fsync_thread", p.fsync_thread},
-		              {"writes", issued_json(r.writes)}};
+		              {"writes", issued_json(r.writes)},
+		              {"model", model}};
 		    return r.findings;
 	    });
 }

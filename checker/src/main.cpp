@@ -179,8 +179,9 @@ int main(int argc, char **argv)
 	trial_options(kcrash_cmd, kcrash);
 	kcrash_cmd->add_option("--variant", kcrash.variant, "the model whose crash states the recovered layout must be one of")->capture_default_str()->check(CLI::IsMember(every_variant));
 	kcrash_cmd->add_flag("--plain", kcrash.plain, "the control: the same writes without RWF_ATOMIC, which may tear (and are reported when they do)");
-	auto *krace_cmd = kernel_cmd->add_subcommand("race", "concurrent atomic writers on neighbouring ranges, with buffered writes, reflinks, fsync and crashes beside them");
+	auto *krace_cmd = kernel_cmd->add_subcommand("race", "concurrent atomic writers on neighbouring ranges, with buffered writes, faults, reflinks, fsync and crashes beside them");
 	trial_options(krace_cmd, krace);
+	krace_cmd->add_option("--variant", krace.variant, "the model each writer's outcome must be one of (alone, or interleaved with the others)")->capture_default_str()->check(CLI::IsMember(every_variant));
 
 	try {
 		app.parse(argc, argv);

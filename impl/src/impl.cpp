@@ -227,6 +227,21 @@ AtomicLimits atomic_write_limits(const FileState &st, Variant v)
 	return {};
 }
 
+FileState run_other_actor(const FileState &st, const InterleaveAction &a)
+{
+	Trace t;
+	t.initial = st;
+	kern::xfs_inode ip;
+	init_inode(ip, st, t);
+	ip.other_actor = true;
+	kern::xfs_other_actor(&ip, a);
+	FileState out = st;
+	out.data_fork = ip.i_df;
+	out.cow_fork = ip.i_cowfp;
+	out.refcount = ip.refc;
+	return out;
+}
+
 Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
 {
 	Trace t;

@@ -1303,6 +1303,31 @@ static void xfs_other_file_end_cow(xfs_inode *ip, xfs_fileoff_t off, xfs_filblks
 		xfs_trans_commit(ip, "xfs_reflink_end_cow (another file)", what);
 }
 
+void xfs_other_actor(xfs_inode *ip, const InterleaveAction &a)
+{
+	switch (a.action) {
+	case InterleaveKind::buffered_cow_reservation:
+		xfs_buffered_write_cow_reserve(ip, a.offset, a.count);
+		break;
+	case InterleaveKind::writeback_convert: {
+		Iomap iomap;
+		int error =
+		    xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, ip->FSB_TO_B(a.offset), &iomap);
+		if (error)
+			trace_note(ip, "other actor: xfs_bmapi_convert_delalloc: " +
+			                   std::string(errno_name(-error)) +
+			                   " (nothing converted)");
+		break;
+	}
+	case InterleaveKind::end_cow_other:
+		xfs_other_dio_end_cow(ip, a.offset, a.count);
+		break;
+	case InterleaveKind::refcount_drop:
+		xfs_other_file_end_cow(ip, a.offset, a.count);
+		break;
+	}
+}
+
 bool xfs_ilock_cycle(xfs_inode *ip, const char *func)
 {
 	const unsigned at = ip->drops++;
@@ -1326,21 +1351,7 @@ bool xfs_ilock_cycle(xfs_inode *ip, const char *func)
 		ip->file_branches = nullptr;
 		trace_note(ip, "other actor: " + std::string(interleave_kind_name(a.action)) + " [" +
 				       to_text(a.offset) + ", +" + to_text(a.count) + ")");
-		switch (a.action) {
-		case InterleaveKind::buffered_cow_reservation:
-			xfs_buffered_write_cow_reserve(ip, a.offset, a.count);
-			break;
-		case InterleaveKind::writeback_convert: {
-			Iomap iomap;
-			int error = xfs_bmapi_convert_delalloc(ip, XFS_COW_FORK, ip->FSB_TO_B(a.offset), &iomap);
-			if (error)
-				trace_note(ip, "other actor: xfs_bmapi_convert_delalloc: " +
-						       std::string(errno_name(-error)) + " (nothing converted)");
-			break;
-		}
-		case InterleaveKind::end_cow_other: xfs_other_dio_end_cow(ip, a.offset, a.count); break;
-		case InterleaveKind::refcount_drop: xfs_other_file_end_cow(ip, a.offset, a.count); break;
-		}
+		xfs_other_actor(ip, a);
 		ip->cur_call = call;
 		ip->file_branches = fb;
 		ip->other_actor = false;

@@ -196,6 +196,9 @@ enum : unsigned { IOMAP_DIO_UNWRITTEN = 1u << 0, IOMAP_DIO_COW = 1u << 1 };
 // actor on the same inode) and returns whether any ran -- when none did, the
 // fork is what it was, so a re-lookup would repeat the first lookup.
 bool xfs_ilock_cycle(xfs_inode *ip, const char *func);
+// What another actor does on the inode (one InterleaveAction), at a drop
+// point or, for the oracle's concurrent writers, before the write begins.
+void xfs_other_actor(xfs_inode *ip, const InterleaveAction &a);
 
 // Trace bookkeeping used by the variants' file-level code.
 void trace_note(xfs_inode *ip, std::string s);

@@ -10,6 +10,7 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <memory>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -147,6 +148,21 @@ bool File::buffered_write(uint64_t offset, const std::vector<uint8_t> &data)
 	const ssize_t n = ::pwrite(fd, data.data(), data.size(), off_t(offset));
 	::close(fd);
 	return n == ssize_t(data.size());
+}
+
+bool File::mmap_write(uint64_t offset, const std::vector<uint8_t> &data)
+{
+	int fd = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	void *m = mmap(nullptr, data.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(offset));
+	::close(fd);
+	if (m == MAP_FAILED)
+		return false;
+	// (a fault on a shut-down filesystem raises SIGBUS: callers never race
+	// this with XFS_IOC_GOINGDOWN)
+	memcpy(m, data.data(), data.size());
+	return munmap(m, data.size()) == 0;
 }
 
 bool File::try_clone_from(const File &src, uint64_t src_offset, uint64_t offset, uint64_t length)

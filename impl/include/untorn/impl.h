@@ -317,6 +317,10 @@ AtomicLimits atomic_write_limits(const FileState &st, Variant v);
 
 // Runs one RWF_ATOMIC direct write end to end and returns the trace.
 Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v);
+// The layout after another actor's step (an x_interleave action, its `at`
+// ignored) with no write running: states in which, say, a buffered write
+// reserved CoW blocks before the atomic write began.
+FileState run_other_actor(const FileState &st, const InterleaveAction &a);
 
 // Every decision of the run, in order, as "func:line:taken;" -- what two runs
 // must share to have taken the same path (the prover compares them).

@@ -194,6 +194,11 @@ public:
 	StatxAtomic statx_atomic() const;
 	// For threads racing a shutdown: false (and no exception) on failure.
 	bool buffered_write(uint64_t offset, const std::vector<uint8_t> &data); // page cache, not O_DIRECT
+	// Stores `data` at `offset` (page-aligned) through a shared mapping:
+	// write faults (->page_mkwrite), which unlike write() do not take the
+	// IOLOCK, so they can run while a direct write has dropped the ILOCK.
+	// Never race it with a shutdown: a fault then raises SIGBUS.
+	bool mmap_write(uint64_t offset, const std::vector<uint8_t> &data);
 	bool try_clone_from(const File &src, uint64_t src_offset, uint64_t offset, uint64_t length);
 	bool try_fsync();
 	// pwritev2(RWF_ATOMIC [| RWF_DSYNC]) of `data` at `offset`: bytes written or -errno.
