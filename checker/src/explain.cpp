@@ -1,4 +1,4 @@
-// `untorn explain CASE.json [--svg FILE]` (issue 7): one case, explained to a
+// `untorn explain CASE.json [--svg FILE]`: one case, explained to a
 // person.  (1) The layout, one character per file block: data fork, CoW fork,
 // shared blocks, the write range, the atomic-unit grids, the disk (AG of each
 // block, natural alignment) -- before and after the write -- and one line per
@@ -589,7 +589,7 @@ std::optional<bool> witness_bit(const CrashChoice &c, size_t b)
 	return std::nullopt;
 }
 
-// What bio b left on disk, per the crash model (DOMAIN §7, model/src/invariants.cpp).
+// What bio b left on disk, per the crash model (docs/domain.md, "Crashes"; model/src/invariants.cpp).
 BioFate bio_fate(const Trace &t, size_t b, const CrashChoice &c)
 {
 	const Bio &x = t.bios[b];

@@ -1,4 +1,4 @@
-// `untorn explain` (issue 7): the pieces behind the command, exported for the
+// `untorn explain`: the pieces behind the command, exported for the
 // tests.  A Layout is the picture of one case -- rows of one character per
 // cell (a cell is one file block, or `scale` blocks when the window is wide)
 // -- drawn as text by render_text and as SVG by render_svg from the very
