@@ -19,6 +19,13 @@ if [ "${UNTORN_KERNEL_TESTS:-on}" = off ]; then
 else
 	echo "== the kernel tests (kernel_*) run real RWF_ATOMIC writes on a scratch XFS: they need root, a loop device, XFS and tracefs"
 fi
+# test-only dependency: rsvg-convert renders the explain pictures (CTest
+# explain_svg_renders); the main run (scripts/run.sh) does not need it
+if ! dpkg -s librsvg2-bin >/dev/null 2>&1; then
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq librsvg2-bin >/dev/null
+fi
 echo "== stage 1: Release build and the CTest suite"
 BUILD_DIR=build bash scripts/setup.sh -DBUILD_TESTING=ON
 (cd build && ctest --output-on-failure -j"$JOBS")

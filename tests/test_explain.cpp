@@ -281,7 +281,8 @@ TEST_CASE("explain: the SVG is well-formed, one rect per cell, the write range a
 	CHECK(trimmed(svg).ends_with("</svg>"));
 	CHECK(count(svg, "<rect class=\"block\"") == r.l.rows.size() * r.l.win.cells);
 	CHECK(count(svg, "id=\"write-range\"") == 1);
-	CHECK(count(svg, "class=\"ag-boundary\"") == 2); // AG 1 | AG 3 | AG 1
+	// before: AG 1 | AG 3 | AG 1; after: AG 0 | AG 1 (the new extent at fsbno 1)
+	CHECK(count(svg, "class=\"ag-boundary\"") == 3);
 	CHECK(count(svg, "class=\"grid\"") >= 2);	  // blocks 0 and 16
 
 	Ran f = run_case(kWrittenFinding);
@@ -346,12 +347,157 @@ TEST_CASE("explain: the trace section lists decisions with their source lines", 
 	      std::string::npos);
 	CHECK(d.find("returns IOMAP_MAPPED [0+2 @2]") != std::string::npos);
 	CHECK(d.find("bio 0: file blocks [0, 1)") != std::string::npos);
-	// xfs_reflink_convert_cow_locked changes the in-core CoW fork only: a
-	// note, so the remap is transaction 1 (0 is the CoW allocation)
-	CHECK(d.find("note: xfs_reflink_convert_cow_locked: in-core cow fork: convert [0+2 @2] to written") !=
-	      std::string::npos);
+	// xfs_reflink_convert_cow_locked changes the in-core CoW fork only: not a
+	// transaction, and said so, so the remap is transaction 1 (0 is the CoW
+	// allocation)
+	CHECK(d.find("in-core change, no transaction: xfs_reflink_convert_cow_locked: in-core cow fork: convert "
+		     "[0+2 @2] to written") != std::string::npos);
 	CHECK(d.find("transaction 1 (xfs_reflink_end_atomic_cow)") != std::string::npos);
 	CHECK(d.find("transaction 2") == std::string::npos);
+}
+
+TEST_CASE("explain: a file-level decision comes after the call that caused it", "[explain]")
+{
+	// the hardware ops refuse the shared layout (-ENOPROTOOPT); the retry's
+	// decision is taken in xfs_file_dio_write_atomic after that call returned
+	Ran r = run_case(kSharedCase);
+	const std::string d = format_decisions(r.t);
+	const size_t call1 = d.find("iomap_begin #1 via xfs_direct_write_iomap_ops");
+	const size_t retry = d.find("if (ret == -ENOPROTOOPT && dops == &direct_ops) -> taken");
+	const size_t call2 = d.find("iomap_begin #2 via xfs_atomic_write_cow_iomap_ops");
+	const size_t admission = d.find("generic_atomic_write_valid: if (!is_power_of_2(w.length))");
+	REQUIRE(call1 != std::string::npos);
+	REQUIRE(retry != std::string::npos);
+	REQUIRE(call2 != std::string::npos);
+	CHECK(admission < call1);
+	CHECK(call1 < retry);
+	CHECK(retry < call2);
+	CHECK(r.t.file_branch_at.size() == r.t.file_branches.size());
+}
+
+TEST_CASE("explain: v6.18 names the software path's test as the kernel does", "[explain]")
+{
+	Ran r = run_case(kSource + "/corpus/fstests/v6.18-beyond-eof-16blocks-sw.json");
+	const std::string d = format_decisions(r.t);
+	CHECK(d.find("xfs_atomic_write_cow_iomap_begin: if (!xfs_can_sw_atomic_write(ip))") != std::string::npos);
+	CHECK(d.find("geo.reflink") == std::string::npos);
+}
+
+// The fill of the first block rect whose title contains `what`.
+std::string fill_of(const std::string &svg, const std::string &what)
+{
+	const size_t t = svg.find(what);
+	if (t == std::string::npos)
+		return "";
+	const size_t r = svg.rfind("<rect class=\"block\"", t);
+	const size_t f = svg.find("fill=\"", r);
+	return r == std::string::npos || f == std::string::npos ? "" : svg.substr(f + 6, 7);
+}
+
+TEST_CASE("explain: the picture shows the result, the verdict, mappings, bios and what makes the finding", "[explain]")
+{
+	Ran r = run_case(kWrittenFinding);
+	const Judgement j = Spec(Engine::z3).judge(r.t);
+	const Layout l = layout_with_crash(r.t, j, r.l);
+	const std::string svg = render_svg(l);
+	std::string why;
+	CHECK(well_formed(svg, &why));
+	INFO(why);
+	CHECK(svg.find(">result: ok (1024 bytes), path sw") != std::string::npos);
+	CHECK(svg.find(">verdict (Z3): violation -- outside_unchanged (violation), sw_mapping_contract (violation)") !=
+	      std::string::npos);
+	REQUIRE(l.find(RowKind::mapping, Section::io));
+	CHECK(l.find(RowKind::mapping, Section::io)->cells == "MM   ");
+	REQUIRE(l.find(RowKind::bio, Section::io));
+	CHECK(l.find(RowKind::bio, Section::io)->cells == "P    ");
+	CHECK(svg.find("IOMAP_MAPPED [0+2 @2] = bytes [0, 2048) IOMAP_F_SHARED") != std::string::npos);
+	CHECK(svg.find("-&gt; fsbno 2 = disk 2 (AG 0 agbno 2), plain, new data") != std::string::npos);
+	// the stale CoW block 1 after the write, and the mapping's block 1 past the write
+	REQUIRE(l.marks.size() == 2);
+	CHECK(l.marks[0].invariant == "outside_unchanged");
+	CHECK(l.rows[l.marks[0].row].kind == RowKind::cow);
+	CHECK(l.rows[l.marks[0].row].section == Section::after);
+	CHECK(l.marks[0].c0 == 1);
+	CHECK(l.marks[0].c1 == 2);
+	CHECK(l.marks[1].invariant == "sw_mapping_contract");
+	CHECK(l.rows[l.marks[1].row].kind == RowKind::mapping);
+	CHECK(l.marks[1].c0 == 1);
+	CHECK(count(svg, "class=\"mark\"") == 2);
+	// the CoW fork's disk rows, after the write too
+	CHECK(l.find(RowKind::disk_ag, Section::after));
+	CHECK(l.find(RowKind::fsbno_aligned, Section::after));
+	CHECK(text_row(render_text(l), "cow disk: AG", 1).find(".00..") != std::string::npos);
+	// in-core changes are not transactions
+	bool incore = false;
+	for (const auto &s : l.steps)
+		if (s.find("xfs_reflink_convert_cow_locked") != std::string::npos) {
+			CHECK(s.rfind("in-core change, no transaction: ", 0) == 0);
+			incore = true;
+		}
+	CHECK(incore);
+	// a one-block write: its grid row is a row of ticks on light cells, not a black bar
+	for (size_t p = svg.find("<title>grid len,"); p != std::string::npos; p = svg.find("<title>grid len,", p + 1)) {
+		const size_t r0 = svg.rfind("<rect class=\"block\"", p);
+		const std::string fill = svg.substr(svg.find("fill=\"", r0) + 6, 7);
+		CHECK((fill == "#e2ecf7" || fill == "#f7f7f7"));
+	}
+}
+
+TEST_CASE("explain: no AG shares a colour with a fork state", "[explain]")
+{
+	Ran shared = run_case(kSharedCase); // AGs 1 and 3
+	Ran written = run_case(kWrittenFinding);
+	const std::string a = render_svg(shared.l), w = render_svg(written.l);
+	const std::string ag3 = fill_of(a, ": AG 3"), ag1 = fill_of(a, ": AG 1");
+	REQUIRE(!ag3.empty());
+	REQUIRE(!ag1.empty());
+	CHECK(ag1 != ag3);
+	for (const std::string &fork : {fill_of(w, ": written CoW staging"), fill_of(a, ": written<"),
+				       fill_of(a, ": shared (refcount"), fill_of(a, ": in the write")}) {
+		REQUIRE(!fork.empty());
+		CHECK(fork != ag3);
+		CHECK(fork != ag1);
+	}
+}
+
+TEST_CASE("explain: fsbno alignment and disk alignment are both drawn, and differ where they do", "[explain]")
+{
+	// ag_blocks 1000 (agblklog 10): fsbno 1040 is AG 1 agbno 16, disk block
+	// 1016; a 16-block write there has an aligned fsbno and a misaligned
+	// disk block -- IS_ALIGNED(br_startblock, ...) passes, the disk is not
+	Trace t = in_place_trace(true, 1040);
+	t.initial.geo.ag_blocks = 1000;
+	t.initial.geo.ag_count = 2;
+	t.initial.data_fork = {{0, 1040, 16, XFS_EXT_NORM}};
+	t.write = {0, 65536};
+	t.bios[0].nblocks = 16;
+	t.bios[0].daddr = 1016;
+	t.final_state = t.initial;
+	const Layout l = build_layout(t, "fsbno");
+	const std::string text = render_text(l);
+	CHECK(at_col(text_row(text, "fsbno: aligned"), 0) == '|');
+	CHECK(at_col(text_row(text, "disk: aligned"), 0) == '-');
+}
+
+TEST_CASE("explain: solver-sized offsets break the ruler's axis", "[explain]")
+{
+	Trace t = in_place_trace(false, 8);
+	const uint64_t base = 274877906944ull; // 2^38 file blocks: 2^50 bytes
+	t.write = {base * 4096, 16384};
+	t.initial.data_fork = {{base, 8, 4, XFS_EXT_NORM}};
+	t.bios[0].file_off = base;
+	t.final_state = t.initial;
+	const Layout l = build_layout(t, "far");
+	const std::string svg = render_svg(l);
+	std::string why;
+	CHECK(well_formed(svg, &why));
+	CHECK(svg.find("class=\"axis-break\"") != std::string::npos);
+	CHECK(svg.find(">file block " + std::to_string(l.win.first) + " +</text>") != std::string::npos);
+	// every other ruler label is short
+	for (size_t p = svg.find("class=\"ruler\">"); p != std::string::npos; p = svg.find("class=\"ruler\">", p + 1)) {
+		const size_t b = p + 14, e = svg.find("</text>", b);
+		CHECK(e - b <= 6);
+	}
 }
 
 TEST_CASE("explain: a branch names the file that decided it", "[explain]")

@@ -9,7 +9,7 @@
 // the disk block equals the fsbno), 4 AGs, reflink; device atomic write unit
 // [4 KiB, 64 KiB]; inode limits [4 KiB, 64 KiB]; the write is admitted and
 // succeeds on the hardware path unless a test says otherwise.  The crash
-// model is DOMAIN.md section 7.
+// model is docs/domain.md, "Crashes".
 #include "facts.h"
 #include "untorn/impl.h"
 #include "untorn/model.h"

@@ -1,5 +1,5 @@
 // Tests of the untorn-case/1 loader (checker/src/case.cpp) against the
-// contract in shared/reference/CASE-FORMAT.md: a valid case parses; every
+// contract in docs/case-format.md: a valid case parses; every
 // bad case is refused with a CaseError naming the file and the JSON path;
 // case_to_json round-trips.
 #include "untorn/checker.h"

@@ -1,4 +1,4 @@
-// The untorn-case/1 loader (shared/reference/CASE-FORMAT.md).  Strict: every
+// The untorn-case/1 loader (docs/case-format.md states these rules for users).  Strict: every
 // field is type- and range-checked, unknown fields are errors unless they
 // start with "x_", and the state is validated before anything runs.
 #include "untorn/checker.h"

@@ -1,4 +1,4 @@
-// `untorn explain CASE.json [--svg FILE]` (issue 7): one case, explained to a
+// `untorn explain CASE.json [--svg FILE]`: one case, explained to a
 // person.  (1) The layout, one character per file block: data fork, CoW fork,
 // shared blocks, the write range, the atomic-unit grids, the disk (AG of each
 // block, natural alignment) -- before and after the write -- and one line per
@@ -83,23 +83,36 @@ char shared_char(const FileState &st, xfs_fileoff_t x)
 	return is_real(e) && refcount_of(st.refcount, pblk_of(*e, x)) > 1 ? 'S' : '.';
 }
 
-char disk_ag_char(const FileState &st, xfs_fileoff_t x)
+char disk_ag_char(const Geometry &g, const Fork &f, xfs_fileoff_t x)
 {
-	const xfs_bmbt_irec *e = extent_at(st.data_fork, x);
+	const xfs_bmbt_irec *e = extent_at(f, x);
 	if (!e)
 		return '.';
 	if (!is_real(e))
 		return 'd';
-	return ag_char(xfs_fsb_to_agno(st.geo, pblk_of(*e, x)));
+	return ag_char(xfs_fsb_to_agno(g, pblk_of(*e, x)));
 }
 
 // | the block's disk address is a multiple of `unit` blocks, - it is not, . no block
-char disk_aligned_char(const FileState &st, uint64_t unit, xfs_fileoff_t x)
+char disk_aligned_char(const Geometry &g, const Fork &f, uint64_t unit, xfs_fileoff_t x)
 {
-	const xfs_bmbt_irec *e = extent_at(st.data_fork, x);
+	const xfs_bmbt_irec *e = extent_at(f, x);
 	if (!is_real(e))
 		return '.';
-	return xfs_fsb_to_db(st.geo, pblk_of(*e, x)) % unit == 0 ? '|' : '-';
+	return xfs_fsb_to_db(g, pblk_of(*e, x)) % unit == 0 ? '|' : '-';
+}
+
+// | the block's fsbno is a multiple of `unit` blocks -- what the kernel's
+// IS_ALIGNED(br_startblock, ...) tests -- , - it is not, . no block.  With
+// an AG size that is not a power of two the two alignments differ: ag_blocks
+// 1000, fsbno 1040 (AG 1 agbno 16) is a multiple of 16, its disk block 1016
+// is not.
+char fsbno_aligned_char(const Fork &f, uint64_t unit, xfs_fileoff_t x)
+{
+	const xfs_bmbt_irec *e = extent_at(f, x);
+	if (!is_real(e))
+		return '.';
+	return pblk_of(*e, x) % unit == 0 ? '|' : '-';
 }
 
 // ------------------------------------------------------------ cells and rows
@@ -165,32 +178,143 @@ void add_write_rows(Layout &l, const Trace &t)
 		add_grid_row(l, min_u, "awu_min", "the inode's atomic write unit min");
 }
 
-// "disk block 1042 (AG 1 agbno 18)" for the first block of each cell.
-std::vector<std::string> disk_titles(const Window &w, const FileState &st)
+// "fsbno 1042 = disk block 1018 (AG 1 agbno 18)" for the first block of each cell.
+std::vector<std::string> disk_titles(const Window &w, const Geometry &g, const Fork &f)
 {
 	std::vector<std::string> v;
 	for (uint64_t c = 0; c < w.cells; c++) {
-		const xfs_bmbt_irec *e = extent_at(st.data_fork, w.cell_start(c));
-		if (!is_real(e) || !st.geo.ag_blocks) {
+		const xfs_bmbt_irec *e = extent_at(f, w.cell_start(c));
+		if (!is_real(e) || !g.ag_blocks) {
 			v.emplace_back();
 			continue;
 		}
 		const xfs_fsblock_t p = pblk_of(*e, w.cell_start(c));
-		v.push_back("disk block " + std::to_string(xfs_fsb_to_db(st.geo, p)) + " (AG " +
-			    std::to_string(xfs_fsb_to_agno(st.geo, p)) + " agbno " + std::to_string(xfs_fsb_to_agbno(st.geo, p)) + ")");
+		v.push_back("fsbno " + std::to_string(p) + " = disk block " + std::to_string(xfs_fsb_to_db(g, p)) +
+			    " (AG " + std::to_string(xfs_fsb_to_agno(g, p)) + " agbno " +
+			    std::to_string(xfs_fsb_to_agbno(g, p)) + ")");
 	}
 	return v;
 }
 
-void add_disk_rows(Layout &l, const FileState &st)
+bool has_real_block_in(const Window &w, const Fork &f)
+{
+	return std::any_of(f.begin(), f.end(), [&](const xfs_bmbt_irec &e) {
+		return is_real(&e) && e.br_blockcount && e.br_startoff < w.end() && e.end() > w.first;
+	});
+}
+
+// Where each block of a fork lies: its AG, whether its disk block and its
+// fsbno are multiples of the write length.  The data fork's rows always; the
+// CoW fork's when it has blocks in the window.
+void add_disk_rows(Layout &l, const FileState &st, Section s, bool cow)
 {
 	const uint64_t unit = l.write_unit;
-	l.rows.push_back({RowKind::disk_ag, Section::before, "disk: AG",
-			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_ag_char(st, x); }),
-			  "AG number of each data-fork block (0-9, a-z)", 0, disk_titles(l.win, st)});
-	l.rows.push_back({RowKind::disk_aligned, Section::before, "disk: aligned",
-			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_aligned_char(st, unit, x); }, '|'),
-			  "| disk block a multiple of the write length, - not", unit, {}});
+	const Fork &f = cow ? st.cow_fork : st.data_fork;
+	if (cow && !has_real_block_in(l.win, f))
+		return;
+	const Geometry &g = st.geo;
+	const std::string fork = cow ? "CoW-fork" : "data-fork";
+	auto titles = disk_titles(l.win, g, f);
+	l.rows.push_back({RowKind::disk_ag, s, cow ? "cow disk: AG" : "disk: AG",
+			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_ag_char(g, f, x); }),
+			  "AG number of each " + fork + " block (0-9, a-z)", 0, titles});
+	l.rows.push_back({RowKind::disk_aligned, s, cow ? "cow disk align" : "disk: aligned",
+			  cells_of(l.win, [&](xfs_fileoff_t x) { return disk_aligned_char(g, f, unit, x); }, '|'),
+			  "| disk block a multiple of the write length, - not", unit, titles});
+	l.rows.push_back({RowKind::fsbno_aligned, s, cow ? "cow fsbno align" : "fsbno: aligned",
+			  cells_of(l.win, [&](xfs_fileoff_t x) { return fsbno_aligned_char(f, unit, x); }, '|'),
+			  "| fsbno a multiple of the write length (the kernel's IS_ALIGNED test), - not", unit,
+			  titles});
+}
+
+// ------------------------------------------------------------ the write: mappings and bios
+
+constexpr size_t kMaxIoRows = 8; // calls and bios drawn; the rest are listed
+
+// M written, U unwritten, d delalloc, h hole: the mapping's type, over the
+// file blocks it covers
+char mapping_char(const IomapBeginCall &c, uint64_t bs, xfs_fileoff_t x)
+{
+	if (c.error || !c.iomap.length)
+		return ' ';
+	const xfs_fileoff_t a = xfs_fileoff_t(c.iomap.offset) / bs;
+	const xfs_fileoff_t b = (xfs_fileoff_t(c.iomap.offset + c.iomap.length) + bs - 1) / bs;
+	if (x < a || x >= b)
+		return ' ';
+	switch (c.iomap.type) {
+	case IomapType::MAPPED: return 'M';
+	case IomapType::UNWRITTEN: return 'U';
+	case IomapType::DELALLOC: return 'd';
+	case IomapType::HOLE: return 'h';
+	}
+	return ' ';
+}
+
+std::string ops_short(const IomapBeginCall &c)
+{
+	return c.ops == Ops::atomic_write_cow ? "sw ops" : (c.flags & IOMAP_ATOMIC_COW) ? "CoW retry" : "hw ops";
+}
+
+std::string mapping_legend(const IomapBeginCall &c)
+{
+	std::ostringstream o;
+	o << ops_name(c.ops) << ": ";
+	if (c.error) {
+		o << "-" << errno_name(c.error) << ", no mapping";
+		return o.str();
+	}
+	o << iomap_type_name(c.iomap.type) << " " << format_extent(c.iomap.irec) << " = bytes [" << c.iomap.offset
+	  << ", " << c.iomap.offset + c.iomap.length << ") "
+	  << (c.iomap.flags ? iomap_fflags_str(c.iomap.flags) : std::string("(no IOMAP_F_ flags)"));
+	return o.str();
+}
+
+// A REQ_ATOMIC bio, a plain one with new data, or a copy of old data (the
+// RFC's unshare), over the file blocks it writes
+char bio_char(const Bio &b, xfs_fileoff_t x)
+{
+	if (x < b.file_off || x - b.file_off >= b.nblocks)
+		return ' ';
+	if (b.payload == Payload::old_copy)
+		return 'C';
+	return b.req_atomic ? 'A' : 'P';
+}
+
+std::string bio_legend(const Trace &t, const Bio &b)
+{
+	const Geometry &g = t.initial.geo;
+	std::ostringstream o;
+	o << "-> fsbno " << b.fsbno << " = disk " << b.daddr;
+	if (g.ag_blocks)
+		o << " (AG " << xfs_fsb_to_agno(g, b.fsbno) << " agbno " << xfs_fsb_to_agbno(g, b.fsbno) << ")";
+	o << ", " << (b.req_atomic ? "REQ_ATOMIC" : "plain") << ", "
+	  << (b.payload == Payload::old_copy ? "a copy of old data" : "new data");
+	if (b.status)
+		o << ", ended with " << errno_name(b.status);
+	return o.str();
+}
+
+void add_io_rows(Layout &l, const Trace &t)
+{
+	const uint64_t bs = t.initial.geo.block_size;
+	for (size_t i = 0; i < t.calls.size() && i < kMaxIoRows; i++) {
+		const IomapBeginCall &c = t.calls[i];
+		l.rows.push_back({RowKind::mapping, Section::io, "iomap #" + std::to_string(i + 1) + " " + ops_short(c),
+				  cells_of(l.win, [&](xfs_fileoff_t x) { return mapping_char(c, bs, x); }),
+				  mapping_legend(c), 0, {}});
+	}
+	if (t.calls.size() > kMaxIoRows)
+		l.rows.back().legend += "; " + std::to_string(t.calls.size() - kMaxIoRows) +
+					" more calls are listed in the decisions";
+	for (size_t i = 0; i < t.bios.size() && i < kMaxIoRows; i++) {
+		const Bio &b = t.bios[i];
+		l.rows.push_back({RowKind::bio, Section::io, "bio " + std::to_string(i),
+				  cells_of(l.win, [&](xfs_fileoff_t x) { return bio_char(b, x); }), bio_legend(t, b), 0,
+				  {}});
+	}
+	if (t.bios.size() > kMaxIoRows)
+		l.rows.back().legend += "; " + std::to_string(t.bios.size() - kMaxIoRows) +
+					" more bios are listed in the decisions";
 }
 
 // ------------------------------------------------------------ the disk, per extent
@@ -291,6 +415,7 @@ std::string section_title(Section s)
 {
 	switch (s) {
 	case Section::before: return "before the write";
+	case Section::io: return "the write: the mappings ->iomap_begin returned, the bios";
 	case Section::after: return "after the write";
 	case Section::crash: return "after the witness's crash (illustration)";
 	}
@@ -308,11 +433,22 @@ std::string rows_text(const Layout &l, Section s)
 
 // ------------------------------------------------------------ SVG
 
+// Colours: each kind of block its own hue, and the AGs hues of their own
+// (none of them the data fork's blue, the CoW fork's orange, the shared red,
+// the write's green or delalloc's yellow), so that an AG never reads as a
+// fork state.
 const char *ag_fill(char c)
 {
-	static const char *palette[] = {"#8e7cc3", "#76a5af", "#93c47d", "#e69138", "#c27ba0", "#6d9eeb"};
+	static const char *palette[] = {"#76a5af", "#c2b280", "#a64d79", "#5f6b7a", "#8f9a3c", "#a0785a"};
 	size_t i = kAgDigits.find(c);
 	return palette[(i == std::string_view::npos ? 0 : i) % 6];
+}
+
+constexpr const char *kMarkColour = "#e6007e";
+
+bool tick_row(RowKind k)
+{
+	return k == RowKind::grid || k == RowKind::disk_aligned || k == RowKind::fsbno_aligned;
 }
 
 const char *cell_fill(RowKind k, char c)
@@ -330,9 +466,14 @@ const char *cell_fill(RowKind k, char c)
 	case RowKind::cow: return c == 'W' ? "#e07b24" : "#f5c593";
 	case RowKind::shared: return "#c0392b";
 	case RowKind::write: return "#2e9d5b";
+	// alignment rows: light cells, a dark tick at the left edge of an
+	// aligned block (a one-block unit is a row of ticks, never a black bar)
 	case RowKind::grid:
-	case RowKind::disk_aligned: return c == '|' ? "#444444" : "#dddddd";
+	case RowKind::disk_aligned:
+	case RowKind::fsbno_aligned: return c == '|' ? "#e2ecf7" : "#f7f7f7";
 	case RowKind::disk_ag: return ag_fill(c);
+	case RowKind::mapping: return c == 'M' ? "#0b5394" : c == 'U' ? "#6fa8dc" : "#cccccc";
+	case RowKind::bio: return c == 'A' ? "#351c75" : c == 'P' ? "#b4a7d6" : "#d9d2e9";
 	case RowKind::reads: return c == 'N' ? "#2e9d5b" : c == 'O' ? "#9aa5b1" : "#c0392b";
 	}
 	return "#ffffff";
@@ -341,7 +482,8 @@ const char *cell_fill(RowKind k, char c)
 bool dark_fill(RowKind k, char c)
 {
 	return (k == RowKind::data && c == 'N') || (k == RowKind::cow && c == 'W') || k == RowKind::shared ||
-	       (k == RowKind::reads && c != 'O');
+	       (k == RowKind::reads && c != 'O') || (k == RowKind::mapping && c == 'M') ||
+	       (k == RowKind::bio && c == 'A') || (k == RowKind::disk_ag && (c == '2' || c == '3'));
 }
 
 std::string cell_meaning(RowKind k, char c)
@@ -355,7 +497,10 @@ std::string cell_meaning(RowKind k, char c)
 	case RowKind::write: return c == '=' ? "in the write" : "outside the write";
 	case RowKind::grid: return c == '|' ? "unit boundary" : "inside a unit";
 	case RowKind::disk_ag: return c == '.' ? "hole" : c == 'd' ? "delalloc" : std::string("AG ") + std::to_string(kAgDigits.find(c));
-	case RowKind::disk_aligned: return c == '|' ? "disk block aligned to the write length" : c == '-' ? "not aligned" : "no disk block";
+	case RowKind::disk_aligned: return c == '|' ? "disk block aligned to the write length" : c == '-' ? "disk block not aligned" : "no block";
+	case RowKind::fsbno_aligned: return c == '|' ? "fsbno aligned to the write length" : c == '-' ? "fsbno not aligned" : "no block";
+	case RowKind::mapping: return c == 'M' ? "mapped (written)" : c == 'U' ? "unwritten mapping" : c == 'd' ? "delalloc mapping" : c == 'h' ? "hole mapping" : "not in this mapping";
+	case RowKind::bio: return c == 'A' ? "REQ_ATOMIC bio" : c == 'P' ? "plain bio, new data" : c == 'C' ? "plain bio, a copy of old data" : "not in this bio";
 	case RowKind::reads: return c == 'N' ? "reads new" : c == 'O' ? "reads old" : c == '?' ? "reads neither" : "";
 	}
 	return "";
@@ -367,6 +512,7 @@ struct Svg {
 	std::ostringstream body;
 	double rows_top = 0, rows_bottom = 0;
 	size_t longest_text = 0;
+	std::vector<double> row_y; // per row of the layout, where it was drawn (-1: not drawn)
 	explicit Svg(const Layout &lay) : l(lay), cw(lay.win.cells <= 40 ? 20 : 12) {}
 	double x_of_cell(double c) const { return left + c * cw; }
 
@@ -376,10 +522,20 @@ struct Svg {
 		longest_text = std::max(longest_text, size_t(x / 6.6) + s.size());
 	}
 
-	// Block numbers above the cells, as dense as they fit: every 1, 2, 5 or 10 cells.
+	// Block numbers above the cells, as dense as they fit: every 1, 2, 5 or
+	// 10 cells.  Numbers of more than 6 digits break the axis: the window's
+	// first block is written once, left of the cells, and the labels count
+	// from it (+0, +10, ...), so a solver-sized offset stays readable.
 	void ruler()
 	{
-		const size_t digits = std::to_string(l.win.end()).size();
+		const bool broken = std::to_string(l.win.end()).size() > 6;
+		const uint64_t base = broken ? l.win.first : 0;
+		if (broken) {
+			text(12, y, "file block " + std::to_string(base) + " +", " class=\"ruler\" font-weight=\"bold\"");
+			body << "<path class=\"axis-break\" d=\"M" << left - 14 << " " << y + 2 << " l4 -10 m2 10 l4 -10\" "
+			     << "stroke=\"#555555\" fill=\"none\"/>\n";
+		}
+		const size_t digits = std::to_string(l.win.end() - base).size() + (broken ? 1 : 0);
 		uint64_t step = 10;
 		for (uint64_t s : {1, 2, 5})
 			if (double(digits) * 6.5 + 10 <= double(s) * cw) {
@@ -387,8 +543,10 @@ struct Svg {
 				break;
 			}
 		for (uint64_t c = 0; c < l.win.cells; c++)
-			if ((l.win.cell_start(c) / l.win.scale) % step == 0)
-				text(x_of_cell(double(c)), y, std::to_string(l.win.cell_start(c)), " class=\"ruler\"");
+			if (((l.win.cell_start(c) - base) / l.win.scale) % step == 0 &&
+			    (!broken || double(digits) * 6.5 + 10 <= double(step) * cw || c % 10 == 0))
+				text(x_of_cell(double(c)), y,
+				     (broken ? "+" : "") + std::to_string(l.win.cell_start(c) - base), " class=\"ruler\"");
 		y += 8;
 	}
 
@@ -396,17 +554,21 @@ struct Svg {
 	{
 		char ch_ = r.cells[c];
 		const Window &w = l.win;
-		body << "<rect class=\"block\" x=\"" << x_of_cell(double(c)) << "\" y=\"" << y << "\" width=\"" << cw
-		     << "\" height=\"" << ch << "\" fill=\"" << cell_fill(r.kind, ch_) << "\" stroke=\"#ffffff\">"
+		const double x = x_of_cell(double(c));
+		body << "<rect class=\"block\" x=\"" << x << "\" y=\"" << y << "\" width=\"" << cw << "\" height=\"" << ch
+		     << "\" fill=\"" << cell_fill(r.kind, ch_) << "\" stroke=\"#ffffff\">"
 		     << "<title>" << xml_escape(r.label) << ", file block" << (w.scale > 1 ? "s " : " ") << w.cell_start(c)
 		     << (w.scale > 1 ? ".." + std::to_string(w.cell_start(c) + w.scale - 1) : "") << ": "
 		     << xml_escape(cell_meaning(r.kind, ch_))
 		     << (c < r.titles.size() && !r.titles[c].empty() ? ", " + xml_escape(r.titles[c]) : "")
 		     << "</title></rect>\n";
+		if (tick_row(r.kind) && ch_ == '|')
+			body << "<line class=\"tick\" x1=\"" << x + 1 << "\" y1=\"" << y << "\" x2=\"" << x + 1 << "\" y2=\""
+			     << y + ch << "\" stroke=\"#222222\" stroke-width=\"2\"/>\n";
 		bool lettered = r.kind == RowKind::data || r.kind == RowKind::cow || r.kind == RowKind::disk_ag ||
-				r.kind == RowKind::reads;
+				r.kind == RowKind::reads || r.kind == RowKind::mapping || r.kind == RowKind::bio;
 		if (lettered && ch_ != '.' && ch_ != ' ' && cw >= 12)
-			text(x_of_cell(double(c) + 0.5), y + ch - 5, std::string(1, ch_),
+			text(x + cw / 2, y + ch - 5, std::string(1, ch_),
 			     dark_fill(r.kind, ch_) ? " class=\"cell\" fill=\"#ffffff\"" : " class=\"cell\"");
 	}
 
@@ -423,30 +585,58 @@ struct Svg {
 		}
 	}
 
-	void row(const Row &r)
+	void row(const Row &r, size_t i)
 	{
+		row_y[i] = y;
 		text(12, y + ch - 5, r.label);
 		for (uint64_t c = 0; c < r.cells.size(); c++)
 			cell(r, c);
 		if (r.kind == RowKind::disk_ag)
 			ag_boundaries(r);
+		if (r.kind == RowKind::mapping || r.kind == RowKind::bio)
+			text(x_of_cell(double(r.cells.size())) + 10, y + ch - 5, r.legend);
 		y += ch + 5;
 	}
 
 	void rows()
 	{
 		rows_top = y;
-		for (Section s : {Section::before, Section::after, Section::crash}) {
+		row_y.assign(l.rows.size(), -1);
+		for (Section s : {Section::before, Section::io, Section::after, Section::crash}) {
 			bool any = std::any_of(l.rows.begin(), l.rows.end(), [s](const Row &r) { return r.section == s; });
 			if (!any)
 				continue;
 			text(4, y + 13, section_title(s), " font-weight=\"bold\"");
 			y += 20;
-			for (const auto &r : l.rows)
-				if (r.section == s)
-					row(r);
+			for (size_t i = 0; i < l.rows.size(); i++)
+				if (l.rows[i].section == s)
+					row(l.rows[i], i);
 		}
 		rows_bottom = y;
+	}
+
+	// The blocks that make each finding, outlined, numbered as in the list
+	// under the picture.
+	void marks()
+	{
+		for (size_t m = 0; m < l.marks.size(); m++) {
+			const Mark &k = l.marks[m];
+			if (k.row >= row_y.size() || row_y[k.row] < 0)
+				continue;
+			const double x = x_of_cell(double(k.c0)), w = double(k.c1 - k.c0) * cw, ty = row_y[k.row];
+			body << "<rect class=\"mark\" x=\"" << x - 1 << "\" y=\"" << ty - 2 << "\" width=\"" << w + 2
+			     << "\" height=\"" << ch + 4 << "\" fill=\"none\" stroke=\"" << kMarkColour
+			     << "\" stroke-width=\"3\"><title>" << xml_escape(k.invariant + ": " + k.why)
+			     << "</title></rect>\n";
+			// badges of marks ending at the same cell step left, so none hides another
+			const auto same = std::count_if(l.marks.begin(), l.marks.begin() + long(m), [&](const Mark &o) {
+				return o.row == k.row && o.c1 == k.c1;
+			});
+			const double bx = x + w - 16 * double(same);
+			body << "<circle class=\"mark-badge\" cx=\"" << bx << "\" cy=\"" << ty - 2 << "\" r=\"7\" fill=\""
+			     << kMarkColour << "\"/>\n";
+			text(bx, ty + 1.5, std::to_string(m + 1), " class=\"cell\" fill=\"#ffffff\" font-size=\"9\"");
+		}
 	}
 
 	// The write range, over every row, on top of the blocks.
@@ -461,12 +651,14 @@ struct Svg {
 		     << l.o << ", " << l.E << ")</title></rect>\n";
 	}
 
-	// A dashed line at every boundary of the write length's alignment unit.
+	// A dashed line at every boundary of the write length's alignment unit,
+	// when the boundaries are at least four cells apart (closer, they would
+	// cover the picture; the grid row still shows them).
 	void grid_lines()
 	{
 		const Window &w = l.win;
 		const uint64_t u = l.write_unit;
-		if (u < w.scale || (w.end() - w.first) / u > 400)
+		if (u < 4 * w.scale || (w.end() - w.first) / u > 400)
 			return;
 		for (xfs_fileoff_t f = (w.first + u - 1) / u * u; f <= w.end(); f += u) {
 			double x = x_of_cell(double(f - w.first) / double(w.scale));
@@ -480,7 +672,7 @@ struct Svg {
 		return std::any_of(l.rows.begin(), l.rows.end(), [k](const Row &r) { return r.kind == k; });
 	}
 
-	// One swatch per AG the disk row shows.
+	// One swatch per AG the disk rows show.
 	void ag_legend()
 	{
 		std::string seen;
@@ -501,6 +693,9 @@ struct Svg {
 	{
 		body << "<rect class=\"legend\" x=\"" << x << "\" y=\"" << y << "\" width=\"12\" height=\"12\" fill=\""
 		     << cell_fill(k, c) << "\" stroke=\"#888888\"/>\n";
+		if (tick_row(k) && c == '|')
+			body << "<line class=\"tick\" x1=\"" << x + 1 << "\" y1=\"" << y << "\" x2=\"" << x + 1 << "\" y2=\""
+			     << y + 12 << "\" stroke=\"#222222\" stroke-width=\"2\"/>\n";
 		text(x + 16, y + 10, what);
 		x += 16 + 6.6 * double(what.size()) + 14;
 	}
@@ -520,8 +715,12 @@ struct Svg {
 			 {RowKind::data, '.', "hole / none"}, {RowKind::data, 'd', "delalloc"}},
 			{{RowKind::cow, 'W', "CoW: written (write in progress)"}, {RowKind::cow, 'u', "CoW: unwritten"},
 			 {RowKind::shared, 'S', "shared (refcount > 1)"}, {RowKind::write, '=', "the write"}},
-			{{RowKind::grid, '|', "unit boundary / disk block aligned to the write length"},
+			{{RowKind::grid, '|', "unit boundary / block (disk or fsbno) aligned to the write length"},
 			 {RowKind::grid, '-', "inside a unit / not aligned"}, {RowKind::data, kMixed, "mixed cell"}},
+			{{RowKind::mapping, 'M', "mapping: written"}, {RowKind::mapping, 'U', "mapping: unwritten"},
+			 {RowKind::mapping, 'h', "mapping: hole"}},
+			{{RowKind::bio, 'A', "bio: REQ_ATOMIC"}, {RowKind::bio, 'P', "bio: plain, new data"},
+			 {RowKind::bio, 'C', "bio: plain, a copy of old data"}},
 			{{RowKind::reads, 'N', "reads new"}, {RowKind::reads, 'O', "reads old"}, {RowKind::reads, '?', "reads neither"}},
 		};
 		for (const auto &line : lines) {
@@ -533,21 +732,45 @@ struct Svg {
 				y += 18;
 		}
 		ag_legend();
-		text(12, y + 10, "red bar on the disk row: an AG boundary between neighbouring blocks; dashed lines: the "
-				 "write length's alignment grid",
+		text(12, y + 10, "red bar on a disk row: an AG boundary between neighbouring blocks; dashed lines: the "
+				 "write length's alignment grid; outlined in magenta: the blocks that make the finding",
 		     "");
 		y += 18;
 	}
 
-	void physical()
+	void lines(const std::string &heading, const std::vector<std::string> &v, const char *extra = "")
 	{
-		if (l.physical.empty())
+		if (v.empty())
 			return;
 		y += 6;
-		text(4, y + 10, "disk (disk block = agno * ag_blocks + agbno, xfs_fsb_to_db)", " font-weight=\"bold\"");
+		text(4, y + 10, heading, " font-weight=\"bold\"");
 		y += 18;
-		for (const auto &p : l.physical) {
-			text(12, y + 10, p);
+		for (const auto &p : v) {
+			text(12, y + 10, p, extra);
+			y += 16;
+		}
+	}
+
+	void mark_list()
+	{
+		std::vector<std::string> v;
+		for (size_t m = 0; m < l.marks.size(); m++) {
+			const Mark &k = l.marks[m];
+			v.push_back(std::to_string(m + 1) + ". " + k.invariant + ": " +
+				    (k.row < l.rows.size() ? l.rows[k.row].label + (l.rows[k.row].section == Section::after ? " after the write" : "") + ", " : "") + k.why);
+		}
+		lines("what makes the finding (outlined in magenta)", v, " fill=\"#9c0055\"");
+	}
+
+	void summary()
+	{
+		for (const auto &s : l.summary) {
+			const bool bad = s.find("violation") != std::string::npos || s.find("inconclusive") != std::string::npos;
+			const bool div = s.find("divergence") != std::string::npos;
+			text(4, y, s,
+			     s.rfind("verdict", 0) == 0
+				     ? (bad ? " font-weight=\"bold\" fill=\"#c0392b\"" : div ? " font-weight=\"bold\" fill=\"#b45f06\"" : " font-weight=\"bold\" fill=\"#2e7d32\"")
+				     : " font-weight=\"bold\"");
 			y += 16;
 		}
 	}
@@ -559,6 +782,7 @@ struct Svg {
 		o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << int(width) << "\" height=\"" << int(y + 10)
 		  << "\" viewBox=\"0 0 " << int(width) << " " << int(y + 10)
 		  << "\" font-family=\"monospace\" font-size=\"11\" style=\"background:#ffffff\">\n"
+		  << "<rect x=\"0\" y=\"0\" width=\"" << int(width) << "\" height=\"" << int(y + 10) << "\" fill=\"#ffffff\"/>\n"
 		  << "<style>.cell { text-anchor: middle; font-size: 10px; } .ruler { font-size: 10px; fill: #555555; }</style>\n"
 		  << body.str() << "</svg>\n";
 		return o.str();
@@ -589,7 +813,7 @@ std::optional<bool> witness_bit(const CrashChoice &c, size_t b)
 	return std::nullopt;
 }
 
-// What bio b left on disk, per the crash model (DOMAIN §7, model/src/invariants.cpp).
+// What bio b left on disk, per the crash model (docs/domain.md, "Crashes"; model/src/invariants.cpp).
 BioFate bio_fate(const Trace &t, size_t b, const CrashChoice &c)
 {
 	const Bio &x = t.bios[b];
@@ -838,6 +1062,12 @@ std::string bio_text(const Trace &t, size_t i)
 	return o.str();
 }
 
+// An in-core change (no transaction: not logged, gone after a crash) says so.
+std::string note_label(const std::string &note)
+{
+	return note.find("in-core") != std::string::npos ? "in-core change, no transaction: " : "note: ";
+}
+
 std::string event_text(const Trace &t, const TraceEvent &ev)
 {
 	const size_t i = size_t(ev.index);
@@ -847,7 +1077,7 @@ std::string event_text(const Trace &t, const TraceEvent &ev)
 	case TraceEvent::txn:
 		return "  transaction " + std::to_string(i) + " (" + t.txns[i].name + (t.txns[i].other ? ", another actor" : "") +
 		       "): " + t.txns[i].what + "\n";
-	case TraceEvent::note: return "  note: " + t.notes[i] + "\n";
+	case TraceEvent::note: return "  " + note_label(t.notes[i]) + t.notes[i] + "\n";
 	}
 	return "";
 }
@@ -922,8 +1152,12 @@ Layout build_layout(const Trace &t, const std::string &title)
 	l.win = choose_window(l.o, l.E);
 	add_fork_rows(l, t.initial, Section::before);
 	add_write_rows(l, t);
-	add_disk_rows(l, t.initial);
+	add_disk_rows(l, t.initial, Section::before, false);
+	add_disk_rows(l, t.initial, Section::before, true);
+	add_io_rows(l, t);
 	add_fork_rows(l, t.final_state, Section::after);
+	add_disk_rows(l, t.final_state, Section::after, false);
+	add_disk_rows(l, t.final_state, Section::after, true);
 	l.physical = physical_lines(t, l);
 	return l;
 }
@@ -933,11 +1167,22 @@ std::string render_text(const Layout &l)
 	std::string out = "  " + scale_caption(l.win) + "\n";
 	out += ruler(l.win, "file block");
 	out += rows_text(l, Section::before);
+	if (l.find(RowKind::mapping, Section::io) || l.find(RowKind::bio, Section::io))
+		out += rows_text(l, Section::io);
 	out += rows_text(l, Section::after);
 	if (!l.physical.empty()) {
 		out += "  disk, per extent in the window (disk block = agno * ag_blocks + agbno, as xfs_fsb_to_db)\n";
 		for (const auto &p : l.physical)
 			out += "    " + p + "\n";
+	}
+	if (!l.marks.empty()) {
+		out += "  what makes the finding (outlined in the picture)\n";
+		for (size_t m = 0; m < l.marks.size(); m++) {
+			const Mark &k = l.marks[m];
+			const Row &r = l.rows[k.row];
+			out += "    " + std::to_string(m + 1) + ". " + k.invariant + ": " + r.label +
+			       (r.section == Section::after ? " after the write" : "") + ", " + k.why + "\n";
+		}
 	}
 	return out;
 }
@@ -948,25 +1193,47 @@ std::string render_svg(const Layout &l)
 	s.y = 20;
 	s.text(4, s.y, l.title, " font-weight=\"bold\" font-size=\"13\"");
 	s.y += 18;
+	s.summary();
 	s.text(4, s.y, scale_caption(l.win));
 	s.y += 22;
 	s.ruler();
 	s.rows();
 	s.grid_lines();
 	s.write_range();
+	s.marks();
+	s.mark_list();
 	s.legend();
-	s.physical();
+	s.lines("what happened, in order", l.steps);
+	s.lines("disk (disk block = agno * ag_blocks + agbno, xfs_fsb_to_db)", l.physical);
 	return s.finish();
 }
 
 
+// The file-level decisions (admission, limits, the path) in the order they
+// were taken among the calls, bios and transactions: the -ENOPROTOOPT
+// retry's decision comes after the ->iomap_begin call that returned it.
+// (A trace without positions prints them all first.)
 std::string format_decisions(const Trace &t)
 {
-	std::string out = "  before and around the mappings (admission, limits, the path):\n";
-	for (const auto &b : t.file_branches)
-		out += branch_line(b, "    ");
-	for (const auto &ev : t.timeline)
-		out += event_text(t, ev);
+	const bool placed = t.file_branch_at.size() == t.file_branches.size();
+	std::string out = "  file-level decisions (admission, limits, the path):\n";
+	size_t fb = 0;
+	auto file_branches_upto = [&](size_t events, const char *heading) {
+		bool first = true;
+		for (; fb < t.file_branches.size() && (!placed || t.file_branch_at[fb] <= events); fb++) {
+			if (first && heading)
+				out += heading;
+			first = false;
+			out += branch_line(t.file_branches[fb], "    ");
+		}
+	};
+	file_branches_upto(0, nullptr);
+	for (size_t i = 0; i < t.timeline.size(); i++) {
+		if (i > 0)
+			file_branches_upto(i, "  back at file level:\n");
+		out += event_text(t, t.timeline[i]);
+	}
+	file_branches_upto(t.timeline.size(), "  back at file level:\n");
 	out += "  result: " +
 	       (t.result ? "-" + std::string(errno_name(t.result)) : "ok (" + std::to_string(t.bytes_written) + " bytes)") +
 	       ", path " + std::string(path_name(t.path)) + "\n";
@@ -1052,6 +1319,286 @@ std::string case_title(const Case &c, const Trace &t)
 	       std::to_string(t.write.length) + " bytes at " + std::to_string(t.write.offset);
 }
 
+namespace {
+
+// The index of the n-th row of kind k in section s, if drawn.
+std::optional<size_t> row_index(const Layout &l, RowKind k, Section s, size_t n = 0)
+{
+	for (size_t i = 0; i < l.rows.size(); i++)
+		if (l.rows[i].kind == k && l.rows[i].section == s && n-- == 0)
+			return i;
+	return std::nullopt;
+}
+
+std::string blocks_text(xfs_fileoff_t a, xfs_fileoff_t b)
+{
+	return b == a + 1 ? "file block " + std::to_string(a)
+			  : "file blocks [" + std::to_string(a) + ", " + std::to_string(b) + ")";
+}
+
+// Marks each run of cells of `row` where `pred` holds for some block of the
+// cell (sampled in very wide cells, as the characters are).
+void mark_blocks(std::vector<Mark> &out, const Layout &l, std::optional<size_t> row,
+		 const std::function<bool(xfs_fileoff_t)> &pred, const std::string &inv, const std::string &why)
+{
+	if (!row)
+		return;
+	const Window &w = l.win;
+	const uint64_t step = std::max<uint64_t>(1, w.scale / kSamplesPerCell);
+	auto hit = [&](uint64_t c) {
+		for (uint64_t i = 0; i < w.scale; i += step)
+			if (pred(w.cell_start(c) + i))
+				return true;
+		return false;
+	};
+	for (uint64_t c = 0; c < w.cells;) {
+		if (!hit(c)) {
+			c++;
+			continue;
+		}
+		uint64_t e = c + 1;
+		while (e < w.cells && hit(e))
+			e++;
+		out.push_back({*row, c, e, inv, blocks_text(w.cell_start(c), w.cell_start(e)) + ": " + why});
+		c = e;
+	}
+}
+
+bool written_by_bio(const Trace &t, xfs_fsblock_t p)
+{
+	return std::any_of(t.bios.begin(), t.bios.end(), [p](const Bio &b) {
+		return !b.status && p >= b.fsbno && p - b.fsbno < b.nblocks;
+	});
+}
+
+bool cow_path_call(const IomapBeginCall &c)
+{
+	return c.ops == Ops::atomic_write_cow || (c.flags & IOMAP_ATOMIC_COW) || (c.iomap.flags & IOMAP_F_ATOMIC_COW);
+}
+
+// A mapping the direct I/O loop sends as one REQ_ATOMIC bio: a hardware-path
+// mapping of an atomic write that is not a CoW mapping.
+bool atomic_bio_call(const IomapBeginCall &c)
+{
+	return !c.error && (c.flags & IOMAP_ATOMIC) && !cow_path_call(c) && !(c.iomap.flags & IOMAP_F_SHARED);
+}
+
+std::pair<xfs_fileoff_t, xfs_fileoff_t> mapping_blocks(const IomapBeginCall &c, uint64_t bs)
+{
+	return {xfs_fileoff_t(c.iomap.offset) / bs, (xfs_fileoff_t(c.iomap.offset + c.iomap.length) + bs - 1) / bs};
+}
+
+bool same_mapping(const xfs_bmbt_irec *a, const xfs_bmbt_irec *b, xfs_fileoff_t x)
+{
+	if (!a || !b)
+		return !a && !b;
+	if (is_real(a) != is_real(b) || a->br_state != b->br_state)
+		return false;
+	return !is_real(a) || pblk_of(*a, x) == pblk_of(*b, x);
+}
+
+void marks_for(std::vector<Mark> &m, const Trace &t, const Layout &l, const std::string &inv, const std::string &reads)
+{
+	const uint64_t bs = t.initial.geo.block_size;
+	const xfs_fileoff_t o = l.o, E = l.E;
+	auto outside = [&](xfs_fileoff_t x) { return x < o || x >= E; };
+	const auto data_after = row_index(l, RowKind::data, Section::after);
+	const auto cow_after = row_index(l, RowKind::cow, Section::after);
+	const auto write_row = row_index(l, RowKind::write, Section::before);
+	const size_t calls = std::min(t.calls.size(), kMaxIoRows), bios = std::min(t.bios.size(), kMaxIoRows);
+
+	if (inv == "outside_unchanged") {
+		mark_blocks(m, l, cow_after, [&](xfs_fileoff_t x) {
+			const xfs_bmbt_irec *e = extent_at(t.final_state.cow_fork, x);
+			if (!outside(x) || !is_real(e) || e->br_state != XFS_EXT_NORM)
+				return false;
+			const xfs_fsblock_t p = pblk_of(*e, x);
+			const xfs_bmbt_irec *b = extent_at(t.initial.cow_fork, x);
+			const bool was = is_real(b) && b->br_state == XFS_EXT_NORM && pblk_of(*b, x) == p;
+			return !was && !written_by_bio(t, p);
+		}, inv, "a stale CoW block exposed: written (a write in progress) but never written, so a later completion "
+			"would remap its stale contents into the file");
+		mark_blocks(m, l, data_after, [&](xfs_fileoff_t x) {
+			return outside(x) && !same_mapping(extent_at(t.initial.data_fork, x), extent_at(t.final_state.data_fork, x), x);
+		}, inv, "the data fork changed outside the write");
+	} else if (inv == "sw_mapping_contract") {
+		for (size_t i = 0; i < calls; i++) {
+			const IomapBeginCall &c = t.calls[i];
+			if (c.error || !cow_path_call(c))
+				continue;
+			const auto row = row_index(l, RowKind::mapping, Section::io, i);
+			const auto [a, b] = mapping_blocks(c, bs);
+			if (c.iomap.type != IomapType::MAPPED)
+				mark_blocks(m, l, row, [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
+					    std::string("the CoW path returned an ") + std::string(iomap_type_name(c.iomap.type)) +
+						    " mapping, not a written CoW extent");
+			else
+				mark_blocks(m, l, row, [&](xfs_fileoff_t x) { return x >= a && x < b && outside(x); }, inv,
+					    "the CoW-path mapping reaches outside the write");
+		}
+	} else if (inv == "hw_mapping_contract") {
+		for (size_t i = 0; i < calls; i++) {
+			const IomapBeginCall &c = t.calls[i];
+			if (!atomic_bio_call(c))
+				continue;
+			const auto [a, b] = mapping_blocks(c, bs);
+			const bool spans = a <= o && b >= E;
+			mark_blocks(m, l, row_index(l, RowKind::mapping, Section::io, i),
+				    [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
+				    spans ? "a mapping for one REQ_ATOMIC bio that the contract refuses (alignment or extent state)"
+					  : "a mapping for one REQ_ATOMIC bio that does not span the write [" + std::to_string(o) +
+						    ", " + std::to_string(E) + ")");
+			if (!spans)
+				mark_blocks(m, l, write_row, [&](xfs_fileoff_t x) { return !outside(x) && (x < a || x >= b); },
+					    inv, "blocks of the write that mapping leaves out");
+		}
+	} else if (inv == "no_spurious_failure" || inv == "fallback_protocol") {
+		const size_t before = m.size();
+		for (size_t i = 0; i < bios; i++)
+			if (t.bios[i].status)
+				mark_blocks(m, l, row_index(l, RowKind::bio, Section::io, i),
+					    [&](xfs_fileoff_t x) { return bio_char(t.bios[i], x) != ' '; }, inv,
+					    "the block layer ends this bio with " + std::string(errno_name(t.bios[i].status)));
+		for (size_t i = 0; i < calls; i++) {
+			const IomapBeginCall &c = t.calls[i];
+			if (c.error || (c.iomap.type != IomapType::DELALLOC && c.iomap.type != IomapType::HOLE))
+				continue;
+			const auto [a, b] = mapping_blocks(c, bs);
+			mark_blocks(m, l, row_index(l, RowKind::mapping, Section::io, i),
+				    [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
+				    "direct I/O cannot write an " + std::string(iomap_type_name(c.iomap.type)) + " mapping: " +
+					    (t.result ? std::string(errno_name(t.result)) : std::string("the write fails")));
+		}
+		if (m.size() == before && t.result)
+			mark_blocks(m, l, write_row, [&](xfs_fileoff_t x) { return !outside(x); }, inv,
+				    "the admitted write fails with " + std::string(errno_name(t.result)));
+	} else if (inv == "torn_write" && !reads.empty()) {
+		const auto row = row_index(l, RowKind::reads, Section::crash);
+		mark_blocks(m, l, row, [&](xfs_fileoff_t x) { return !outside(x) && reads[x - o] == 'O'; }, inv,
+			    "reads old after the witness's crash, beside blocks that read new");
+		mark_blocks(m, l, row, [&](xfs_fileoff_t x) { return !outside(x) && reads[x - o] == '?'; }, inv,
+			    "reads neither old nor new after the witness's crash");
+	} else if (inv == "completed_write_reads_new") {
+		mark_blocks(m, l, data_after, [&](xfs_fileoff_t x) {
+			const xfs_bmbt_irec *e = extent_at(t.final_state.data_fork, x);
+			return !outside(x) && !(is_real(e) && e->br_state == XFS_EXT_NORM && written_by_bio(t, pblk_of(*e, x)));
+		}, inv, "does not read the new data although the write succeeded");
+	} else if (inv == "no_shared_overwrite") {
+		for (size_t i = 0; i < bios; i++) {
+			const Bio &b = t.bios[i];
+			mark_blocks(m, l, row_index(l, RowKind::bio, Section::io, i), [&](xfs_fileoff_t x) {
+				return bio_char(b, x) != ' ' && refcount_of(t.initial.refcount, b.fsbno + (x - b.file_off)) > 1;
+			}, inv, "new data written in place over a shared block (refcount > 1)");
+		}
+	} else if (inv == "valid_atomic_bio") {
+		for (size_t i = 0; i < bios; i++)
+			if (t.bios[i].req_atomic)
+				mark_blocks(m, l, row_index(l, RowKind::bio, Section::io, i),
+					    [&](xfs_fileoff_t x) { return bio_char(t.bios[i], x) != ' '; }, inv,
+					    "a REQ_ATOMIC bio at disk block " + std::to_string(t.bios[i].daddr) +
+						    " that is not the whole write, a power of two within the device's units "
+						    "and naturally aligned on disk");
+	} else if (inv == "others_data_kept") {
+		mark_blocks(m, l, data_after, [&](xfs_fileoff_t x) {
+			for (const auto &e : t.others_mapped)
+				if (x >= e.br_startoff && x < e.end()) {
+					const xfs_bmbt_irec *f = extent_at(t.final_state.data_fork, x);
+					return !is_real(f) || pblk_of(*f, x) != pblk_of(e, x) || written_by_bio(t, pblk_of(e, x));
+				}
+			return false;
+		}, inv, "another actor's committed data, unmapped or overwritten by the write");
+	}
+}
+
+} // namespace
+
+std::vector<Mark> finding_marks(const Trace &t, const Judgement &j, const Layout &l)
+{
+	std::vector<Mark> m;
+	for (const auto &f : j.findings) {
+		std::string reads;
+		if (f.invariant == "torn_write")
+			if (auto c = parse_witness(f.witness))
+				reads = illustrate_crash(t, *c).reads;
+		const size_t before = m.size();
+		marks_for(m, t, l, f.invariant, reads);
+		if (m.size() == before) { // no block of its own: the write, with what it forbids
+			const InvariantInfo *info = info_of(f.invariant);
+			mark_blocks(m, l, row_index(l, RowKind::write, Section::before),
+				    [&](xfs_fileoff_t x) { return x >= l.o && x < l.E; }, f.invariant,
+				    "forbids " + std::string(info ? info->forbids : "what the specification forbids"));
+		}
+	}
+	return m;
+}
+
+namespace {
+
+std::vector<std::string> summary_lines(const Trace &t, const Judgement &j)
+{
+	std::vector<std::string> v;
+	v.push_back("result: " +
+		    (t.result ? "-" + std::string(errno_name(t.result)) : "ok (" + std::to_string(t.bytes_written) + " bytes)") +
+		    ", path " + std::string(path_name(t.path)) + ", " + std::to_string(t.calls.size()) + " iomap_begin call" +
+		    (t.calls.size() == 1 ? "" : "s") + ", " + std::to_string(t.bios.size()) + " bio" +
+		    (t.bios.size() == 1 ? "" : "s") + ", " + std::to_string(t.txns.size()) + " transaction" +
+		    (t.txns.size() == 1 ? "" : "s"));
+	std::string verdict = "verdict (Z3): " + std::string(verdict_name(j.verdict));
+	if (j.findings.empty() && j.inconclusive.empty())
+		verdict += " -- every invariant holds, for every crash state";
+	for (size_t i = 0; i < j.findings.size(); i++)
+		verdict += (i ? ", " : " -- ") + j.findings[i].invariant + " (" +
+			   (j.findings[i].cls == InvClass::safety ? "violation" : "divergence") + ")";
+	if (!j.inconclusive.empty())
+		verdict += "; inconclusive: " + join(j.inconclusive);
+	v.push_back(verdict);
+	return v;
+}
+
+// What happened, one line per event, the file-level decisions in their place
+// (the SVG's list; the terminal has the full decisions).
+std::vector<std::string> step_lines(const Trace &t)
+{
+	constexpr size_t kMaxSteps = 40;
+	std::vector<std::string> v;
+	const bool placed = t.file_branch_at.size() == t.file_branches.size();
+	size_t fb = 0;
+	auto branches_upto = [&](size_t events) {
+		for (; fb < t.file_branches.size() && (!placed || t.file_branch_at[fb] <= events); fb++)
+			if (events > 0 && t.file_branches[fb].taken)
+				v.push_back(std::string(t.file_branches[fb].func) + ": if (" + t.file_branches[fb].cond +
+					    ") -> taken");
+	};
+	for (size_t i = 0; i < t.timeline.size(); i++) {
+		branches_upto(i);
+		const TraceEvent &ev = t.timeline[i];
+		const size_t k = size_t(ev.index);
+		switch (ev.kind) {
+		case TraceEvent::call:
+			v.push_back("iomap_begin #" + std::to_string(k + 1) + " " + mapping_legend(t.calls[k]));
+			break;
+		case TraceEvent::bio:
+			v.push_back("bio " + std::to_string(k) + ": " + blocks_text(t.bios[k].file_off, t.bios[k].file_off + t.bios[k].nblocks) +
+				    " " + bio_legend(t, t.bios[k]));
+			break;
+		case TraceEvent::txn:
+			v.push_back("transaction " + std::to_string(k) + " (" + t.txns[k].name +
+				    (t.txns[k].other ? ", another actor" : "") + "): " + t.txns[k].what);
+			break;
+		case TraceEvent::note: v.push_back(note_label(t.notes[k]) + t.notes[k]); break;
+		}
+	}
+	branches_upto(t.timeline.size());
+	if (v.size() > kMaxSteps) {
+		const size_t more = v.size() - kMaxSteps;
+		v.resize(kMaxSteps);
+		v.push_back("... " + std::to_string(more) + " more (untorn explain prints them all)");
+	}
+	return v;
+}
+
+} // namespace
+
 Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l)
 {
 	for (const auto &f : j.findings) {
@@ -1062,12 +1609,15 @@ Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l)
 		l.rows.push_back({RowKind::reads, Section::crash, "reads (torn_write)", crash_row_cells(l, ill.reads),
 				  "N new  O old  ? neither: an illustration derived from the witness", 0, {}});
 	}
+	l.summary = summary_lines(t, j);
+	l.steps = step_lines(t);
+	l.marks = finding_marks(t, j, l);
 	return l;
 }
 
 std::string explain_case(const Case &c, const Trace &t, const Judgement &j)
 {
-	Layout l = build_layout(t, case_title(c, t));
+	Layout l = layout_with_crash(t, j, build_layout(t, case_title(c, t)));
 	std::string out = header_text(c, t);
 	out += "\n1. layout\n" + render_text(l);
 	out += "\n2. decisions, call by call ([file:line] is untorn's model of the kernel source)\n" + format_decisions(t);
@@ -1089,7 +1639,7 @@ int cmd_explain(const ExplainOptions &o)
 	if (!o.svg.empty()) {
 		try {
 			auto l = explain::build_layout(t, explain::case_title(c, t));
-			write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, l)));
+			write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, std::move(l))));
 		} catch (const std::exception &e) {
 			std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what() << "\n";
 			return EXIT_BAD_INPUT;

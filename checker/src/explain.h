@@ -1,4 +1,4 @@
-// `untorn explain` (issue 7): the pieces behind the command, exported for the
+// `untorn explain`: the pieces behind the command, exported for the
 // tests.  A Layout is the picture of one case -- rows of one character per
 // cell (a cell is one file block, or `scale` blocks when the window is wide)
 // -- drawn as text by render_text and as SVG by render_svg from the very
@@ -33,8 +33,10 @@ struct Window {
 };
 Window choose_window(xfs_fileoff_t o, xfs_fileoff_t E);
 
-enum class RowKind { data, cow, shared, write, grid, disk_ag, disk_aligned, reads };
-enum class Section { before, after, crash };
+enum class RowKind { data, cow, shared, write, grid, disk_ag, disk_aligned, fsbno_aligned, mapping, bio, reads };
+// before the write; the write itself (the mappings ->iomap_begin returned and
+// the bios built from them); after it; after the witness's crash
+enum class Section { before, io, after, crash };
 
 struct Row {
 	RowKind kind;
@@ -46,8 +48,19 @@ struct Row {
 	std::vector<std::string> titles; // optional, per cell: more than the character says (SVG tooltips)
 };
 
+// Cells [c0, c1) of rows[row] that make a finding (drawn outlined, with
+// `why` in the list under the picture).
+struct Mark {
+	size_t row = 0;
+	uint64_t c0 = 0, c1 = 0;
+	std::string invariant, why;
+};
+
 struct Layout {
 	std::string title;
+	std::vector<std::string> summary; // the result, the path, the verdict and what breaks
+	std::vector<std::string> steps;	  // what happened, in order (SVG)
+	std::vector<Mark> marks;
 	Window win;
 	xfs_fileoff_t o = 0, E = 0; // the write's file blocks [o, E)
 	uint64_t write_unit = 1;    // the write length in blocks (at least 1): the natural-alignment unit
@@ -83,9 +96,13 @@ struct CrashIllustration {
 CrashIllustration illustrate_crash(const Trace &t, const CrashChoice &c);
 
 // The picture's title; the picture with, for a torn write, the crash
-// illustration's row (what --svg draws).
+// illustration's row, the result and verdict, and the blocks that make each
+// finding marked (what --svg draws).
 std::string case_title(const Case &c, const Trace &t);
 Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l);
+// The marks alone (layout_with_crash adds them): per broken invariant, the
+// cells that show it.
+std::vector<Mark> finding_marks(const Trace &t, const Judgement &j, const Layout &l);
 
 // The whole explanation printed by `untorn explain` (without the header's I/O).
 std::string format_judgement_explained(const Trace &t, const Judgement &j, const Layout &l);

@@ -25,8 +25,11 @@ bool record_branch(xfs_inode *ip, const char *file, const char *func, const char
 	Branch b{func, cond, taken, line, file};
 	if (ip->cur_call)
 		ip->cur_call->branches.push_back(b);
-	else if (ip->file_branches)
+	else if (ip->file_branches) {
 		ip->file_branches->push_back(b);
+		if (ip->trace && ip->file_branches == &ip->trace->file_branches)
+			ip->trace->file_branch_at.push_back(ip->trace->timeline.size());
+	}
 	return taken;
 }
 

@@ -7,7 +7,7 @@
 //   05 xfs_reflink_allocate_cow / xfs_reflink_fill_cow_hole gain `atomic`
 //      (the shared helpers in xfs_kernel.cpp take it)
 //   06 xfs_direct_write_iomap_begin: the -EAGAIN checks and the
-//      IOMAP_ATOMIC_COW branch (shared/reference/rfc-06-10-...txt)
+//      IOMAP_ATOMIC_COW branch (the series as posted to linux-xfs)
 //   07 xfs_file_dio_write_atomic: -EAGAIN -> xfs_reflink_unshare() -> retry
 //      with IOMAP_DIO_ATOMIC_COW
 //   08 xfs_dio_write_end_io -> xfs_reflink_end_atomic_cow (one transaction)

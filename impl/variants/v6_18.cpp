@@ -13,7 +13,7 @@
 #include "variants.h"
 
 namespace untorn::kern::v6_18 {
-
+static bool xfs_can_sw_atomic_write(xfs_inode *ip) { return ip->geo.reflink; } // as v6_16.cpp
 int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 				     Iomap *iomap, std::optional<Iomap> *)
 {
@@ -26,7 +26,7 @@ int xfs_atomic_write_cow_iomap_begin(xfs_inode *ip, xfs_off_t offset, xfs_off_t 
 	size_t icur;
 	int error;
 
-	if (BRANCH(ip, !ip->geo.reflink)) /* !xfs_can_sw_atomic_write(mp) */
+	if (BRANCH(ip, !xfs_can_sw_atomic_write(ip)))
 		return -EINVAL;
 
 retry:

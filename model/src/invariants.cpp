@@ -21,8 +21,8 @@ Expr any(const std::vector<Expr> &xs)
 
 // The device persists a REQ_ATOMIC bio of `size` bytes at byte `addr` whole
 // or not at all only if it is a power of two within the unit limits and
-// naturally aligned on the disk (DOMAIN §6; block/blk-core.c's rules plus
-// the device's alignment guarantee).
+// naturally aligned on the disk (docs/domain.md, "Two ways to write
+// atomically"; block/blk-core.c's rules plus the device's alignment guarantee).
 Expr device_atomic_ok(const Sym &s, const Expr &size, const Expr &addr)
 {
 	Expr min = s.g(G_DEV_MIN), max = s.g(G_DEV_MAX);
@@ -119,7 +119,7 @@ Expr torn_at(const Sym &s, unsigned kk)
 } // namespace
 
 // Forbids a crash (or failed write) after which [pos, pos+len) reads neither
-// all old nor all new.  DOMAIN §7; RWF_ATOMIC's contract (Documentation/filesystems/iomap).
+// all old nor all new.  docs/domain.md, "Crashes"; RWF_ATOMIC's contract (Documentation/filesystems/iomap).
 Expr inv_torn_write(const Sym &s)
 {
 	std::vector<Expr> at;
@@ -146,7 +146,7 @@ Expr inv_completed_write_reads_new(const Sym &s)
 
 // Forbids any change, now or after later remaps, to blocks outside [o, E):
 // the data fork outside the range, and CoW extents outside it turned written
-// ("write in progress", DOMAIN §7; the trim in xfs_atomic_write_cow_iomap_begin).
+// ("write in progress", docs/domain.md; the trim in xfs_atomic_write_cow_iomap_begin).
 Expr inv_outside_unchanged(const Sym &s)
 {
 	return s.g(G_OUTSIDE_CHANGED) != 0 || s.g(G_COW_WRITTEN_OUTSIDE) != 0;
@@ -172,7 +172,7 @@ Expr inv_no_shared_overwrite(const Sym &s)
 
 // Forbids an accepted REQ_ATOMIC bio that is not the whole write, a power of
 // two within the device's units, naturally aligned on the disk.
-// blk_validate_atomic_write_op_size (block/blk-core.c) and DOMAIN §6.
+// blk_validate_atomic_write_op_size (block/blk-core.c); docs/domain.md.
 Expr inv_valid_atomic_bio(const Sym &s)
 {
 	std::vector<Expr> bad;
@@ -302,7 +302,7 @@ const std::vector<Invariant> &invariants()
 		  "xfs_atomic_write_cow_iomap_begin; iomap_dio_iter"},
 		 inv_sw_mapping_contract},
 		{{"torn_write", InvClass::safety, "a crash or failure after which the range reads neither old nor new",
-		  "RWF_ATOMIC; DOMAIN §7 crash model"},
+		  "RWF_ATOMIC; the crash model of docs/domain.md"},
 		 inv_torn_write},
 		{{"valid_atomic_bio", InvClass::safety,
 		  "an accepted REQ_ATOMIC bio not whole, power-of-two, in limits and disk-aligned",

@@ -281,6 +281,7 @@ struct Trace {
 	std::vector<std::string> notes;
 	std::vector<TraceEvent> timeline;
 	std::vector<Branch> file_branches; // decisions outside ->iomap_begin (admission, path)
+	std::vector<size_t> file_branch_at; // per file branch: the timeline events before it
 	int result = 0;		   // 0 = ok, else errno
 	xfs_off_t bytes_written = 0; // what the syscall returned on success
 	Path path = Path::none;
