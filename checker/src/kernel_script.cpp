@@ -317,15 +317,14 @@ Script script_from_case(const Case &c, const kernel::MkfsGeometry &g)
 	s.geometry.block_size = geo.block_size;
 	const uint32_t bs = geo.block_size;
 	if (!geo.reflink)
-		throw CaseError(c.file, "geometry.reflink",
-		                "true: the scratch filesystem has reflink");
+		throw NotBuildable(c.file, "geometry.reflink",
+		                   "true: the scratch filesystem has reflink");
 	if (!c.state.cow_fork.empty())
-		throw CaseError(
-		    c.file, "cow_fork",
-		    "empty: a CoW fork cannot be built from user space (NOT REPRODUCED)");
+		throw NotBuildable(c.file, "cow_fork",
+		                   "empty: a CoW fork cannot be built from user space");
 	if (!c.state.alloc.empty())
-		throw CaseError(c.file, "alloc",
-		                "absent: the kernel's allocator places new blocks itself");
+		throw NotBuildable(c.file, "alloc",
+		                   "absent: the kernel's allocator places new blocks itself");
 	uint64_t end = c.write.offset + c.write.length;
 	for (const auto &e : c.state.data_fork)
 		end = std::max<uint64_t>(end, uint64_t(e.end()) * bs);
@@ -552,6 +551,9 @@ int guarded(const std::function<int()> &body)
 		return body();
 	} catch (const kernel::Missing &e) {
 		std::cerr << "untorn kernel: " << e.what() << "\n";
+		return EXIT_UNAVAILABLE;
+	} catch (const NotBuildable &e) {
+		std::cerr << "untorn kernel: NOT REPRODUCED: " << e.what() << "\n";
 		return EXIT_UNAVAILABLE;
 	} catch (const CaseError &e) { // a file's error names it; an option's, the option
 		std::cerr << "untorn kernel: " << (e.file.empty() ? e.path + ": " + e.expected : e.what())

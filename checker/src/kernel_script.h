@@ -47,8 +47,13 @@ Script generate_script(uint64_t seed, uint64_t trial, const kernel::MkfsGeometry
 
 // A case's layout as a script: the logical layout (written, unwritten,
 // holes, shared ranges, hint) and its write; physical placement is left to
-// the kernel.  Throws CaseError naming what a script cannot build (a CoW
-// fork, allocator answers, a geometry other than `g`).
+// the kernel.  Throws NotBuildable naming what a valid case holds that user
+// space cannot build (a CoW fork, allocator answers, no reflink): the case
+// is not wrong, so `guarded` reports it NOT REPRODUCED with exit 4, as the
+// exported scripts do.
+struct NotBuildable : CaseError {
+	using CaseError::CaseError;
+};
 Script script_from_case(const Case &c, const kernel::MkfsGeometry &g);
 
 // The content written by layout op `gen` (or atomic write 1000+k) at byte

@@ -151,6 +151,13 @@ bad_input)
 	rc=$?
 	cat "$tmp/err"
 	[ "$rc" -eq 2 ] && grep -q 'mkfs.xfs refused' "$tmp/err" || fail "a geometry mkfs refuses: expected exit 2 naming mkfs, got $rc"
+	# a valid case that user space cannot build (a CoW fork) is not bad
+	# input: NOT REPRODUCED, exit 4, as an exported script says it
+	"$U" kernel run "$here/../../corpus/findings/v6.16/v6.16-hole-runs-to-next-cow-extent-written.json" 2>"$tmp/err"
+	rc=$?
+	cat "$tmp/err"
+	[ "$rc" -eq 4 ] || fail "a case with a CoW fork: expected exit 4, got $rc"
+	grep -q 'NOT REPRODUCED: .*v6.16-hole-runs-to-next-cow-extent-written.json: cow_fork' "$tmp/err" || fail "the message does not say NOT REPRODUCED, naming the file and cow_fork"
 	;;
 export_run)
 	# The exported reproducers, run for real on a raw scratch device each:
