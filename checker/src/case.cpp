@@ -388,6 +388,30 @@ std::optional<Case> load_case_or_report(const fs::path &file)
 	}
 }
 
+bool load_cases_or_report(const std::vector<fs::path> &files, std::vector<Case> &out)
+{
+	bool ok = true;
+	for (const auto &f : files) {
+		try {
+			out.push_back(load_case_file(f));
+		} catch (const CaseError &e) {
+			std::cerr << "untorn: " << e.what() << "\n";
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+std::vector<std::string> accepted_variant_names()
+{
+	std::vector<std::string> names;
+	for (Variant v : all_variants)
+		names.emplace_back(variant_name(v));
+	for (Variant v : whatif_variants)
+		names.emplace_back(variant_name(v));
+	return names;
+}
+
 static nlohmann::ordered_json extent_json(const xfs_bmbt_irec &e)
 {
 	nlohmann::ordered_json j = nlohmann::ordered_json::object();

@@ -1,6 +1,7 @@
 // `untorn check`: seeded random layouts, impl and specification side by side,
-// one replayable counterexample case per distinct finding; and `untorn bench`.
+// one replayable counterexample case per distinct finding.
 #include "commands.h"
+#include "findings.h"
 #include "generate.h"
 #include "minimize.h"
 #include "reports.h"
@@ -27,75 +28,6 @@
 namespace untorn {
 
 namespace fs = std::filesystem;
-
-void add_check_options(CLI::App *cmd, CheckOptions &o)
-{
-	cmd->add_option("--variant", o.variants, "variant(s) to check (default: all)")
-		->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
-	cmd->add_option("--seed", o.seed, "64-bit generator seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
-	cmd->add_option("--count", o.count, "layouts per variant")->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
-	cmd->add_option("--jobs", o.jobs, "worker threads")->check(CLI::Range(1u, 256u));
-	cmd->add_option("--shard", o.shard, "K/N: run the K-th of N disjoint slices of the stream");
-	cmd->add_option("--out", o.out, "folder for counterexample cases and report.json");
-	cmd->add_flag("--json", o.json, "print the summary as JSON");
-	cmd->add_option("--z3-every", o.z3_every, "cross-check the compiled evaluator against Z3 every N layouts (0: never)")
-		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
-	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")->check(CLI::Range(1u, 3600000u));
-	cmd->add_option("--solver-rlimit", o.solver_rlimit, "Z3 resource limit per query (deterministic; 0: none)");
-	cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit, MB")->check(CLI::Range(16u, 1u << 20));
-	cmd->add_flag("--no-minimize", o.no_minimize, "write findings as found, unminimized");
-	cmd->add_option("--known", o.known, "case files or folders of known findings: only new findings count");
-	cmd->add_option("--sarif", o.sarif, "also write a SARIF 2.1.0 report here");
-	cmd->add_option("--junit", o.junit, "also write a JUnit XML report here");
-	cmd->add_flag("--interleave", o.interleave,
-		      "also draw another actor's actions at the write's ILOCK drop points (x_interleave)");
-}
-
-int cmd_minimize(const MinimizeOptions &o)
-{
-	auto loaded = load_case_or_report(o.input);
-	if (!loaded)
-		return EXIT_BAD_INPUT;
-	Case c = std::move(*loaded);
-	Spec spec(Engine::compiled);
-	MinimizeResult r;
-	try {
-		r = minimize_case(c, spec);
-	} catch (const std::invalid_argument &e) {
-		std::cerr << "untorn: minimize: " << o.input << ": " << e.what() << " (verdict clean under "
-			  << variant_name(c.variant) << ")\n";
-		return EXIT_BAD_INPUT;
-	}
-	Case m = r.minimized;
-	Trace t = run_atomic_write(m.state, m.write, m.variant);
-	Spec z3(Engine::z3);
-	Judgement j = z3.judge(t);
-	if (j.broken_names() != r.invariants) {
-		std::cerr << "untorn: minimize: Z3 and the compiled evaluator disagree on the result ([" << join(j.broken_names())
-			  << "] vs [" << join(r.invariants) << "]): a bug in untorn\n";
-		return EXIT_INTERNAL;
-	}
-	m.expect.result = t.result;
-	m.expect.path = t.path;
-	m.expect.verdict = std::string(verdict_name(j.verdict));
-	m.expect.invariants = r.invariants;
-	m.note = (c.note.empty() ? "" : c.note + " ") + "[minimized by untorn minimize: " + std::to_string(r.oracle_calls) +
-		 " oracle calls]";
-	std::cerr << "untorn minimize: " << join(r.invariants) << " kept; " << r.oracle_calls << " oracle calls ("
-		  << r.candidates_rejected_invalid << " invalid candidates never run); entries " << r.entries_before << " -> "
-		  << r.entries_after << ", magnitude " << r.magnitude_before << " -> " << r.magnitude_after << " bits\n";
-	if (o.output.empty()) {
-		std::cout << case_to_json(m);
-		return EXIT_CLEAN;
-	}
-	try {
-		write_file_atomically(o.output, case_to_json(m));
-	} catch (const std::exception &e) {
-		std::cerr << "untorn: minimize: " << e.what() << "\n";
-		return EXIT_BAD_INPUT;
-	}
-	return EXIT_CLEAN;
-}
 
 namespace {
 
@@ -167,6 +99,8 @@ Case as_counterexample(const FindingRec &f)
 	return c;
 }
 
+} // namespace
+
 bool parse_shard(const std::string &s, uint64_t *k, uint64_t *n)
 {
 	auto slash = s.find('/');
@@ -183,14 +117,7 @@ bool parse_shard(const std::string &s, uint64_t *k, uint64_t *n)
 	return *n >= 1 && *k >= 1 && *k <= *n;
 }
 
-
-// A distinct raw finding (variant, invariants, branch path) with its
-// representative layout and its (minimized) counterexample.
-struct RawFinding {
-	std::string key;
-	uint64_t layout;
-	Case c;
-};
+namespace {
 
 std::string content_hash(const std::string &content)
 {
@@ -220,6 +147,8 @@ Case finish_finding(Case c, Spec &spec, bool no_minimize)
 		 (j.findings.empty() ? "" : j.findings.front().witness);
 	return c;
 }
+
+} // namespace
 
 // Known findings: the content of every case under the paths that expects a
 // violation or a divergence.
@@ -294,8 +223,6 @@ void print_findings_summary(const nlohmann::ordered_json &rep, bool no_minimize,
 			  << "] " << f["file"].get<std::string>() << "\n";
 }
 
-} // namespace
-
 int cmd_check(const CheckOptions &o)
 {
 	uint64_t shard_k, shard_n;
@@ -324,7 +251,7 @@ int cmd_check(const CheckOptions &o)
 	// every J-th of those.  Results merge by index, so the report is the same
 	// for any J and the union of the N shards' reports is the whole run's.
 	auto worker = [&](unsigned w) {
-		Spec spec(Engine::compiled, SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
+		Spec spec(Engine::compiled, o.limits());
 		std::map<std::string, FindingRec> mine;
 		Stats st;
 		uint64_t nth = 0;
@@ -400,7 +327,7 @@ int cmd_check(const CheckOptions &o)
 	// raw finding, in key order: deterministic.
 	std::vector<RawFinding> raws;
 	{
-		Spec spec(Engine::compiled, SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
+		Spec spec(Engine::compiled, o.limits());
 		for (const auto &[key, f] : found)
 			raws.push_back({key, f.index, finish_finding(as_counterexample(f), spec, o.no_minimize)});
 	}
@@ -435,184 +362,6 @@ int cmd_check(const CheckOptions &o)
 		return EXIT_FOUND;
 	if (total.inconclusive || total.z3_inconclusive)
 		return EXIT_INCONCLUSIVE; // a query Z3 could not decide is never a pass
-	return EXIT_CLEAN;
-}
-
-int cmd_merge(const MergeOptions &o)
-{
-	std::set<std::string> known;
-	if (!load_known(o.known, known))
-		return EXIT_BAD_INPUT;
-	nlohmann::ordered_json rep;
-	std::map<std::string, std::pair<uint64_t, fs::path>> best; // raw key -> lowest layout, its case file
-	std::vector<std::string> mismatches;
-	for (const auto &dir : o.dirs) {
-		fs::path file = fs::path(dir) / "report.json";
-		nlohmann::ordered_json r;
-		try {
-			std::ifstream in(file);
-			if (!in)
-				throw std::runtime_error("cannot open");
-			r = nlohmann::ordered_json::parse(in);
-			for (const char *k : {"seed", "count", "variants", "layouts", "verdicts", "paths", "raw_findings"})
-				if (!r.contains(k))
-					throw std::runtime_error(std::string("missing \"") + k + "\"; expected a report of untorn check");
-		} catch (const std::exception &e) {
-			std::cerr << "untorn: merge: " << file.string() << ": " << e.what() << "\n";
-			return EXIT_BAD_INPUT;
-		}
-		if (rep.empty()) {
-			rep["seed"] = r["seed"];
-			rep["count"] = r["count"];
-			if (r.value("interleave", false))
-				rep["interleave"] = true;
-			rep["shard"] = "1/1";
-			rep["variants"] = r["variants"];
-			rep["interrupted"] = false;
-			rep["layouts"] = 0;
-			rep["verdicts"] = {{"clean", 0}, {"violation", 0}, {"divergence", 0}, {"inconclusive", 0}};
-			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
-			rep["z3_cross_checks"] = 0;
-			rep["z3_inconclusive"] = 0;
-		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] || r["variants"] != rep["variants"] ||
-			   r.value("interleave", false) != rep.value("interleave", false)) {
-			std::cerr << "untorn: merge: " << file.string()
-				  << ": a different run (seed, count, variants or --interleave differ)\n";
-			return EXIT_BAD_INPUT;
-		}
-		rep["interrupted"] = rep["interrupted"].get<bool>() || r.value("interrupted", false);
-		rep["layouts"] = rep["layouts"].get<uint64_t>() + r["layouts"].get<uint64_t>();
-		for (const char *k : {"clean", "violation", "divergence", "inconclusive"})
-			rep["verdicts"][k] = rep["verdicts"][k].get<uint64_t>() + r["verdicts"][k].get<uint64_t>();
-		for (const char *k : {"hw", "sw", "none"})
-			rep["paths"][k] = rep["paths"][k].get<uint64_t>() + r["paths"][k].get<uint64_t>();
-		rep["z3_cross_checks"] = rep["z3_cross_checks"].get<uint64_t>() + r.value("z3_cross_checks", uint64_t(0));
-		rep["z3_inconclusive"] = rep["z3_inconclusive"].get<uint64_t>() + r.value("z3_inconclusive", uint64_t(0));
-		for (const auto &m : r.value("engine_mismatches", std::vector<std::string>{}))
-			mismatches.push_back(m);
-		for (const auto &raw : r["raw_findings"]) {
-			std::string key = raw["key"];
-			uint64_t layout = raw["layout"];
-			auto it = best.find(key);
-			if (it == best.end() || layout < it->second.first)
-				best[key] = {layout, fs::path(dir) / raw["file"].get<std::string>()};
-		}
-	}
-	// The folders must be the N distinct shards K/N of one run, all of them.
-	{
-		std::set<uint64_t> ks;
-		uint64_t n0 = 0;
-		for (const auto &dir : o.dirs) {
-			std::ifstream in(fs::path(dir) / "report.json");
-			std::string shard = nlohmann::ordered_json::parse(in).value("shard", std::string());
-			uint64_t k, n;
-			if (!parse_shard(shard, &k, &n) || (n0 && n != n0) || !ks.insert(k).second) {
-				std::cerr << "untorn: merge: " << dir << ": shard \"" << shard
-					  << "\" repeats or does not match the others; expected the shards 1/N .. N/N of one run\n";
-				return EXIT_BAD_INPUT;
-			}
-			n0 = n;
-		}
-		if (ks.size() != n0) {
-			std::cerr << "untorn: merge: " << ks.size() << " of " << n0 << " shards given; expected all of them\n";
-			return EXIT_BAD_INPUT;
-		}
-	}
-	std::sort(mismatches.begin(), mismatches.end());
-	rep["engine_mismatches"] = mismatches;
-	std::vector<RawFinding> raws;
-	for (const auto &[key, lf] : best) {
-		try {
-			raws.push_back({key, lf.first, load_case_file(lf.second)});
-		} catch (const CaseError &e) {
-			std::cerr << "untorn: merge: " << e.what() << "\n";
-			return EXIT_BAD_INPUT;
-		}
-	}
-	std::error_code ec;
-	fs::create_directories(o.out, ec);
-	size_t nnew = 0;
-	write_findings(o.out, raws, known, rep, &nnew, nullptr);
-	write_file_atomically(fs::path(o.out) / "report.json", rep.dump(2) + "\n");
-	if (o.json)
-		std::cout << rep.dump(2) << "\n";
-	else {
-		std::cout << "untorn merge: " << o.dirs.size() << " reports, " << rep["layouts"].get<uint64_t>() << " layouts\n";
-		print_findings_summary(rep, false, nnew, o.out);
-	}
-	if (rep["interrupted"].get<bool>())
-		return EXIT_INTERRUPTED;
-	if (!mismatches.empty())
-		return EXIT_INTERNAL;
-	if (nnew)
-		return EXIT_FOUND;
-	if (rep["verdicts"]["inconclusive"].get<uint64_t>() || rep["z3_inconclusive"].get<uint64_t>())
-		return EXIT_INCONCLUSIVE;
-	return EXIT_CLEAN;
-}
-
-int cmd_bench(const BenchOptions &o)
-{
-	using clock = std::chrono::steady_clock;
-	Variant v = *variant_from_name(o.variant);
-	std::vector<Case> cases;
-	cases.reserve(o.count);
-	for (uint64_t i = 0; i < o.count; i++)
-		cases.push_back(generate_layout(o.seed, i, v));
-
-	// The two measurements alternate over the same chunks of layouts, so a
-	// noisy machine slows both alike and their ratio stays meaningful.
-	Spec compiled(Engine::compiled);
-	uint64_t sink = 0;
-	auto time_chunk = [&](uint64_t from, uint64_t to, bool with_spec) {
-		auto t0 = clock::now();
-		for (uint64_t i = from; i < to; i++) {
-			Trace t = run_atomic_write(cases[i].state, cases[i].write, v);
-			sink += t.calls.size();
-			if (with_spec)
-				sink += compiled.judge(t).findings.size();
-		}
-		return std::chrono::duration<double>(clock::now() - t0).count();
-	};
-	// Warm-up, untimed: every layout once, so that every shape the timed
-	// passes meet is already compiled.  (Warming only the first layouts
-	// left the rest's shapes to compile inside the timed passes, and the
-	// ratio then depended on --count: 3.56x at 300,000, 2.77x at 1,000,000.)
-	double t_warm = time_chunk(0, o.count, true);
-	const uint64_t chunks = 20;
-	double t_impl = 0, t_both = 0;
-	for (uint64_t k = 0; k < chunks; k++) {
-		uint64_t from = o.count * k / chunks, to = o.count * (k + 1) / chunks;
-		t_impl += time_chunk(from, to, false);
-		t_both += time_chunk(from, to, true);
-	}
-	double impl = double(o.count) / t_impl, both = double(o.count) / t_both;
-	uint64_t zn = std::min<uint64_t>(o.count, o.z3_sample);
-	double z3 = 0;
-	if (zn) {
-		Spec z(Engine::z3);
-		auto t0 = clock::now();
-		for (uint64_t i = 0; i < zn; i++)
-			sink += z.judge(run_atomic_write(cases[i].state, cases[i].write, v)).findings.size();
-		z3 = double(zn) / std::chrono::duration<double>(clock::now() - t0).count();
-	}
-	if (sink == 42)
-		std::cerr << "";
-	std::cout << "untorn bench: variant " << o.variant << ", seed " << o.seed << ", " << o.count
-		  << " layouts, one thread\n";
-	// (what a check run pays once per shape: the warm-up less a warm pass)
-	std::cout << "  warm-up, untimed: every layout judged once, " << std::fixed << std::setprecision(1)
-		  << t_warm << " s; " << compiled.shapes_built() << " shapes compiled in about "
-		  << std::max(0.0, t_warm - t_both) << " s of it\n"
-		  << std::defaultfloat << std::setprecision(6);
-	std::cout << "  impl alone:                      " << uint64_t(impl) << " layouts/s\n";
-	std::cout << "  impl + specification (compiled): " << uint64_t(both) << " layouts/s\n";
-	if (zn)
-		std::cout << "  impl + specification (Z3 itself, " << zn << " layouts): " << uint64_t(z3) << " layouts/s\n";
-	std::cout << "  cost of the specification: " << impl / both << "x the impl alone (target <= 3x)";
-	if (zn)
-		std::cout << "; compiled evaluator vs Z3: " << both / z3 << "x faster";
-	std::cout << "\n";
 	return EXIT_CLEAN;
 }
 

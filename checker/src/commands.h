@@ -1,46 +1,38 @@
-// The subcommands behind `untorn`, one function each.
+// The commands behind `untorn`: each one's options and its body, cmd_X in
+// X.cpp.  Their command-line form is one row each in command_table.cpp.
 #pragma once
+
+#include "untorn/model.h"
 
 #include <cstdint>
 #include <string>
-#include <string>
 #include <vector>
-
-namespace CLI {
-class App;
-}
 
 namespace untorn {
 
-// CLI11 validator: a non-negative whole number (CLI::NonNegativeNumber
-// accepts fractions and prints its range as a double).
-inline const char *whole_number_error(const std::string &s)
-{
-	if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
-		return "expected a non-negative whole number";
-	return nullptr;
-}
+// Z3's limits per query, as the commands that run Z3 take them.
+struct SolverFlags {
+	unsigned solver_timeout_ms = 10000;
+	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
+	SolverLimits limits() const { return {solver_timeout_ms, solver_rlimit, solver_memory_mb}; }
+};
 
-struct RunOptions {
+struct RunOptions : SolverFlags {
 	std::vector<std::string> files;
 	bool json = false;
 	std::string engine = "z3"; // z3 | compiled
-	unsigned solver_timeout_ms = 10000;
-	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 };
 int cmd_run(const RunOptions &o);
 
-struct ReplayOptions {
+struct ReplayOptions : SolverFlags {
 	std::vector<std::string> paths;
 	bool json = false;
 	std::string sarif, junit; // CI report files ("" = none)
 	std::string engine = "z3";
-	unsigned solver_timeout_ms = 10000;
-	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 };
 int cmd_replay(const ReplayOptions &o);
 
-struct CheckOptions {
+struct CheckOptions : SolverFlags {
 	std::vector<std::string> variants; // empty = all
 	uint64_t seed = 1;
 	uint64_t count = 100000;
@@ -49,14 +41,11 @@ struct CheckOptions {
 	std::string out = "untorn-findings";
 	bool json = false;
 	uint64_t z3_every = 10000;
-	unsigned solver_timeout_ms = 10000;
-	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 	bool no_minimize = false;
 	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
 	std::string sarif, junit;	 // CI report files ("" = none)
 	bool interleave = false;	 // draw interleavings (x_interleave) too
 };
-void add_check_options(CLI::App *cmd, CheckOptions &o);
 int cmd_check(const CheckOptions &o);
 
 // Merges the --out folders of `untorn check --shard K/N` runs into the report
@@ -75,7 +64,6 @@ struct MinimizeOptions {
 };
 int cmd_minimize(const MinimizeOptions &o);
 
-// Issue 7: reports people and CI use (bodies in explain.cpp, xfsio.cpp).
 struct ExplainOptions {
 	std::string input;
 	std::string svg; // "" = no picture
@@ -116,8 +104,9 @@ struct ImportOptions {
 };
 int cmd_import(const ImportOptions &o);
 
-// Issue 5: bounded-exhaustive proofs and variant comparison (prove_cmd.cpp).
-struct ProveOptions {
+// Bounded-exhaustive proofs and variant comparison (prove_cmd.cpp).
+struct ProveOptions : SolverFlags {
+	ProveOptions() { solver_timeout_ms = 60000; } // a proof's queries are larger than a layout's
 	std::vector<std::string> variants; // prove: empty = the kernel versions; diff: exactly two
 	unsigned data_extents = 4, cow_extents = 2, refcount = 2, alloc = 2;
 	std::string geometry = "profiles"; // profiles | 1..4 (one profile) | symbolic
@@ -125,8 +114,6 @@ struct ProveOptions {
 	std::string env = "real";	   // real | all | dax-implies-iomap-dax | dax-iff-iomap-dax
 	std::string out = "untorn-proofs"; // counterexample cases, undecided queries
 	bool json = false;
-	unsigned solver_timeout_ms = 60000;
-	unsigned solver_rlimit = 0, solver_memory_mb = 4096;
 	uint64_t max_paths = 5000000;
 	unsigned jobs = 0; // 0: one per core
 	// Each variant's proof (or the diff) stops after this long, as Ctrl-C

@@ -6,11 +6,13 @@
 // ends, and it ends only after a full sweep in which no candidate was kept:
 // the result is 1-minimal for these steps.
 #include "minimize.h"
+#include "commands.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <functional>
+#include <iostream>
 #include <stdexcept>
 
 namespace untorn {
@@ -396,6 +398,53 @@ MinimizeResult minimize_case(const Case &input, Spec &spec)
 	r.magnitude_before = case_magnitude(input);
 	r.magnitude_after = case_magnitude(cur);
 	return r;
+}
+
+// `untorn minimize`: the minimizer on one case, its result checked by Z3.
+int cmd_minimize(const MinimizeOptions &o)
+{
+	auto loaded = load_case_or_report(o.input);
+	if (!loaded)
+		return EXIT_BAD_INPUT;
+	Case c = std::move(*loaded);
+	Spec spec(Engine::compiled);
+	MinimizeResult r;
+	try {
+		r = minimize_case(c, spec);
+	} catch (const std::invalid_argument &e) {
+		std::cerr << "untorn: minimize: " << o.input << ": " << e.what() << " (verdict clean under "
+			  << variant_name(c.variant) << ")\n";
+		return EXIT_BAD_INPUT;
+	}
+	Case m = r.minimized;
+	Trace t = run_atomic_write(m.state, m.write, m.variant);
+	Spec z3(Engine::z3);
+	Judgement j = z3.judge(t);
+	if (j.broken_names() != r.invariants) {
+		std::cerr << "untorn: minimize: Z3 and the compiled evaluator disagree on the result ([" << join(j.broken_names())
+			  << "] vs [" << join(r.invariants) << "]): a bug in untorn\n";
+		return EXIT_INTERNAL;
+	}
+	m.expect.result = t.result;
+	m.expect.path = t.path;
+	m.expect.verdict = std::string(verdict_name(j.verdict));
+	m.expect.invariants = r.invariants;
+	m.note = (c.note.empty() ? "" : c.note + " ") + "[minimized by untorn minimize: " + std::to_string(r.oracle_calls) +
+		 " oracle calls]";
+	std::cerr << "untorn minimize: " << join(r.invariants) << " kept; " << r.oracle_calls << " oracle calls ("
+		  << r.candidates_rejected_invalid << " invalid candidates never run); entries " << r.entries_before << " -> "
+		  << r.entries_after << ", magnitude " << r.magnitude_before << " -> " << r.magnitude_after << " bits\n";
+	if (o.output.empty()) {
+		std::cout << case_to_json(m);
+		return EXIT_CLEAN;
+	}
+	try {
+		write_file_atomically(o.output, case_to_json(m));
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: minimize: " << e.what() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_CLEAN;
 }
 
 } // namespace untorn

@@ -1,6 +1,5 @@
-// CI report formats (issue 7): SARIF 2.1.0 and JUnit XML, for `untorn check`
-// and `untorn replay` (write_ci_reports, which writes them, is in
-// run_replay.cpp).
+// CI report formats: SARIF 2.1.0 and JUnit XML, for `untorn check` and
+// `untorn replay`, and write_ci_reports, which writes them.
 //
 // SARIF: one rule per invariant of the specification (ruleId = the invariant's
 // name, stable across versions); one result per (case, broken invariant),
@@ -20,6 +19,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 #include <string_view>
 
@@ -364,6 +364,21 @@ std::string junit_report(const std::vector<ReportItem> &items, const std::string
 	}
 	o += "  </testsuite>\n</testsuites>\n";
 	return o;
+}
+
+bool write_ci_reports(const std::vector<ReportItem> &items, const std::string &sarif, const std::string &junit,
+		      const std::string &tool)
+{
+	try {
+		if (!sarif.empty())
+			write_file_atomically(sarif, sarif_report(items, tool));
+		if (!junit.empty())
+			write_file_atomically(junit, junit_report(items, tool));
+	} catch (const std::exception &e) {
+		std::cerr << "untorn: " << e.what() << "\n";
+		return false;
+	}
+	return true;
 }
 
 } // namespace untorn

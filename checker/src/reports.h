@@ -1,4 +1,4 @@
-// CI report formats (issue 7): SARIF 2.1.0 and JUnit XML for check, replay.
+// CI report formats: SARIF 2.1.0 and JUnit XML for check, replay.
 #pragma once
 
 #include "untorn/checker.h"

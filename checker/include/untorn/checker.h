@@ -53,6 +53,8 @@ struct CaseError : std::runtime_error {
 // The commands' form: the case, or nothing after printing the error.
 std::optional<Case> load_case_or_report(const std::filesystem::path &file);
 Case load_case_file(const std::filesystem::path &file);
+// Loads every file first, printing each one's error: false if any failed.
+bool load_cases_or_report(const std::vector<std::filesystem::path> &files, std::vector<Case> &out);
 Case parse_case(const std::string &text, const std::string &file);
 std::string case_to_json(const Case &c); // stable key order, 2-space indent
 
@@ -61,6 +63,10 @@ void write_file_atomically(const std::filesystem::path &dest, const std::string 
 
 // Every *.json file under the given files/folders, sorted, deduplicated.
 std::vector<std::filesystem::path> collect_case_files(const std::vector<std::string> &args);
+
+// Every variant name a case or a command may name: the kernel versions
+// first, then the what-ifs.
+std::vector<std::string> accepted_variant_names();
 
 struct Judgement;
 // The outcome of one run as JSON (`untorn run --json`).
