@@ -225,6 +225,8 @@ void print_findings_summary(const nlohmann::ordered_json &rep, bool no_minimize,
 
 int cmd_check(const CheckOptions &o)
 {
+	if (!o.compare.empty())
+		return cmd_check_compare(o);
 	uint64_t shard_k, shard_n;
 	if (!parse_shard(o.shard, &shard_k, &shard_n)) {
 		std::cerr << "untorn: check: --shard expects K/N with 1 <= K <= N, got \"" << o.shard << "\"\n";

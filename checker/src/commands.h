@@ -45,8 +45,12 @@ struct CheckOptions : SolverFlags {
 	std::vector<std::string> known; // cases of findings already known (e.g. corpus/)
 	std::string sarif, junit;	 // CI report files ("" = none)
 	bool interleave = false;	 // draw interleavings (x_interleave) too
+	// --compare BASE: each layout under BASE and the one --variant, compared
+	std::string compare;
 };
 int cmd_check(const CheckOptions &o);
+// `check --compare` (compare.cpp); cmd_check hands over to it.
+int cmd_check_compare(const CheckOptions &o);
 
 // Merges the --out folders of `untorn check --shard K/N` runs into the report
 // the single run would have written.
@@ -66,7 +70,8 @@ int cmd_minimize(const MinimizeOptions &o);
 
 struct ExplainOptions {
 	std::string input;
-	std::string svg; // "" = no picture
+	std::string svg;        // "" = no picture
+	std::string other = ""; // a second case: the two side by side ("" = one case)
 };
 int cmd_explain(const ExplainOptions &o);
 

@@ -9,6 +9,8 @@
 // it forbids, where it comes from, the witness, and for a torn write which
 // blocks read old and which read new in the witness's crash state.
 #include "explain.h"
+#include "compare.h"
+#include "minimize.h"
 #include "text.h"
 
 #include "commands.h"
@@ -18,6 +20,7 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 namespace untorn {
 
@@ -1625,6 +1628,133 @@ std::string explain_case(const Case &c, const Trace &t, const Judgement &j)
 	return out;
 }
 
+namespace
+{
+
+// A decision line without its "   [file:line]": two variants' files differ,
+// their lines too, where the kernel code is the same.
+std::string_view without_location(std::string_view line)
+{
+	if (line.ends_with("]"))
+		if (size_t at = line.rfind("   ["); at != std::string_view::npos)
+			return line.substr(0, at);
+	return line;
+}
+
+std::vector<std::string> lines_of(const std::string &text)
+{
+	std::vector<std::string> v;
+	for (size_t from = 0; from < text.size();) {
+		size_t nl = text.find('\n', from);
+		if (nl == std::string::npos)
+			nl = text.size();
+		v.push_back(text.substr(from, nl - from));
+		from = nl + 1;
+	}
+	return v;
+}
+
+} // namespace
+
+std::string marked_lines(const std::string &a, const std::string &b)
+{
+	const auto la = lines_of(a), lb = lines_of(b);
+	const size_t n = la.size(), m = lb.size();
+	auto same = [&](size_t i, size_t j) {
+		return without_location(la[i]) == without_location(lb[j]);
+	};
+	// longest common subsequence of the suffixes; a trace too long for the
+	// table is compared line by line
+	const bool table = n * m <= (size_t(1) << 24);
+	std::vector<uint32_t> lcs(table ? (n + 1) * (m + 1) : 0, 0);
+	auto at = [&](size_t i, size_t j) -> uint32_t & { return lcs[i * (m + 1) + j]; };
+	if (table)
+		for (size_t i = n; i-- > 0;)
+			for (size_t j = m; j-- > 0;)
+				at(i, j) = same(i, j) ? at(i + 1, j + 1) + 1
+				                      : std::max(at(i + 1, j), at(i, j + 1));
+	std::string out;
+	size_t i = 0, j = 0;
+	while (i < n || j < m) {
+		if (i < n && j < m && same(i, j)) {
+			out += "  " + la[i++] + "\n";
+			j++;
+		} else if (i < n && (j == m || (table ? at(i + 1, j) >= at(i, j + 1) : true))) {
+			out += "- " + la[i++] + "\n";
+			if (!table && j < m)
+				out += "+ " + lb[j++] + "\n";
+		} else {
+			out += "+ " + lb[j++] + "\n";
+		}
+	}
+	return out;
+}
+
+std::string explain_pair(const Case &a, const Trace &ta, const Judgement &ja, const Case &b,
+                         const Trace &tb, const Judgement &jb)
+{
+	const std::string an(variant_name(ta.variant)), bn(variant_name(tb.variant));
+	std::string out = "untorn explain: a pair, side by side\n";
+	out += "  - " + a.name + (a.file.empty() ? "" : " (" + a.file + ")") + ", variant " + an +
+	       "\n";
+	out += "  + " + b.name + (b.file.empty() ? "" : " (" + b.file + ")") + ", variant " + bn +
+	       "\n";
+	Case ka = a, kb = b;
+	kb.variant = ka.variant;
+	const bool same_input = canonical_content(ka) == canonical_content(kb);
+	out += same_input ? "the same layout and write under both variants\n"
+	                  : "the two cases' layouts or writes differ: the traces below are of "
+	                    "different inputs\n";
+	if (auto d = first_difference(ta, ja, tb, jb))
+		out += "first difference (" + d->key() + "): " + d->what + "\n";
+	else
+		out += "no difference: the two runs agree in result, path, bytes written, limits, "
+		       "the forks and refcounts "
+		       "after the write, every invariant's verdict, the bios, transactions, "
+		       "mappings and decisions\n";
+
+	Layout la = build_layout(ta, case_title(a, ta)), lb = build_layout(tb, case_title(b, tb));
+	out += "\n" + header_text(a, ta).substr(header_text(a, ta).find('\n') + 1);
+	out += "\n1. layout, under " + an + "\n" + render_text(la);
+	if (!same_input) {
+		out += "\n" + header_text(b, tb).substr(header_text(b, tb).find('\n') + 1);
+		out += "   layout, under " + bn + "\n" + render_text(lb);
+	} else if (ta.final_state.data_fork != tb.final_state.data_fork ||
+	           ta.final_state.cow_fork != tb.final_state.cow_fork ||
+	           ta.final_state.refcount != tb.final_state.refcount) {
+		out += "  under " + bn + ":\n" + ruler(lb.win, "file block") +
+		       rows_text(lb, Section::after);
+	} else {
+		out += "  under " + bn + ": the same after the write\n";
+	}
+	out += "\n2. decisions, side by side (- only under " + an + ", + only under " + bn +
+	       "; lines compared without their [file:line])\n" +
+	       marked_lines(format_decisions(ta), format_decisions(tb));
+
+	out += "\n3. judgement (Z3, the reference engine)\n";
+	auto verdict_line = [](const std::string &marker, const std::string &name,
+	                       const Judgement &j) {
+		return "  " + marker + " " + name + ": " + std::string(verdict_name(j.verdict)) +
+		       (j.findings.empty() ? "" : " [" + join(j.broken_names()) + "]") +
+		       (j.inconclusive.empty() ? ""
+		                               : ", INCONCLUSIVE [" + join(j.inconclusive) + "]") +
+		       "\n";
+	};
+	out += verdict_line("-", an, ja) + verdict_line("+", bn, jb);
+	for (const auto &[only, other, name] : {std::tuple{&ja, &jb, an}, std::tuple{&jb, &ja, bn}})
+		for (const auto &n : findings_added(*other, *only)) {
+			const InvariantInfo *info = info_of(n);
+			out += "  " + n + ": broken under " + name + " only" +
+			       (info ? std::string(" -- it forbids ") + info->forbids : "") + "\n";
+		}
+	const std::string ea = format_expect(a, ta, ja), eb = format_expect(b, tb, jb);
+	if (!ea.empty())
+		out += "  - " + ea.substr(2);
+	if (!eb.empty())
+		out += "  + " + eb.substr(2);
+	return out;
+}
+
 } // namespace explain
 
 int cmd_explain(const ExplainOptions &o)
@@ -1636,6 +1766,22 @@ int cmd_explain(const ExplainOptions &o)
 	Trace t = run_atomic_write(c.state, c.write, c.variant);
 	Spec spec(Engine::z3);
 	Judgement j = spec.judge(t);
+	if (!o.other.empty()) {
+		if (!o.svg.empty()) {
+			std::cerr
+			    << "untorn: explain: --svg draws one case; give one case, not two\n";
+			return EXIT_BAD_INPUT;
+		}
+		auto other = load_case_or_report(o.other);
+		if (!other)
+			return EXIT_BAD_INPUT;
+		Trace t2 = run_atomic_write(other->state, other->write, other->variant);
+		Judgement j2 = spec.judge(t2);
+		std::cout << explain::explain_pair(c, t, j, *other, t2, j2);
+		return j.verdict == Verdict::inconclusive || j2.verdict == Verdict::inconclusive
+		           ? EXIT_INCONCLUSIVE
+		           : EXIT_CLEAN;
+	}
 	if (!o.svg.empty()) {
 		try {
 			auto l = explain::build_layout(t, explain::case_title(c, t));

@@ -108,4 +108,14 @@ std::vector<Mark> finding_marks(const Trace &t, const Judgement &j, const Layout
 std::string format_judgement_explained(const Trace &t, const Judgement &j, const Layout &l);
 std::string explain_case(const Case &c, const Trace &t, const Judgement &j);
 
+// Two texts line by line, each line marked "  " (in both), "- " (only in `a`)
+// or "+ " (only in `b`), lines compared without a trailing "   [file:line]".
+std::string marked_lines(const std::string &a, const std::string &b);
+// `untorn explain A B`: two cases (as `check --compare` writes them, the same
+// layout under two variants) side by side: the first difference, the layout
+// (once when the same), both decision traces with differing lines marked,
+// and both judgements.
+std::string explain_pair(const Case &a, const Trace &ta, const Judgement &ja, const Case &b,
+                         const Trace &tb, const Judgement &jb);
+
 } // namespace untorn::explain

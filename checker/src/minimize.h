@@ -6,6 +6,7 @@
 #include "untorn/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,8 @@ namespace untorn {
 
 struct MinimizeResult {
 	Case minimized;
-	std::vector<std::string> invariants; // the set kept broken
+	std::vector<std::string> invariants; // the set kept broken (minimize_case)
+	std::string kept;                    // what the oracle kept equal (minimize_keeping)
 	uint64_t oracle_calls = 0;
 	uint64_t candidates_rejected_invalid = 0; // failed validate_state, never run
 	size_t entries_before = 0, entries_after = 0; // extents + refcounts + allocator answers
@@ -28,6 +30,14 @@ uint64_t case_magnitude(const Case &c);
 // is 1-minimal: no single step (removal, shrink, merge, move toward small
 // aligned values) keeps exactly the same broken invariants.  Deterministic.
 MinimizeResult minimize_case(const Case &input, Spec &spec);
+
+// The same steps with another oracle: a candidate is kept when `key` gives it
+// the same string as the input ("" means the property is lost).  Throws
+// std::invalid_argument(`nothing`) when the input's key is "".  minimize_case
+// is this with the broken invariants as the key.
+using MinimizeKey = std::function<std::string(const Case &)>;
+MinimizeResult minimize_keeping(const Case &input, const MinimizeKey &key,
+                                const std::string &nothing);
 
 // The case's content (variant, state, write) as canonical JSON: two cases
 // with equal canonical forms are the same finding, whatever their names.
