@@ -126,6 +126,10 @@ std::vector<Command> rows()
 		        "--interleave", o.interleave,
 		        "also draw another actor's actions at the write's ILOCK drop points "
 		        "(x_interleave)");
+		    // (checked by the command, which names the variants it knows)
+		    cmd->add_option("--compare", o.compare,
+		                    "BASE: run every layout under BASE and the one --variant, and "
+		                    "report where they differ");
 	    }));
 	t.push_back(command<MergeOptions>(
 	    "merge", "merge the --out folders of sharded check runs into one report", cmd_merge,
@@ -148,6 +152,9 @@ std::vector<Command> rows()
 	    "explain", "draw a case's layout, trace its decisions, show what breaks", cmd_explain,
 	    [](CLI::App *cmd, ExplainOptions &o) {
 		    cmd->add_option("case", o.input, "the case")->required();
+		    cmd->add_option("other", o.other,
+		                    "a second case (e.g. the same layout under another variant, as "
+		                    "check --compare writes them): the two side by side");
 		    cmd->add_option("--svg", o.svg,
 		                    "also draw the layout as an SVG picture into this file");
 	    }));
