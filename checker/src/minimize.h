@@ -6,6 +6,7 @@
 #include "untorn/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,17 @@ uint64_t case_magnitude(const Case &c);
 // is 1-minimal: no single step (removal, shrink, merge, move toward small
 // aligned values) keeps exactly the same broken invariants.  Deterministic.
 MinimizeResult minimize_case(const Case &input, Spec &spec);
+
+// Does a candidate (valid, smaller than the case it came from) still have
+// the property being kept?  One call is one oracle call.
+using MinimizeOracle = std::function<bool(const Case &)>;
+
+// The same search, keeping whatever `keeps_property` asks for: "the two
+// variants still differ in the same way" for a pair (the candidate's
+// variant is the input's; the oracle runs whichever variants it compares).
+// The input is assumed to have the property.  `invariants` is left empty.
+// Deterministic when the oracle is.
+MinimizeResult minimize_case_with(const Case &input, const MinimizeOracle &keeps_property);
 
 // The case's content (variant, state, write) as canonical JSON: two cases
 // with equal canonical forms are the same finding, whatever their names.
