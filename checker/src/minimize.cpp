@@ -306,6 +306,13 @@ private:
 		const Geometry &g = base_.state.geo;
 		if (g.ag_count > 1)
 			add().state.geo.ag_count -= 1;
+		// half first: a power-of-two AG stays one (the amount search
+		// below is not monotone there: one block less changes agblklog)
+		if (g.ag_blocks / 2 >= 2) {
+			Case &c = add();
+			c.state.geo.ag_blocks = g.ag_blocks / 2;
+			reencode(c, g);
+		}
 		if (g.ag_blocks > 2)
 			add_family(g.ag_blocks - 2, [g](Case &c, uint64_t d) {
 				c.state.geo.ag_blocks = uint32_t(g.ag_blocks - d);
