@@ -426,7 +426,8 @@ TEST_CASE("minimize shrinks large numbers by bisection", "[minimize]")
 	REQUIRE(validate_state(c.state, c.write).empty());
 	Spec spec(Engine::compiled);
 	const MinimizeResult r = minimize_case(c, spec);
-	CHECK(r.invariants == std::vector<std::string>{"no_spurious_failure", "sw_mapping_contract"});
+	CHECK(r.invariants ==
+	      std::vector<std::string>{"no_spurious_failure", "sw_mapping_contract"});
 	CHECK(r.oracle_calls <= 200);
 	REQUIRE(r.minimized.state.cow_fork.size() == 1);
 	CHECK(r.minimized.state.cow_fork[0].br_blockcount == 1u);

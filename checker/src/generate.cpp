@@ -292,7 +292,8 @@ LayoutBounds layout_bounds_of(const ProveBounds &b)
 	return l;
 }
 
-Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant, const LayoutBounds &bounds)
+Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant,
+                            const LayoutBounds &bounds)
 {
 	for (uint64_t attempt = 0;; attempt++) {
 		// a stream of its own: not check's layouts with other geometries
@@ -305,7 +306,8 @@ Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant, cons
 		b.geometry();
 		auto &geo = b.c.state.geo;
 		if (!bounds.geometries.empty()) {
-			const GeometryProfile &p = bounds.geometries[r.below(bounds.geometries.size())];
+			const GeometryProfile &p =
+			    bounds.geometries[r.below(bounds.geometries.size())];
 			const bool reflink = geo.reflink || geo.block_size < XFS_MIN_CRC_BLOCKSIZE;
 			geo.block_size = p.block_size;
 			geo.ag_blocks = p.ag_blocks;

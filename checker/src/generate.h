@@ -35,6 +35,7 @@ LayoutBounds layout_bounds_of(const ProveBounds &b);
 // The i-th layout of the stream for `seed` within `bounds`: the generator's
 // layout on a geometry the bounds allow, with entries dropped at random until
 // each kind is within its bound.  Always a valid case.
-Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant, const LayoutBounds &bounds);
+Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant,
+                            const LayoutBounds &bounds);
 
 } // namespace untorn

@@ -178,8 +178,9 @@ private:
 		if (base_.write.offset) {
 			add().write.offset = 0;
 			// keeps the offset's alignment to the length (admission)
-			add_family(base_.write.offset / std::max<uint64_t>(1, base_.write.length),
-				   [](Case &c, uint64_t k) { c.write.offset -= k * c.write.length; });
+			add_family(
+			    base_.write.offset / std::max<uint64_t>(1, base_.write.length),
+			    [](Case &c, uint64_t k) { c.write.offset -= k * c.write.length; });
 		}
 		// shift the whole file left, keeping every alignment of file offsets
 		uint64_t lo = base_.write.offset / bs;
@@ -216,8 +217,9 @@ private:
 				h.br_blockcount -= d;
 			});
 			// toward file offset 0, alone
-			add_family(e.br_startoff,
-				   [fork, i](Case &c, uint64_t d) { (c.state.*fork)[i].br_startoff -= d; });
+			add_family(e.br_startoff, [fork, i](Case &c, uint64_t d) {
+				(c.state.*fork)[i].br_startoff -= d;
+			});
 			if (e.br_state == XFS_EXT_UNWRITTEN && !isnullstartblock(e.br_startblock))
 				(add().state.*fork)[i].br_state = XFS_EXT_NORM;
 			// merge with the next extent when they touch in file offsets
@@ -261,13 +263,15 @@ private:
 			for (xfs_fsblock_t t : targets(base_.state.alloc[i].startblock))
 				add().state.alloc[i].startblock = t;
 			add_family(base_.state.alloc[i].blockcount - 1,
-				   [i](Case &c, uint64_t d) { c.state.alloc[i].blockcount -= d; });
+			           [i](Case &c, uint64_t d) { c.state.alloc[i].blockcount -= d; });
 		}
 		for (size_t i = 0; i < base_.state.refcount.size(); i++) {
 			const auto &r = base_.state.refcount[i];
 			if (r.rc_refcount > 2)
 				add().state.refcount[i].rc_refcount = 2;
-			add_family(r.rc_blockcount - 1, [i](Case &c, uint64_t d) { c.state.refcount[i].rc_blockcount -= d; });
+			add_family(r.rc_blockcount - 1, [i](Case &c, uint64_t d) {
+				c.state.refcount[i].rc_blockcount -= d;
+			});
 			add_family(r.rc_blockcount - 1, [i](Case &c, uint64_t d) {
 				auto &h = c.state.refcount[i];
 				h.rc_startblock += d;
@@ -395,7 +399,8 @@ MinimizeResult minimize_case(const Case &input, Spec &spec)
 	const std::vector<std::string> want = broken(input);
 	if (want.empty())
 		throw std::invalid_argument("the case breaks no invariant: nothing to minimize");
-	MinimizeResult r = minimize_case_with(input, [&](const Case &c) { return broken(c) == want; });
+	MinimizeResult r =
+	    minimize_case_with(input, [&](const Case &c) { return broken(c) == want; });
 	r.oracle_calls++; // the input's own judgement
 	r.invariants = want;
 	return r;

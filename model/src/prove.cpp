@@ -812,8 +812,8 @@ template <class R> std::vector<SweepStats> per_sweep(const SweepResults<R> &sr)
 	std::vector<SweepStats> v;
 	for (size_t i = 0; i < sr.parts.size() && i < sr.sweeps.size(); i++)
 		if (sr.parts[i])
-			v.push_back({sr.sweeps[i].describe(), sr.sweeps[i].size(), sr.finished[i] != 0,
-			             sr.parts[i]->stats});
+			v.push_back({sr.sweeps[i].describe(), sr.sweeps[i].size(),
+			             sr.finished[i] != 0, sr.parts[i]->stats});
 	return v;
 }
 
@@ -1120,9 +1120,11 @@ std::string confirm_counterexample(const ConcreteCase &k, Variant v, const std::
 	c.reflink = g.reflink;
 	c.inode_dax = k.state.env.inode_dax;
 	c.iter_flags = k.state.env.iter_flags;
-	for (auto [from, to] : {std::pair{&k.state.data_fork, &c.data}, std::pair{&k.state.cow_fork, &c.cow}})
+	for (auto [from, to] :
+	     {std::pair{&k.state.data_fork, &c.data}, std::pair{&k.state.cow_fork, &c.cow}})
 		for (const auto &e : *from)
-			to->push_back({in(e.br_startoff), in(e.br_startblock), in(e.br_blockcount), in(e.br_state)});
+			to->push_back({in(e.br_startoff), in(e.br_startblock), in(e.br_blockcount),
+			               in(e.br_state)});
 	for (const auto &r : k.state.refcount)
 		c.refcount.push_back({in(r.rc_startblock), in(r.rc_blockcount), in(r.rc_refcount)});
 	for (const auto &a : k.state.alloc)
