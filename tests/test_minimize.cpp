@@ -407,3 +407,32 @@ TEST_CASE("minimize: interleaved actions are dropped and their ranges shrunk", "
 	CHECK(a.count == 1u);
 	CHECK(validate_state(r.minimized.state, r.minimized.write).empty());
 }
+
+TEST_CASE("minimize shrinks large numbers by bisection", "[minimize]")
+{
+	// The v6.16 delalloc EIO as a prover may find it: a 16 MiB write at byte
+	// 363102857378922496 in the middle of a 2^20-block delalloc CoW
+	// reservation.  Shortening the reservation one block at a time took
+	// over a million oracle calls.
+	Case c;
+	c.name = "delalloc-far-and-wide";
+	c.variant = *variant_from_name("v6.16");
+	c.state.geo = geo(4096, 4096, 4, true, 0);
+	c.state.dev = {0, 0};
+	c.state.alloc_policy = AllocPolicy::script_only;
+	const uint64_t off = 363102857378922496ULL, wblk = off / 4096;
+	c.state.cow_fork = {ext(wblk - (1u << 19), DELAYSTARTBLOCK, 1u << 20)};
+	c.write = {off, 16u << 20};
+	REQUIRE(validate_state(c.state, c.write).empty());
+	Spec spec(Engine::compiled);
+	const MinimizeResult r = minimize_case(c, spec);
+	CHECK(r.invariants ==
+	      std::vector<std::string>{"no_spurious_failure", "sw_mapping_contract"});
+	CHECK(r.oracle_calls <= 200);
+	REQUIRE(r.minimized.state.cow_fork.size() == 1);
+	CHECK(r.minimized.state.cow_fork[0].br_blockcount == 1u);
+	CHECK(r.minimized.state.cow_fork[0].br_startoff == 0u);
+	CHECK(r.minimized.write.offset == 0u);
+	CHECK(r.minimized.write.length == r.minimized.state.geo.block_size);
+	CHECK(validate_state(r.minimized.state, r.minimized.write).empty());
+}

@@ -124,6 +124,11 @@ struct ProveOptions : SolverFlags {
 	// Each variant's proof (or the diff) stops after this long, as Ctrl-C
 	// stops it but inconclusive (exit 5), saying how far it got; 0: none.
 	double time_limit_s = 0;
+	// Random layouts within the bounds, run before the exploration: a
+	// counterexample (or difference) among them is the answer.  0: none.
+	uint64_t random_layouts = 100000;
+	uint64_t seed = 1;
+	std::vector<std::string> known; // case files or folders of known findings, to name a match
 };
 int cmd_prove(const ProveOptions &o);
 int cmd_diff(const ProveOptions &o);

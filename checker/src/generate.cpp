@@ -278,4 +278,67 @@ Case generate_layout(uint64_t seed, uint64_t index, Variant variant, bool interl
 	return c;
 }
 
+LayoutBounds layout_bounds_of(const ProveBounds &b)
+{
+	LayoutBounds l;
+	l.data_extents = b.data_extents;
+	l.cow_extents = b.cow_extents;
+	l.refcount = b.refcount;
+	l.alloc = b.alloc;
+	if (!b.symbolic_geometry)
+		l.geometries = b.geometries;
+	l.block_sizes = b.block_sizes;
+	l.envs = b.envs;
+	return l;
+}
+
+Case generate_layout_within(uint64_t seed, uint64_t index, Variant variant,
+                            const LayoutBounds &bounds)
+{
+	for (uint64_t attempt = 0;; attempt++) {
+		// a stream of its own: not check's layouts with other geometries
+		Rng r(seed ^ (index * 0x9e3779b97f4a7c15ULL) ^ (attempt * 0xd1b54a32d192ed03ULL) ^
+		      0xbb67ae8584caa73bULL);
+		r.next();
+		Builder b{r, {}, {}};
+		b.c.variant = variant;
+		b.c.name = "seed" + std::to_string(seed) + "-layout" + std::to_string(index);
+		b.geometry();
+		auto &geo = b.c.state.geo;
+		if (!bounds.geometries.empty()) {
+			const GeometryProfile &p =
+			    bounds.geometries[r.below(bounds.geometries.size())];
+			const bool reflink = geo.reflink || geo.block_size < XFS_MIN_CRC_BLOCKSIZE;
+			geo.block_size = p.block_size;
+			geo.ag_blocks = p.ag_blocks;
+			geo.ag_count = p.ag_count;
+			geo.cowextsize = p.cowextsize;
+			geo.reflink = reflink && p.block_size >= XFS_MIN_CRC_BLOCKSIZE;
+			b.c.state.dev = {p.awu_min, p.awu_max};
+		} else if (!bounds.block_sizes.empty()) {
+			geo.block_size = bounds.block_sizes[r.below(bounds.block_sizes.size())];
+			geo.reflink = geo.reflink && geo.block_size >= XFS_MIN_CRC_BLOCKSIZE;
+		}
+		if (!bounds.envs.empty())
+			b.c.state.env = bounds.envs[r.below(bounds.envs.size())];
+		b.c.state.alloc_policy = AllocPolicy::script_only;
+		uint64_t o, n;
+		b.write(&o, &n);
+		b.data_fork(o, n);
+		b.refcounts();
+		b.cow_fork(o, n);
+		b.alloc(n);
+		auto trim = [&](auto &v, unsigned most) {
+			while (v.size() > most)
+				v.erase(v.begin() + long(r.below(v.size())));
+		};
+		trim(b.c.state.data_fork, bounds.data_extents);
+		trim(b.c.state.cow_fork, bounds.cow_extents);
+		trim(b.c.state.refcount, bounds.refcount);
+		trim(b.c.state.alloc, bounds.alloc);
+		if (validate_state(b.c.state, b.c.write).empty())
+			return b.c;
+	}
+}
+
 } // namespace untorn

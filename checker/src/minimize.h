@@ -33,11 +33,22 @@ MinimizeResult minimize_case(const Case &input, Spec &spec);
 
 // The same steps with another oracle: a candidate is kept when `key` gives it
 // the same string as the input ("" means the property is lost).  Throws
-// std::invalid_argument(`nothing`) when the input's key is "".  minimize_case
-// is this with the broken invariants as the key.
+// std::invalid_argument(`nothing`) when the input's key is "".  Built on
+// minimize_case_with, below.
 using MinimizeKey = std::function<std::string(const Case &)>;
 MinimizeResult minimize_keeping(const Case &input, const MinimizeKey &key,
                                 const std::string &nothing);
+
+// Does a candidate (valid, smaller than the case it came from) still have
+// the property being kept?  One call is one oracle call.
+using MinimizeOracle = std::function<bool(const Case &)>;
+
+// The same search, keeping whatever `keeps_property` asks for: "the two
+// variants still differ in the same way" for a pair (the candidate's
+// variant is the input's; the oracle runs whichever variants it compares).
+// The input is assumed to have the property.  `invariants` is left empty.
+// Deterministic when the oracle is.
+MinimizeResult minimize_case_with(const Case &input, const MinimizeOracle &keeps_property);
 
 // The case's content (variant, state, write) as canonical JSON: two cases
 // with equal canonical forms are the same finding, whatever their names.

@@ -3,6 +3,8 @@
 // through the checker's own loader, impl and specification; and `untorn
 // census`, which counts the paths a proof at the same bounds has to explore.
 #include "commands.h"
+#include "minimize.h"
+#include "portfolio.h"
 #include "text.h"
 #include "untorn/census.h"
 #include "untorn/checker.h"
@@ -189,11 +191,91 @@ std::string stats_text(const ProveStats &s)
 	return t.str();
 }
 
+nlohmann::ordered_json outcomes_json(const ProveStats &s)
+{
+	nlohmann::ordered_json failed = nlohmann::ordered_json::object();
+	for (auto [e, n] : s.failed)
+		failed[std::string(errno_name(e))] = n;
+	return {{"done", {{"hw", s.done_hw}, {"sw", s.done_sw}}},
+	        {"refused", s.refused},
+	        {"failed", failed}};
+}
+
 nlohmann::ordered_json stats_json(const ProveStats &s)
 {
 	return {{"sweeps", s.sweeps},           {"paths", s.paths},
 	        {"split_paths", s.split_paths}, {"fact_cases", s.fact_cases},
-	        {"decisions", s.decisions},     {"judgements", s.judgements}};
+	        {"decisions", s.decisions},     {"judgements", s.judgements},
+	        {"outcomes", outcomes_json(s)}};
+}
+
+nlohmann::ordered_json per_sweep_json(const std::vector<SweepStats> &v)
+{
+	nlohmann::ordered_json a = nlohmann::ordered_json::array();
+	for (const auto &s : v)
+		a.push_back({{"sweep", s.sweep},
+		             {"size", s.size},
+		             {"finished", s.finished},
+		             {"paths", s.stats.paths},
+		             {"outcomes", outcomes_json(s.stats)}});
+	return a;
+}
+
+// How the explored paths ended, in one line.
+std::string outcomes_text(const ProveStats &s)
+{
+	std::ostringstream t;
+	t << "paths ended: write done " << s.done_hw << " hw, " << s.done_sw
+	  << " sw; refused at admission " << s.refused << "; failed";
+	if (s.failed.empty())
+		t << " 0";
+	for (auto [e, n] : s.failed)
+		t << " " << errno_name(e) << " " << n;
+	return t.str();
+}
+
+// A proof none of whose paths wrote anything proves nothing about a write
+// that succeeds: said, not hidden in the counts.
+std::string vacuity_warning(const ProveStats &s)
+{
+	if (s.paths == 0 || s.done_hw + s.done_sw > 0)
+		return "";
+	return "no explored path ends with the write done: within these bounds no write "
+	       "succeeds, so nothing here is about a successful write (allow allocator "
+	       "answers or mapped extents)";
+}
+
+// What the minimizer made of a witness, for a note or a report.
+struct Shown {
+	Case c;
+	uint64_t oracle_calls = 0;
+	bool minimized = false;
+};
+
+Shown minimized_witness(const ConcreteCase &k, Variant v)
+{
+	Shown s;
+	s.c.variant = v;
+	s.c.state = k.state;
+	s.c.write = k.write;
+	Spec spec(Engine::compiled);
+	if (spec.judge(run_atomic_write(k.state, k.write, v)).broken_names().empty())
+		return s; // (a divergence, reported where it is confirmed)
+	MinimizeResult m = minimize_case(s.c, spec);
+	s.c = m.minimized;
+	s.oracle_calls = m.oracle_calls;
+	s.minimized = true;
+	return s;
+}
+
+// The crash choice that breaks `invariant` on `c`, as the specification says.
+std::string witness_of(const Case &c, const std::string &invariant)
+{
+	Judgement j = Spec(Engine::z3).judge(run_atomic_write(c.state, c.write, c.variant));
+	for (const auto &f : j.findings)
+		if (f.invariant == invariant)
+			return f.witness;
+	return "";
 }
 
 // Writes a counterexample as a case with the expectations the concrete run
@@ -239,23 +321,133 @@ void make_out_dir(const std::string &out)
 		throw std::runtime_error(out + ": cannot create the output folder");
 }
 
+// One invariant's counterexample shown: minimized, checked against the
+// concolic build, written as a case and replayed.
+nlohmann::ordered_json show_counterexample(const ConcreteCase &k, Variant v, const std::string &inv,
+                                           const std::string &how, const ProveOptions &o,
+                                           const std::vector<KnownFinding> &known,
+                                           std::vector<std::string> &divergences,
+                                           std::string *where)
+{
+	const std::string vn(variant_name(v));
+	Shown w = minimized_witness(k, v);
+	const ConcreteCase mk{w.c.state, w.c.write};
+	if (std::string d = confirm_counterexample(mk, v, inv); !d.empty())
+		divergences.push_back(inv + " (minimized witness): " + d);
+	const std::string witness = witness_of(w.c, inv);
+	make_out_dir(o.out);
+	fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + inv + ".json");
+	const std::string match = match_known(w.c, known);
+	std::string note =
+	    "untorn prove " + vn + " (" + bounds_text(o) + "): counterexample to " + inv + ", " +
+	    how +
+	    (w.minimized ? ", minimized in " + std::to_string(w.oracle_calls) + " oracle calls"
+	                 : std::string()) +
+	    "; " + witness + "." + (match.empty() ? "" : " The known finding " + match + ".");
+	if (std::string d = write_and_replay(mk, v, "prove-" + vn + "-" + inv, note, inv, file);
+	    !d.empty())
+		divergences.push_back(d);
+	*where = file.string() + " (" + witness + ")" +
+	         (match.empty() ? "" : "; known finding " + match);
+	nlohmann::ordered_json j = {{"case", file.string()},
+	                            {"witness", witness},
+	                            {"found_by", how},
+	                            {"minimizer_oracle_calls", w.oracle_calls},
+	                            {"entries", case_entries(w.c)},
+	                            {"magnitude", case_magnitude(w.c)}};
+	j["known"] =
+	    match.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(match);
+	return j;
+}
+
+void print_invariant_line(const ProveOptions &o, const InvariantProof &ip,
+                          const std::string &status, const std::string &where)
+{
+	if (!o.json)
+		std::cout << "  " << std::left << std::setw(15) << status << std::setw(27)
+		          << ip.name << (ip.cls == InvClass::safety ? "safety  " : "liveness")
+		          << (where.empty() ? "" : "  " + where) << "\n";
+}
+
 int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
-              bool *any_divergence)
+              bool *any_divergence, const std::vector<KnownFinding> &known)
 {
 	const std::string vn(variant_name(v));
 	ProveBounds b = bounds_of(o);
 	stop_on_sigint_or_time(b, o);
+	nlohmann::ordered_json jr = {{"variant", vn}};
+
+	// Random layouts first: cheap, and often the answer.
+	if (o.random_layouts) {
+		const auto t0 = std::chrono::steady_clock::now();
+		uint64_t drawn = 0;
+		auto rr = random_refutation(
+		    v, layout_bounds_of(b),
+		    RandomSearch{o.random_layouts, o.seed, b.jobs, &stop_requested, b.deadline},
+		    &drawn);
+		const double secs =
+		    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+		jr["random"] = {{"seed", o.seed}, {"layouts", drawn}};
+		if (rr) {
+			jr["random"]["found_at"] = rr->layout;
+			const std::string how = "random layout " + std::to_string(rr->layout) +
+			                        " of seed " + std::to_string(o.seed);
+			if (!o.json)
+				std::cout << "untorn prove " << vn << ": refuted by " << how << " ("
+				          << drawn << " layouts drawn, " << std::fixed
+				          << std::setprecision(2) << secs
+				          << " s); the exhaustive exploration was not run\n";
+			jr["invariants"] = nlohmann::ordered_json::array();
+			std::vector<std::string> divs;
+			for (const auto &info : invariant_catalogue()) {
+				InvariantProof ip{info.name,    info.cls, ProofStatus::inconclusive,
+				                  std::nullopt, "",       ""};
+				nlohmann::ordered_json ji = {{"invariant", ip.name}};
+				std::string where;
+				if (std::count(rr->invariants.begin(), rr->invariants.end(),
+				               ip.name)) {
+					ip.status = ProofStatus::counterexample;
+					ji["status"] = "counterexample";
+					ji.update(show_counterexample(
+					    {rr->found.state, rr->found.write}, v, ip.name, how, o,
+					    known, divs, &where));
+				} else {
+					ji["status"] = "not explored";
+					where = "not explored (a counterexample was found first)";
+				}
+				jr["invariants"].push_back(ji);
+				print_invariant_line(o, ip,
+				                     ip.status == ProofStatus::counterexample
+				                         ? "counterexample"
+				                         : "not explored",
+				                     where);
+			}
+			for (const auto &d : divs)
+				std::cerr << "untorn prove " << vn
+				          << ": MODEL/IMPL DIVERGENCE: " << d << "\n";
+			jr["divergences"] = divs;
+			*any_divergence |= !divs.empty();
+			report["proofs"].push_back(jr);
+			return EXIT_FOUND;
+		}
+	}
+
 	ProveResult r;
 	{
 		Progress p(b, "untorn prove " + vn);
 		r = prove(v, b);
 	}
 	if (!o.json)
-		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n";
-	nlohmann::ordered_json jr = {{"variant", vn},
-	                             {"stats", stats_json(r.stats)},
-	                             {"complete_up_to", complete_up_to_json(r.complete_up_to)},
-	                             {"invariants", nlohmann::ordered_json::array()}};
+		std::cout << "untorn prove " << vn << ": " << stats_text(r.stats) << "\n  "
+		          << outcomes_text(r.stats) << "\n";
+	const std::string warning = vacuity_warning(r.stats);
+	if (!warning.empty() && !o.json)
+		std::cout << "  warning: " << warning << "\n";
+	jr["stats"] = stats_json(r.stats);
+	jr["complete_up_to"] = complete_up_to_json(r.complete_up_to);
+	jr["warnings"] =
+	    warning.empty() ? std::vector<std::string>{} : std::vector<std::string>{warning};
+	jr["invariants"] = nlohmann::ordered_json::array();
 	bool cex = false, unknown = false;
 	for (const auto &ip : r.invariants) {
 		nlohmann::ordered_json ji = {{"invariant", ip.name},
@@ -263,19 +455,9 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 		std::string where;
 		if (ip.status == ProofStatus::counterexample) {
 			cex = true;
-			make_out_dir(o.out);
-			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".json");
-			std::string note = "untorn prove " + vn + " (" + bounds_text(o) +
-			                   "): counterexample to " + ip.name + "; " + ip.witness +
-			                   ".";
-			if (std::string d = write_and_replay(*ip.counterexample, v,
-			                                     "prove-" + vn + "-" + ip.name, note,
-			                                     ip.name, file);
-			    !d.empty())
-				r.divergences.push_back(d);
-			ji["case"] = file.string();
-			ji["witness"] = ip.witness;
-			where = file.string() + " (" + ip.witness + ")";
+			ji.update(show_counterexample(*ip.counterexample, v, ip.name,
+			                              "the exhaustive exploration", o, known,
+			                              r.divergences, &where));
 		} else if (ip.status == ProofStatus::inconclusive) {
 			unknown = true;
 			// (none when stopped before it was decided: no query to show)
@@ -289,17 +471,14 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			}
 		}
 		jr["invariants"].push_back(ji);
-		if (!o.json)
-			std::cout << "  " << std::left << std::setw(15)
-			          << proof_status_name(ip.status) << std::setw(27) << ip.name
-			          << (ip.cls == InvClass::safety ? "safety  " : "liveness")
-			          << (where.empty() ? "" : "  " + where) << "\n";
+		print_invariant_line(o, ip, std::string(proof_status_name(ip.status)), where);
 	}
 	if (!r.inconclusive_reason.empty()) {
 		jr["inconclusive"] = r.inconclusive_reason;
 		if (!o.json)
 			std::cout << "  exploration cut short: " << r.inconclusive_reason << "\n";
 	}
+	jr["sweeps"] = per_sweep_json(r.per_sweep);
 	for (const auto &d : r.divergences)
 		std::cerr << "untorn prove " << vn << ": MODEL/IMPL DIVERGENCE: " << d << "\n";
 	jr["divergences"] = r.divergences;
@@ -310,8 +489,23 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 
 } // namespace
 
+// Known findings, checked before anything runs (a bad file: exit 2).
+bool load_known_or_fail(const ProveOptions &o, const char *cmd, std::vector<KnownFinding> *known)
+{
+	try {
+		*known = load_known_findings(o.known);
+		return true;
+	} catch (const std::exception &e) {
+		std::cerr << "untorn " << cmd << ": --known: " << e.what() << "\n";
+		return false;
+	}
+}
+
 int cmd_prove(const ProveOptions &o)
 {
+	std::vector<KnownFinding> known;
+	if (!load_known_or_fail(o, "prove", &known))
+		return EXIT_BAD_INPUT;
 	try {
 		std::vector<Variant> vs;
 		for (const auto &n : o.variants)
@@ -325,7 +519,7 @@ int cmd_prove(const ProveOptions &o)
 		int worst = EXIT_CLEAN;
 		bool divergence = false;
 		for (Variant v : vs) {
-			int rc = prove_one(v, o, report, &divergence);
+			int rc = prove_one(v, o, report, &divergence, known);
 			if (rc == EXIT_FOUND || (rc == EXIT_INCONCLUSIVE && worst == EXIT_CLEAN))
 				worst = rc;
 			if (stop_requested)
@@ -345,6 +539,9 @@ int cmd_prove(const ProveOptions &o)
 
 int cmd_diff(const ProveOptions &o)
 {
+	std::vector<KnownFinding> known;
+	if (!load_known_or_fail(o, "diff", &known))
+		return EXIT_BAD_INPUT;
 	try {
 		Variant a = *variant_from_name(o.variants.at(0)),
 		        b = *variant_from_name(o.variants.at(1));
@@ -352,10 +549,60 @@ int cmd_diff(const ProveOptions &o)
 		ProveBounds bounds = bounds_of(o);
 		stop_on_sigint_or_time(bounds, o);
 		DiffResult r;
-		{
+		nlohmann::ordered_json random = nullptr;
+		std::string how = "the exhaustive exploration";
+		uint64_t oracle_calls = 0;
+		if (o.random_layouts) {
+			const auto t0 = std::chrono::steady_clock::now();
+			uint64_t drawn = 0;
+			auto rd =
+			    random_difference(a, b, layout_bounds_of(bounds),
+			                      RandomSearch{o.random_layouts, o.seed, bounds.jobs,
+			                                   &stop_requested, bounds.deadline},
+			                      &drawn);
+			random = {{"seed", o.seed}, {"layouts", drawn}};
+			if (rd) {
+				random["found_at"] = rd->layout;
+				random["allocator_only"] = rd->diff.allocator_only;
+				how = "random layout " + std::to_string(rd->layout) + " of seed " +
+				      std::to_string(o.seed);
+				r.a = a;
+				r.b = b;
+				r.status = DiffStatus::different;
+				r.witness = ConcreteCase{rd->minimized.state, rd->minimized.write};
+				r.what = rd->diff.what;
+				r.stats.seconds = std::chrono::duration<double>(
+				                      std::chrono::steady_clock::now() - t0)
+				                      .count();
+				oracle_calls = rd->oracle_calls;
+			}
+		}
+		if (r.status != DiffStatus::different) {
 			Progress p(bounds, "untorn diff " + an + " " + bn);
 			r = diff(a, b, bounds);
+			if (r.witness) { // minimized as a pair: the same difference at every step
+				Case c;
+				c.variant = a;
+				c.state = r.witness->state;
+				c.write = r.witness->write;
+				Spec spec(Engine::compiled);
+				const PairDifference d0 = pair_difference(c, a, b, spec);
+				if (!d0.key.empty()) {
+					MinimizeResult m =
+					    minimize_case_with(c, [&](const Case &k) {
+						    return pair_difference(k, a, b, spec).key ==
+						           d0.key;
+					    });
+					r.witness =
+					    ConcreteCase{m.minimized.state, m.minimized.write};
+					r.what += " (minimized: " +
+					          pair_difference(m.minimized, a, b, spec).what +
+					          ")";
+					oracle_calls = m.oracle_calls;
+				}
+			}
 		}
+		const std::string warning = r.witness ? "" : vacuity_warning(r.stats);
 		nlohmann::ordered_json report = {
 		    {"a", an},
 		    {"b", bn},
@@ -363,19 +610,44 @@ int cmd_diff(const ProveOptions &o)
 		    {"status", std::string(diff_status_name(r.status))},
 		    {"stats", stats_json(r.stats)},
 		    {"complete_up_to", complete_up_to_json(r.complete_up_to)}};
+		if (!random.is_null())
+			report["random"] = random;
+		report["warnings"] = warning.empty() ? std::vector<std::string>{}
+		                                     : std::vector<std::string>{warning};
+		std::string match;
 		if (r.witness) {
 			make_out_dir(o.out);
 			fs::path fa = fs::path(o.out) / ("diff-" + an + ".json"),
 			         fb = fs::path(o.out) / ("diff-" + bn + ".json");
-			std::string note = "untorn diff " + an + " " + bn + " (" + bounds_text(o) +
-			                   "): " + r.what + ".";
-			for (auto [v, f] : {std::pair{a, fa}, std::pair{b, fb}})
+			for (Variant v : {a, b}) {
+				Case c;
+				c.variant = v;
+				c.state = r.witness->state;
+				c.write = r.witness->write;
+				if (match.empty())
+					match = match_known(c, known);
+			}
+			std::string note =
+			    "untorn diff " + an + " " + bn + " (" + bounds_text(o) +
+			    "): " + r.what + "; found by " + how + ", minimized as a pair in " +
+			    std::to_string(oracle_calls) + " oracle calls." +
+			    (match.empty() ? "" : " The known finding " + match + ".");
+			for (auto [v, f] : {std::pair{a, fa}, std::pair{b, fb}}) {
+				if (std::string d = confirm_counterexample(*r.witness, v, "");
+				    !d.empty())
+					r.divergences.push_back(std::string(variant_name(v)) +
+					                        ": " + d);
 				if (std::string d = write_and_replay(
 				        *r.witness, v, "diff-" + std::string(variant_name(v)), note,
 				        "", f);
 				    !d.empty())
 					r.divergences.push_back(d);
+			}
 			report["what"] = r.what;
+			report["found_by"] = how;
+			report["minimizer_oracle_calls"] = oracle_calls;
+			report["known"] = match.empty() ? nlohmann::ordered_json(nullptr)
+			                                : nlohmann::ordered_json(match);
 			report["cases"] = {fa.string(), fb.string()};
 		}
 		if (r.status == DiffStatus::inconclusive) {
@@ -388,17 +660,30 @@ int cmd_diff(const ProveOptions &o)
 				report["query"] = f.string();
 			}
 		}
+		report["sweeps"] = per_sweep_json(r.per_sweep);
 		report["divergences"] = r.divergences;
 		if (o.json) {
 			std::cout << report.dump() << "\n";
 		} else {
 			std::cout << "bounds: " << bounds_text(o) << "\nuntorn diff " << an << " "
 			          << bn << ": " << diff_status_name(r.status) << " ("
-			          << stats_text(r.stats) << ")\n";
+			          << (how == "the exhaustive exploration"
+			                  ? stats_text(r.stats)
+			                  : "found by " + how + " of " +
+			                        std::to_string(random["layouts"].get<uint64_t>()) +
+			                        " drawn; the exhaustive exploration was not run")
+			          << ")\n";
+			if (how == "the exhaustive exploration")
+				std::cout << "  " << outcomes_text(r.stats) << "\n";
+			if (!warning.empty())
+				std::cout << "  warning: " << warning << "\n";
 			if (r.witness)
-				std::cout << "  " << r.what << "\n  the same layout under each: "
-				          << report["cases"][0].get<std::string>() << ", "
-				          << report["cases"][1].get<std::string>() << "\n";
+				std::cout
+				    << "  " << r.what << "\n  the same layout under each: "
+				    << report["cases"][0].get<std::string>() << ", "
+				    << report["cases"][1].get<std::string>() << " (minimized in "
+				    << oracle_calls << " oracle calls)\n"
+				    << (match.empty() ? "" : "  the known finding " + match + "\n");
 			if (r.status == DiffStatus::inconclusive)
 				std::cout
 				    << "  cut short: " << r.inconclusive_reason

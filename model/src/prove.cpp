@@ -444,6 +444,15 @@ private:
 			    (unsigned long long)(split ? stats_.fact_cases : stats_.paths) + 1,
 			    conds.size(), fixed);
 		++(split ? stats_.fact_cases : stats_.paths);
+		if (!split) {
+			const RunOut &r0 = runs[0];
+			if (!r0.admitted)
+				stats_.refused++;
+			else if (r0.result != 0)
+				stats_.failed[r0.result]++;
+			else
+				++(Path(r0.path) == Path::hw ? stats_.done_hw : stats_.done_sw);
+		}
 		if (stats_.paths + stats_.fact_cases > max_paths_) {
 			cut_short("more than " + std::to_string(max_paths_) +
 			          " paths and fact cases");
@@ -791,6 +800,21 @@ void add_stats(ProveStats &to, const ProveStats &s)
 	to.fact_cases += s.fact_cases;
 	to.decisions += s.decisions;
 	to.judgements += s.judgements;
+	to.done_hw += s.done_hw;
+	to.done_sw += s.done_sw;
+	to.refused += s.refused;
+	for (auto [e, n] : s.failed)
+		to.failed[e] += n;
+}
+
+template <class R> std::vector<SweepStats> per_sweep(const SweepResults<R> &sr)
+{
+	std::vector<SweepStats> v;
+	for (size_t i = 0; i < sr.parts.size() && i < sr.sweeps.size(); i++)
+		if (sr.parts[i])
+			v.push_back({sr.sweeps[i].describe(), sr.sweeps[i].size(),
+			             sr.finished[i] != 0, sr.parts[i]->stats});
+	return v;
 }
 
 // Every invariant proved, until a path says otherwise.
@@ -1070,10 +1094,47 @@ ProveResult prove(Variant v, const ProveBounds &b)
 				ip.smt2.clear();
 			}
 	}
+	res.per_sweep = per_sweep(sr);
 	std::sort(res.paths.begin(), res.paths.end());
 	res.paths.erase(std::unique(res.paths.begin(), res.paths.end()), res.paths.end());
 	res.stats.seconds = seconds_since(t0);
 	return res;
+}
+
+std::string confirm_counterexample(const ConcreteCase &k, Variant v, const std::string &invariant)
+{
+	if (!k.state.interleave.empty())
+		return "the prover does not model interleaved actions";
+	// the case's numbers as constants: the concolic build runs it as impl does
+	auto in = [](uint64_t x) { return In{std::nullopt, x}; };
+	InCase c;
+	c.variant = variant_index(v);
+	const Geometry &g = k.state.geo;
+	c.block_size = in(g.block_size);
+	c.ag_blocks = in(g.ag_blocks);
+	c.ag_count = in(g.ag_count);
+	c.cowextsize = in(g.cowextsize);
+	c.max_atomic_ioend = in(g.max_atomic_ioend);
+	c.awu_min = in(k.state.dev.awu_min);
+	c.awu_max = in(k.state.dev.awu_max);
+	c.reflink = g.reflink;
+	c.inode_dax = k.state.env.inode_dax;
+	c.iter_flags = k.state.env.iter_flags;
+	for (auto [from, to] :
+	     {std::pair{&k.state.data_fork, &c.data}, std::pair{&k.state.cow_fork, &c.cow}})
+		for (const auto &e : *from)
+			to->push_back({in(e.br_startoff), in(e.br_startblock), in(e.br_blockcount),
+			               in(e.br_state)});
+	for (const auto &r : k.state.refcount)
+		c.refcount.push_back({in(r.rc_startblock), in(r.rc_blockcount), in(r.rc_refcount)});
+	for (const auto &a : k.state.alloc)
+		c.alloc.push_back({in(a.startblock), in(a.blockcount)});
+	c.offset = in(k.write.offset);
+	c.length = in(k.write.length);
+	// (file_state() gives the concolic run the prover's script-only allocator)
+	if (k.state.alloc_policy != AllocPolicy::script_only)
+		return "the prover's allocator is script-only; the case's is not";
+	return confirm(k, v, untorn_concolic::run_symbolic(c), invariant);
 }
 
 DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
@@ -1112,6 +1173,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 	}
 	res.complete_up_to = complete_up_to(
 	    sr, [](const DiffResult &p) { return p.status == DiffStatus::equivalent; });
+	res.per_sweep = per_sweep(sr);
 	if (sr.count_finished() < sr.sweeps.size() && res.status != DiffStatus::different) {
 		res.status = DiffStatus::inconclusive; // stopped
 		res.inconclusive_reason = stopped_reason(bounds, sr, res.complete_up_to);

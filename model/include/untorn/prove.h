@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,7 +108,21 @@ struct ProveStats {
 	// refutation (the explorer's cache) without one
 	uint64_t decisions = 0;
 	uint64_t judgements = 0; // per-path invariant queries
+	// How the explored paths ended (impl's paths, not fact cases; for a
+	// diff, under the first variant): the write done on the hardware or the
+	// software path, refused at admission, or failed after it, by errno.  A
+	// proof with no path done covers no successful write.
+	uint64_t done_hw = 0, done_sw = 0, refused = 0;
+	std::map<int, uint64_t> failed; // errno -> paths
 	double seconds = 0;
+};
+
+// One sweep's share of a proof or diff, for the report.
+struct SweepStats {
+	std::string sweep; // Sweep::describe()
+	unsigned size = 0; // extents, shared ranges and allocator answers in all
+	bool finished = false;
+	ProveStats stats;
 };
 
 struct ProveResult {
@@ -128,9 +143,18 @@ struct ProveResult {
 	// each decision in order (untorn_concolic::path_outcomes()), sorted.  Within a
 	// sweep, distinct paths have distinct strings.
 	std::vector<std::string> paths;
+	std::vector<SweepStats> per_sweep; // in sweep order, those started
 };
 
 ProveResult prove(Variant v, const ProveBounds &b);
+
+// A counterexample found any other way (a random layout, a minimized
+// witness) checked as the explorer checks its own: valid for
+// validate_state(), the concolic build taking the same decisions, result
+// and path as the concrete impl, and the concrete specification (Z3 engine)
+// finding `invariant` ("": any outcome).  "" when all agree, else what does
+// not (a model/impl divergence).
+std::string confirm_counterexample(const ConcreteCase &k, Variant v, const std::string &invariant);
 
 // What a reader of a write can tell apart, and the verdicts.
 enum class DiffStatus { equivalent, different, inconclusive };
@@ -148,6 +172,7 @@ struct DiffResult {
 	// ranges and allocator answers in all was explored to the end, with no
 	// difference.
 	std::optional<unsigned> complete_up_to;
+	std::vector<SweepStats> per_sweep; // in sweep order, those started
 };
 
 // Compares result, path (hw/sw/none), bytes written, the final forks and
