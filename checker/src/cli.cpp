@@ -21,17 +21,20 @@ const CLI::Validator &whole_number()
 	return v;
 }
 
-void add_solver_options(CLI::App *cmd, SolverFlags &o, std::string *engine)
+void add_solver_options(CLI::App *cmd, SolverFlags &o, std::string *engine,
+                        const std::string &queries)
 {
 	if (engine)
 		cmd->add_option("--engine", *engine,
 		                "decide the specification with z3 or the compiled evaluator")
 		    ->check(CLI::IsMember({"z3", "compiled"}));
-	cmd->add_option("--solver-timeout", o.solver_timeout_ms, "Z3 timeout per query, ms")
+	cmd->add_option("--solver-timeout", o.solver_timeout_ms,
+	                "wall-clock limit of " + queries +
+	                    ", ms; a query past it is inconclusive, never a pass")
 	    ->check(CLI::Range(1u, 3600000u));
 	cmd->add_option("--solver-rlimit", o.solver_rlimit,
-	                "Z3 resource limit per query (deterministic; 0: none)");
-	cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit, MB")
+	                "Z3 resource limit of " + queries + " (deterministic; 0: none)");
+	cmd->add_option("--solver-memory", o.solver_memory_mb, "Z3 memory limit of " + queries + ", MB")
 	    ->check(CLI::Range(16u, 1u << 20));
 }
 

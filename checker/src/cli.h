@@ -65,7 +65,9 @@ const CLI::Validator &whole_number();
 
 // Z3's limits per query (SolverFlags, commands.h) and, with `engine`, the
 // choice between Z3 and the compiled evaluator.
-void add_solver_options(CLI::App *cmd, SolverFlags &o, std::string *engine = nullptr);
+// `queries` says which queries the limits govern.
+void add_solver_options(CLI::App *cmd, SolverFlags &o, std::string *engine = nullptr,
+                        const std::string &queries = "each Z3 query");
 
 // --variant, over every name a case may name (accepted_variant_names); the
 // vector form is repeatable.

@@ -43,9 +43,13 @@ void add_prove_options(CLI::App *cmd, ProveOptions &o)
 	                    .json_help = "print the result as JSON",
 	                    .out = &o.out,
 	                    .out_help = "folder for counterexample cases and undecided queries"});
-	add_solver_options(cmd, o);
+	// (the rlimit also caps a path's merged judgement, past which the path
+	// is judged case by case)
+	add_solver_options(cmd, o, nullptr,
+	                   "each Z3 query of the exploration (a branch's feasibility, a path's "
+	                   "judgement)");
 	cmd->add_option("--max-paths", o.max_paths,
-	                "give up (inconclusive) beyond this many paths in one sweep")
+	                "give up (inconclusive) beyond this many paths and fact cases in one sweep")
 	    ->check(CLI::Range(1, 1000000000));
 	cmd->add_option("--time-limit", o.time_limit_s,
 	                "stop each proof (or the diff) after this many seconds, inconclusive, "
@@ -55,6 +59,14 @@ void add_prove_options(CLI::App *cmd, ProveOptions &o)
 	add_jobs_option(cmd, o.jobs, 0,
 	                "sweeps explored at once (threads; 0: one per core); the result is the "
 	                "same for any value");
+	cmd->add_option("--random", o.random_layouts,
+	                "first run this many random layouts within the bounds; a counterexample "
+	                "(difference) among them is the answer, minimized (0: none)")
+	    ->check(CLI::Range(uint64_t(0), uint64_t(1) << 40));
+	add_seed_option(cmd, o.seed, "seed of the random layouts");
+	cmd->add_option("--known", o.known,
+	                "case files or folders of known findings: a witness that is one of them "
+	                "is named");
 }
 
 void add_kernel_trial_options(CLI::App *cmd, KernelTrialOptions &o)
