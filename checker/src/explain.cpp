@@ -1079,26 +1079,39 @@ std::string explain_case(const Case &c, const Trace &t, const Judgement &j)
 
 int cmd_explain(const ExplainOptions &o)
 {
-	auto loaded = load_case_or_report(o.input);
-	if (!loaded)
+	if (!o.svg.empty() && o.inputs.size() != 1) {
+		std::cerr << "untorn: explain: --svg draws one case; got " << o.inputs.size()
+			  << " (explain them one at a time)\n";
 		return EXIT_BAD_INPUT;
-	Case c = std::move(*loaded);
-	Trace t = run_atomic_write(c.state, c.write, c.variant);
-	Spec spec(Engine::z3);
-	Judgement j = spec.judge(t);
-	if (!o.svg.empty()) {
-		try {
-			auto l = explain::build_layout(t, explain::case_title(c, t));
-			write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, l)));
-		} catch (const std::exception &e) {
-			std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what() << "\n";
-			return EXIT_BAD_INPUT;
-		}
 	}
-	std::cout << explain::explain_case(c, t, j);
-	if (!o.svg.empty())
-		std::cout << "\npicture: " << o.svg << "\n";
-	return j.verdict == Verdict::inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+	// Every case is loaded first: one bad case stops everything.
+	std::vector<Case> cases;
+	if (!load_cases_or_report({o.inputs.begin(), o.inputs.end()}, cases))
+		return EXIT_BAD_INPUT;
+	Spec spec(Engine::z3);
+	bool inconclusive = false;
+	for (size_t i = 0; i < cases.size(); i++) {
+		const Case &c = cases[i];
+		Trace t = run_atomic_write(c.state, c.write, c.variant);
+		Judgement j = spec.judge(t);
+		inconclusive |= j.verdict == Verdict::inconclusive;
+		if (!o.svg.empty()) {
+			try {
+				auto l = explain::build_layout(t, explain::case_title(c, t));
+				write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, l)));
+			} catch (const std::exception &e) {
+				std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what()
+					  << "\n";
+				return EXIT_BAD_INPUT;
+			}
+		}
+		if (cases.size() > 1)
+			std::cout << (i ? "\n" : "") << "== " << c.file << "\n";
+		std::cout << explain::explain_case(c, t, j);
+		if (!o.svg.empty())
+			std::cout << "\npicture: " << o.svg << "\n";
+	}
+	return inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
 }
 
 } // namespace untorn
