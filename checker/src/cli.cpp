@@ -227,7 +227,7 @@ int run_command_line(int argc, const char *const *argv)
 	const std::string where = scan.cmd == &app ? "" : command_path(scan.cmd).substr(7) + ": ";
 	if (!scan.unknown.empty()) {
 		std::cerr << "untorn: " << where << "unknown "
-		          << (scan.unknown_command ? "command " : "option ") << scan.unknown;
+		          << (scan.unknown_command ? "subcommand " : "option ") << scan.unknown;
 		if (!scan.suggestion.empty())
 			std::cerr << "; did you mean " << scan.suggestion << "?";
 		std::cerr << "\n" << help;

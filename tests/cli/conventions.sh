@@ -88,8 +88,8 @@ typo() { # WHAT EXPECTED_FRAGMENT COMMAND...
 }
 typo typo-option "unknown option --varient; did you mean --variant?" check --varient v6.18
 typo typo-before-required "unknown option --xfsio; did you mean --xfs-io?" export --xfsio x.json
-typo typo-command "unknown command chek; did you mean check?" chek
-typo typo-group-command "unknown command rn; did you mean run?" kernel rn
+typo typo-command "unknown subcommand chek; did you mean check?" chek
+typo typo-group-command "unknown subcommand rn; did you mean run?" kernel rn
 typo typo-no-near-name "unknown option --frobnicate" check --frobnicate
 if run typo-required-not-blamed 2 -- "$U" export --xfsio x.json && has err "is required"; then
 	fail typo-required-not-blamed "blames a required option: $(cat "$T/err")"
