@@ -228,8 +228,13 @@ TEST_CASE("check: exit codes", "[check]")
 		CHECK(r.rc == EXIT_CLEAN);
 		const json rep = report(t.path);
 		CHECK(rep.at("new_findings") == 0);
-		for (const auto &f : rep.at("findings"))
+		for (const auto &f : rep.at("findings")) {
 			CHECK(f.at("known") == true);
+			// each names the --known file it matched, in report.json and in the text
+			const std::string as = (found.path / f.at("file").get<std::string>()).string();
+			CHECK(f.at("known_as") == as);
+			CHECK(r.out.find(f.at("file").get<std::string>() + " = " + as + "\n") != std::string::npos);
+		}
 		CHECK(case_files(t.path) == case_files(found.path));
 	}
 
@@ -264,6 +269,36 @@ TEST_CASE("check: exit codes", "[check]")
 			CHECK(!fs::exists(t.path / "report.json"));
 		}
 	}
+}
+
+TEST_CASE("check: with several variants, the counts of each", "[check]")
+{
+	TempDir all("per-variant-all");
+	const Captured r = run_check(options(all, {"rfc-v1", "v6.16", "v6.18"}));
+	INFO(r.out << r.err);
+	REQUIRE(r.rc == EXIT_FOUND);
+	const json rep = report(all.path);
+	REQUIRE(rep.contains("per_variant"));
+	REQUIRE(rep.at("per_variant").size() == 3);
+	uint64_t layouts = 0, violations = 0;
+	for (const char *v : {"rfc-v1", "v6.16", "v6.18"}) {
+		INFO(v);
+		// each variant's counts are those of a run of that variant alone
+		TempDir one(std::string("per-variant-") + v);
+		const Captured r1 = run_check(options(one, {v}));
+		const json alone = report(one.path);
+		const json &pv = rep.at("per_variant").at(v);
+		CHECK(pv.at("layouts") == alone.at("layouts"));
+		CHECK(pv.at("verdicts") == alone.at("verdicts"));
+		CHECK(pv.at("paths") == alone.at("paths"));
+		CHECK(!alone.contains("per_variant")); // one variant: the totals say it all
+		layouts += pv.at("layouts").get<uint64_t>();
+		violations += pv.at("verdicts").at("violation").get<uint64_t>();
+		CHECK(r.out.find(std::string("\n  ") + v + ": " + std::to_string(pv.at("layouts").get<uint64_t>()) +
+				 " layouts; paths hw ") != std::string::npos);
+	}
+	CHECK(layouts == rep.at("layouts").get<uint64_t>());
+	CHECK(violations == rep.at("verdicts").at("violation").get<uint64_t>());
 }
 
 TEST_CASE("check: every case file it writes replays to what it expects", "[check]")

@@ -1,5 +1,5 @@
 // Tests of `untorn check --compare BASE --variant PATCHED` (checker/src/compare.cpp)
-// and of `untorn explain A B`: the same layouts as plain check, no difference
+// and of `untorn explain --pair A B`: the same layouts as plain check, no difference
 // between a variant and itself, the what-if differences found, minimized and
 // written as case pairs that replay, bad usage, determinism.
 #include "commands.h"

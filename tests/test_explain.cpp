@@ -611,7 +611,7 @@ TEST_CASE("explain: the command -- output, picture, and bad input exits 2", "[ex
 	SECTION("a corpus case with --svg")
 	{
 		CaptureStdout cap;
-		int rc = cmd_explain({kWrittenFinding, (dir / "x.svg").string()});
+		int rc = cmd_explain({{kWrittenFinding}, (dir / "x.svg").string()});
 		CHECK(rc == EXIT_CLEAN);
 		CHECK(cap.buf.str().find("1. layout") != std::string::npos);
 		CHECK(cap.buf.str().find("outside_unchanged (violation)") != std::string::npos);
@@ -623,18 +623,18 @@ TEST_CASE("explain: the command -- output, picture, and bad input exits 2", "[ex
 	SECTION("a missing case file")
 	{
 		CaptureStdout cap;
-		CHECK(cmd_explain({(dir / "no-such-case.json").string(), ""}) == EXIT_BAD_INPUT);
+		CHECK(cmd_explain({{(dir / "no-such-case.json").string()}, ""}) == EXIT_BAD_INPUT);
 		CHECK(cap.buf.str().empty());
 	}
 	SECTION("a malformed case file")
 	{
 		std::ofstream(dir / "bad.json") << "{ \"format\": \"untorn-case/1\", ";
-		CHECK(cmd_explain({(dir / "bad.json").string(), ""}) == EXIT_BAD_INPUT);
+		CHECK(cmd_explain({{(dir / "bad.json").string()}, ""}) == EXIT_BAD_INPUT);
 	}
 	SECTION("a picture that cannot be written")
 	{
 		CaptureStdout cap;
-		CHECK(cmd_explain({kWrittenFinding, (dir / "no-such-dir" / "x.svg").string()}) == EXIT_BAD_INPUT);
+		CHECK(cmd_explain({{kWrittenFinding}, (dir / "no-such-dir" / "x.svg").string()}) == EXIT_BAD_INPUT);
 	}
 	fs::remove_all(dir);
 }

@@ -222,6 +222,20 @@ TEST_CASE("loader: unknown format, variant, state and expectations", "[loader][b
 	CHECK_CASE_ERROR(mutate([](json &j) { j["expect"] = {{"verdict", "fine"}}; }), "expect.verdict");
 }
 
+TEST_CASE("loader: an unknown variant's error lists every accepted name", "[loader][bad]")
+{
+	try {
+		parse_case(mutate([](json &j) { j["variant"] = "v6.17"; }), "t.json");
+		FAIL("an unknown variant was accepted");
+	} catch (const CaseError &e) {
+		const std::string what = e.what();
+		CHECK(what.find("\"v6.17\"") != std::string::npos);
+		REQUIRE(accepted_variant_names().size() >= 4); // the kernel versions and at least one what-if
+		for (const auto &n : accepted_variant_names())
+			CHECK(what.find("\"" + n + "\"") != std::string::npos);
+	}
+}
+
 TEST_CASE("loader: overlapping and unsorted extents", "[loader][bad]")
 {
 	CHECK_CASE_ERROR(mutate([](json &j) {

@@ -184,6 +184,44 @@ TEST_CASE("import: xfs_bmap -v gives exact startblocks and the AG size", "[xfsio
 	}
 }
 
+TEST_CASE("import: the block size is read where the tool prints it, else a listed guess", "[xfsio]")
+{
+	// xfs_bmap -v and fiemap -v count 512-byte units and never say the block size
+	for (const char *sample : {"xfs_bmap-v.txt", "fiemap-v.txt"}) {
+		INFO(sample);
+		Run r = import((kData / sample).string());
+		REQUIRE(r.rc == EXIT_CLEAN);
+		Case c = parse_case(r.out, sample);
+		CHECK(c.state.geo.block_size == 4096);
+		const auto guesses = c.note.find("GUESSES");
+		REQUIRE(guesses != std::string::npos);
+		CHECK(c.note.find("geometry.block_size (4096", guesses) != std::string::npos);
+		// given on the command line, it is no guess
+		ImportOptions o;
+		o.block_size = 4096;
+		Run given = import((kData / sample).string(), o);
+		REQUIRE(given.rc == EXIT_CLEAN);
+		CHECK(parse_case(given.out, sample).note.find("geometry.block_size (") == std::string::npos);
+	}
+	// filefrag -v prints its blocks' size: that is the block size, not a guess
+	TempDir d;
+	std::ifstream in(kData / "filefrag-v.txt");
+	std::stringstream text;
+	text << in.rdbuf();
+	std::string t = text.str();
+	const std::string from = "(64 blocks of 4096 bytes)";
+	REQUIRE(t.find(from) != std::string::npos);
+	t.replace(t.find(from), from.size(), "(256 blocks of 1024 bytes)");
+	std::ofstream(d.path / "ff.txt") << t;
+	Run r = import((d.path / "ff.txt").string());
+	INFO(r.err);
+	REQUIRE(r.rc == EXIT_CLEAN);
+	Case c = parse_case(r.out, "ff.txt");
+	CHECK(c.state.geo.block_size == 1024);
+	CHECK(c.note.find("geometry.block_size (") == std::string::npos);
+	CHECK(c.note.find("geometry.block_size 1024 is filefrag's block size") != std::string::npos);
+}
+
 TEST_CASE("import: xfs_bmap -v of a file with no extents is an empty data fork", "[xfsio]")
 {
 	// xfs_bmap -v prints only "FILE: no extents" for a file with no blocks;

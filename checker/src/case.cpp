@@ -203,8 +203,12 @@ Case parse_case(const std::string &text, const std::string &file)
 		c.note = r.str(j["note"], "note");
 	std::string vname = r.str(r.field(j, "", "variant"), "variant");
 	auto v = variant_from_name(vname);
-	if (!v)
-		r.fail("variant", "expected \"rfc-v1\", \"v6.16\" or \"v6.18\", got \"" + vname + "\"");
+	if (!v) {
+		std::string names;
+		for (const auto &n : accepted_variant_names())
+			names += (names.empty() ? "\"" : ", \"") + n + "\"";
+		r.fail("variant", "expected one of " + names + "; got \"" + vname + "\"");
+	}
 	c.variant = *v;
 
 	const json &g = r.object(r.field(j, "", "geometry"), "geometry");

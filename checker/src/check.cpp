@@ -61,8 +61,23 @@ struct Stats {
 	uint64_t layouts = 0, clean = 0, violation = 0, divergence = 0, inconclusive = 0;
 	uint64_t path_hw = 0, path_sw = 0, path_none = 0, z3_checked = 0, z3_inconclusive = 0;
 	std::vector<std::string> engine_mismatch;
+	std::vector<Stats> per_variant; // the same counts for each variant, in --variant order
+	void count(const Trace &t, const Judgement &j)
+	{
+		layouts++;
+		(t.path == Path::hw ? path_hw : t.path == Path::sw ? path_sw : path_none)++;
+		switch (j.verdict) {
+		case Verdict::clean: clean++; break;
+		case Verdict::violation: violation++; break;
+		case Verdict::divergence: divergence++; break;
+		case Verdict::inconclusive: inconclusive++; break;
+		}
+	}
 	void add(const Stats &o)
 	{
+		per_variant.resize(std::max(per_variant.size(), o.per_variant.size()));
+		for (size_t i = 0; i < o.per_variant.size(); i++)
+			per_variant[i].add(o.per_variant[i]);
 		layouts += o.layouts, clean += o.clean, violation += o.violation, divergence += o.divergence;
 		inconclusive += o.inconclusive, path_hw += o.path_hw, path_sw += o.path_sw, path_none += o.path_none;
 		z3_checked += o.z3_checked;
@@ -152,13 +167,13 @@ Case finish_finding(Case c, Spec &spec, bool no_minimize)
 
 // Known findings: the content of every case under the paths that expects a
 // violation or a divergence.
-bool load_known(const std::vector<std::string> &paths, std::set<std::string> &known)
+bool load_known(const std::vector<std::string> &paths, KnownFindings &known)
 {
 	for (const auto &file : collect_case_files(paths)) {
 		try {
 			Case k = load_case_file(file);
 			if (k.expect.verdict && *k.expect.verdict != "clean")
-				known.insert(canonical_content(k));
+				known.emplace(canonical_content(k), file.string()); // the first file of a content
 		} catch (const CaseError &e) {
 			std::cerr << "untorn: --known: " << e.what() << "\n";
 			return false;
@@ -169,7 +184,7 @@ bool load_known(const std::vector<std::string> &paths, std::set<std::string> &kn
 
 // Writes one case per distinct content (its layout: the lowest of the raw
 // findings that led to it) and fills rep["raw_findings"] and rep["findings"].
-void write_findings(const std::string &out, std::vector<RawFinding> &raws, const std::set<std::string> &known,
+void write_findings(const std::string &out, std::vector<RawFinding> &raws, const KnownFindings &known,
 		    nlohmann::ordered_json &rep, size_t *nnew, std::vector<ReportItem> *items)
 {
 	std::sort(raws.begin(), raws.end(), [](const RawFinding &a, const RawFinding &b) { return a.key < b.key; });
@@ -192,7 +207,8 @@ void write_findings(const std::string &out, std::vector<RawFinding> &raws, const
 	for (auto &[content, cf] : distinct) {
 		const Case &c = cf.first;
 		std::string file = c.name + ".json";
-		bool is_known = known.count(content) > 0;
+		auto known_as = known.find(content);
+		bool is_known = known_as != known.end();
 		*nnew += !is_known;
 		write_file_atomically(fs::path(out) / file, case_to_json(c));
 		if (items) {
@@ -206,8 +222,29 @@ void write_findings(const std::string &out, std::vector<RawFinding> &raws, const
 					   {"invariants", c.expect.invariants},
 					   {"layout", cf.second},
 					   {"known", is_known}});
+		if (is_known)
+			rep["findings"].back()["known_as"] = known_as->second;
 	}
 	rep["new_findings"] = *nnew;
+}
+
+void print_per_variant(const nlohmann::ordered_json &rep)
+{
+	if (!rep.contains("per_variant"))
+		return;
+	for (const auto &[name, s] : rep["per_variant"].items()) {
+		size_t found = 0, fresh = 0;
+		for (const auto &f : rep["findings"])
+			if (f["variant"] == name)
+				found++, fresh += !f["known"].get<bool>();
+		const auto &v = s["verdicts"], &p = s["paths"];
+		std::cout << "  " << name << ": " << s["layouts"].get<uint64_t>() << " layouts; paths hw "
+			  << p["hw"].get<uint64_t>() << ", sw " << p["sw"].get<uint64_t>() << ", none "
+			  << p["none"].get<uint64_t>() << "; verdicts clean " << v["clean"].get<uint64_t>()
+			  << ", violation " << v["violation"].get<uint64_t>() << ", divergence "
+			  << v["divergence"].get<uint64_t>() << ", inconclusive " << v["inconclusive"].get<uint64_t>()
+			  << "; " << found << " distinct findings, " << fresh << " not in --known\n";
+	}
 }
 
 void print_findings_summary(const nlohmann::ordered_json &rep, bool no_minimize, size_t nnew, const std::string &out)
@@ -220,7 +257,8 @@ void print_findings_summary(const nlohmann::ordered_json &rep, bool no_minimize,
 	for (const auto &f : rep["findings"])
 		std::cout << "    " << (f["known"].get<bool>() ? "known " : "NEW   ") << f["verdict"].get<std::string>() << " "
 			  << f["variant"].get<std::string>() << " [" << join(f["invariants"].get<std::vector<std::string>>())
-			  << "] " << f["file"].get<std::string>() << "\n";
+			  << "] " << f["file"].get<std::string>()
+			  << (f.contains("known_as") ? " = " + f["known_as"].get<std::string>() : std::string()) << "\n";
 }
 
 int cmd_check(const CheckOptions &o)
@@ -238,7 +276,7 @@ int cmd_check(const CheckOptions &o)
 	if (variants.empty())
 		variants.assign(std::begin(all_variants), std::end(all_variants));
 
-	std::set<std::string> known; // checked before anything runs or is written
+	KnownFindings known; // checked before anything runs or is written
 	if (!load_known(o.known, known))
 		return EXIT_BAD_INPUT;
 
@@ -256,22 +294,18 @@ int cmd_check(const CheckOptions &o)
 		Spec spec(Engine::compiled, o.limits());
 		std::map<std::string, FindingRec> mine;
 		Stats st;
+		st.per_variant.resize(variants.size());
 		uint64_t nth = 0;
 		for (uint64_t i = shard_k - 1; i < o.count && !interrupted; i += shard_n, nth++) {
 			if (nth % o.jobs != w)
 				continue;
-			for (Variant v : variants) {
+			for (size_t vi = 0; vi < variants.size(); vi++) {
+				const Variant v = variants[vi];
 				Case c = generate_layout(o.seed, i, v, o.interleave);
 				Trace t = run_atomic_write(c.state, c.write, v);
 				Judgement j = spec.judge(t);
-				st.layouts++;
-				(t.path == Path::hw ? st.path_hw : t.path == Path::sw ? st.path_sw : st.path_none)++;
-				switch (j.verdict) {
-				case Verdict::clean: st.clean++; break;
-				case Verdict::violation: st.violation++; break;
-				case Verdict::divergence: st.divergence++; break;
-				case Verdict::inconclusive: st.inconclusive++; break;
-				}
+				st.count(t, j);
+				st.per_variant[vi].count(t, j);
 				if (o.z3_every && i % o.z3_every == 0) {
 					st.z3_checked++;
 					bool undecided = false;
@@ -321,6 +355,20 @@ int cmd_check(const CheckOptions &o)
 	rep["verdicts"] = {{"clean", total.clean}, {"violation", total.violation}, {"divergence", total.divergence},
 			   {"inconclusive", total.inconclusive}};
 	rep["paths"] = {{"hw", total.path_hw}, {"sw", total.path_sw}, {"none", total.path_none}};
+	if (variants.size() > 1) {
+		rep["per_variant"] = nlohmann::ordered_json::object();
+		for (size_t vi = 0; vi < variants.size(); vi++) {
+			const Stats &s = total.per_variant[vi];
+			rep["per_variant"][std::string(variant_name(variants[vi]))] = {
+				{"layouts", s.layouts},
+				{"verdicts",
+				 {{"clean", s.clean},
+				  {"violation", s.violation},
+				  {"divergence", s.divergence},
+				  {"inconclusive", s.inconclusive}}},
+				{"paths", {{"hw", s.path_hw}, {"sw", s.path_sw}, {"none", s.path_none}}}};
+		}
+	}
 	rep["z3_cross_checks"] = total.z3_checked;
 	rep["z3_inconclusive"] = total.z3_inconclusive;
 	std::sort(total.engine_mismatch.begin(), total.engine_mismatch.end()); // workers finish in any order
@@ -350,6 +398,7 @@ int cmd_check(const CheckOptions &o)
 			  << "\n";
 		std::cout << "  verdicts: clean " << total.clean << ", violation " << total.violation << ", divergence "
 			  << total.divergence << ", inconclusive " << total.inconclusive << "\n";
+		print_per_variant(rep);
 		print_findings_summary(rep, o.no_minimize, nnew, o.out);
 		std::cout << "  z3 cross-checks: " << total.z3_checked << ", mismatches: " << total.engine_mismatch.size()
 			  << ", inconclusive: " << total.z3_inconclusive << "\n";

@@ -51,9 +51,18 @@ Command command(std::string name, std::string help, int (*body)(const Options &)
 // Fills `bodies` with one (subcommand, body) pair per command.
 void build_command_line(CLI::App &app, std::vector<std::pair<CLI::App *, CommandBody>> &bodies);
 
-// Parses and runs; what `main` does.  Usage errors print one line naming the
-// problem and the help to read, and return EXIT_BAD_INPUT.
+// Parses and runs; what `main` does.  A usage error prints what is wrong (an
+// unknown option or command with the nearest known one) and the command's
+// --help to read, and returns EXIT_BAD_INPUT.
 int run_command_line(int argc, const char *const *argv);
+
+// `untorn --version`: the version, the git revision it was built from (if
+// known) and Z3's version (version.cpp).
+std::string version_text();
+
+// The known name nearest to `word` by edit distance, if it is near enough
+// to be a typo of it ("" if none is).
+std::string nearest_name(const std::string &word, const std::vector<std::string> &names);
 
 // ------------------------------------------------------- shared validators
 

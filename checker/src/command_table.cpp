@@ -163,12 +163,13 @@ std::vector<Command> rows()
 	t.push_back(command<ExplainOptions>(
 	    "explain", "draw a case's layout, trace its decisions, show what breaks", cmd_explain,
 	    [](CLI::App *cmd, ExplainOptions &o) {
-		    cmd->add_option("case", o.input, "the case")->required();
-		    cmd->add_option("other", o.other,
-		                    "a second case (e.g. the same layout under another variant, as "
-		                    "check --compare writes them): the two side by side");
-		    cmd->add_option("--svg", o.svg,
-		                    "also draw the layout as an SVG picture into this file");
+		    cmd->add_option("cases", o.inputs, "case files")->required();
+		    cmd->add_flag("--pair", o.pair,
+		                  "two cases side by side (the same layout under two variants, as "
+		                  "check --compare writes them)");
+		    cmd->add_option(
+		        "--svg", o.svg,
+		        "also draw the layout as an SVG picture into this file (one case only)");
 	    }));
 	t.push_back(command<ExportOptions>(
 	    "export", "turn a case into a reproducer for a real filesystem", cmd_export,
@@ -187,7 +188,10 @@ std::vector<Command> rows()
 		    cmd->add_option("--format", o.format, "which tool printed it")
 		        ->check(CLI::IsMember({"auto", "xfs_bmap", "fiemap", "filefrag"}));
 		    add_variant_option(cmd, o.variant, "variant of the skeleton");
-		    cmd->add_option("--block-size", o.block_size, "filesystem block size in bytes")
+		    cmd->add_option("--block-size", o.block_size,
+		                    "filesystem block size in bytes (default: filefrag's own; "
+		                    "else 4096, a guess the note lists)")
+		        ->default_str("")
 		        ->check(CLI::Range(512, 65536));
 		    cmd->add_option("--offset", o.offset, "the atomic write's offset in bytes");
 		    cmd->add_option("--length", o.length, "the atomic write's length in bytes");

@@ -69,9 +69,9 @@ struct MinimizeOptions {
 int cmd_minimize(const MinimizeOptions &o);
 
 struct ExplainOptions {
-	std::string input;
-	std::string svg;        // "" = no picture
-	std::string other = ""; // a second case: the two side by side ("" = one case)
+	std::vector<std::string> inputs; // case files, explained in turn
+	std::string svg;		 // "" = no picture (one case only)
+	bool pair = false;		 // the two cases side by side (a check --compare pair)
 };
 int cmd_explain(const ExplainOptions &o);
 
@@ -104,7 +104,7 @@ struct ImportOptions {
 	std::string format = "auto"; // auto | xfs_bmap | fiemap | filefrag
 	std::string variant = "v6.18";
 	std::string output; // "" = stdout
-	uint64_t block_size = 4096;
+	uint64_t block_size = 0; // 0: filefrag's, else 4096 listed as a guess
 	uint64_t offset = 0, length = 0; // the write to put in the skeleton (0 length: one block at 0)
 };
 int cmd_import(const ImportOptions &o);

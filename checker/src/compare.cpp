@@ -617,7 +617,7 @@ int cmd_check_compare(const CheckOptions &o)
 	} else {
 		const fs::path dir(o.out);
 		auto explain_line = [&](const Pair &p) {
-			return "      untorn explain " + (dir / p.files[0]).string() + " " +
+			return "      untorn explain --pair " + (dir / p.files[0]).string() + " " +
 			       (dir / p.files[1]).string() + "\n";
 		};
 		auto size_text = [](const nlohmann::ordered_json &s) {

@@ -1759,42 +1759,54 @@ std::string explain_pair(const Case &a, const Trace &ta, const Judgement &ja, co
 
 int cmd_explain(const ExplainOptions &o)
 {
-	auto loaded = load_case_or_report(o.input);
-	if (!loaded)
+	if (!o.svg.empty() && (o.inputs.size() != 1 || o.pair)) {
+		std::cerr << "untorn: explain: --svg draws one case; got " << o.inputs.size()
+			  << (o.pair ? " as a pair" : "") << " (explain them one at a time)\n";
 		return EXIT_BAD_INPUT;
-	Case c = std::move(*loaded);
-	Trace t = run_atomic_write(c.state, c.write, c.variant);
+	}
+	if (o.pair && o.inputs.size() != 2) {
+		std::cerr << "untorn: explain: --pair takes two cases (as check --compare writes them); got "
+			  << o.inputs.size() << "\n";
+		return EXIT_BAD_INPUT;
+	}
+	// Every case is loaded first: one bad case stops everything.
+	std::vector<Case> cases;
+	if (!load_cases_or_report({o.inputs.begin(), o.inputs.end()}, cases))
+		return EXIT_BAD_INPUT;
 	Spec spec(Engine::z3);
-	Judgement j = spec.judge(t);
-	if (!o.other.empty()) {
+	std::vector<Trace> traces;
+	std::vector<Judgement> judgements;
+	bool inconclusive = false;
+	for (const Case &c : cases) {
+		traces.push_back(run_atomic_write(c.state, c.write, c.variant));
+		judgements.push_back(spec.judge(traces.back()));
+		inconclusive |= judgements.back().verdict == Verdict::inconclusive;
+	}
+	if (o.pair) {
+		std::cout << explain::explain_pair(cases[0], traces[0], judgements[0], cases[1], traces[1],
+						   judgements[1]);
+		return inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+	}
+	for (size_t i = 0; i < cases.size(); i++) {
+		const Case &c = cases[i];
 		if (!o.svg.empty()) {
-			std::cerr
-			    << "untorn: explain: --svg draws one case; give one case, not two\n";
-			return EXIT_BAD_INPUT;
+			try {
+				auto l = explain::build_layout(traces[i], explain::case_title(c, traces[i]));
+				write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(
+								     traces[i], judgements[i], std::move(l))));
+			} catch (const std::exception &e) {
+				std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what()
+					  << "\n";
+				return EXIT_BAD_INPUT;
+			}
 		}
-		auto other = load_case_or_report(o.other);
-		if (!other)
-			return EXIT_BAD_INPUT;
-		Trace t2 = run_atomic_write(other->state, other->write, other->variant);
-		Judgement j2 = spec.judge(t2);
-		std::cout << explain::explain_pair(c, t, j, *other, t2, j2);
-		return j.verdict == Verdict::inconclusive || j2.verdict == Verdict::inconclusive
-		           ? EXIT_INCONCLUSIVE
-		           : EXIT_CLEAN;
+		if (cases.size() > 1)
+			std::cout << (i ? "\n" : "") << "== " << c.file << "\n";
+		std::cout << explain::explain_case(c, traces[i], judgements[i]);
+		if (!o.svg.empty())
+			std::cout << "\npicture: " << o.svg << "\n";
 	}
-	if (!o.svg.empty()) {
-		try {
-			auto l = explain::build_layout(t, explain::case_title(c, t));
-			write_file_atomically(o.svg, explain::render_svg(explain::layout_with_crash(t, j, std::move(l))));
-		} catch (const std::exception &e) {
-			std::cerr << "untorn: explain: cannot write the picture " << o.svg << ": " << e.what() << "\n";
-			return EXIT_BAD_INPUT;
-		}
-	}
-	std::cout << explain::explain_case(c, t, j);
-	if (!o.svg.empty())
-		std::cout << "\npicture: " << o.svg << "\n";
-	return j.verdict == Verdict::inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
+	return inconclusive ? EXIT_INCONCLUSIVE : EXIT_CLEAN;
 }
 
 } // namespace untorn

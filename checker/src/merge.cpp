@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 int cmd_merge(const MergeOptions &o)
 {
-	std::set<std::string> known;
+	KnownFindings known;
 	if (!load_known(o.known, known))
 		return EXIT_BAD_INPUT;
 	nlohmann::ordered_json rep;
@@ -56,6 +56,16 @@ int cmd_merge(const MergeOptions &o)
 			rep["verdicts"] = {
 			    {"clean", 0}, {"violation", 0}, {"divergence", 0}, {"inconclusive", 0}};
 			rep["paths"] = {{"hw", 0}, {"sw", 0}, {"none", 0}};
+			if (r.contains("per_variant")) { // the shards' counts summed below
+				rep["per_variant"] = r["per_variant"];
+				for (auto &[name, pv] : rep["per_variant"].items()) {
+					pv["layouts"] = 0;
+					for (auto &[k, n] : pv["verdicts"].items())
+						n = 0;
+					for (auto &[k, n] : pv["paths"].items())
+						n = 0;
+				}
+			}
 			rep["z3_cross_checks"] = 0;
 			rep["z3_inconclusive"] = 0;
 		} else if (r["seed"] != rep["seed"] || r["count"] != rep["count"] ||
@@ -75,6 +85,24 @@ int cmd_merge(const MergeOptions &o)
 		for (const char *k : {"hw", "sw", "none"})
 			rep["paths"][k] =
 			    rep["paths"][k].get<uint64_t>() + r["paths"][k].get<uint64_t>();
+		if (rep.contains("per_variant")) {
+			bool same = r.contains("per_variant") && r["per_variant"].size() == rep["per_variant"].size();
+			for (const auto &[name, pv] : rep["per_variant"].items())
+				same = same && r["per_variant"].contains(name);
+			if (!same) {
+				std::cerr << "untorn: merge: " << file.string()
+					  << ": no per_variant counts, unlike the other reports\n";
+				return EXIT_BAD_INPUT;
+			}
+			for (auto &[name, pv] : rep["per_variant"].items()) {
+				const auto &q = r["per_variant"][name];
+				pv["layouts"] = pv["layouts"].get<uint64_t>() + q["layouts"].get<uint64_t>();
+				for (auto &[k, n] : pv["verdicts"].items())
+					n = n.get<uint64_t>() + q["verdicts"][k].get<uint64_t>();
+				for (auto &[k, n] : pv["paths"].items())
+					n = n.get<uint64_t>() + q["paths"][k].get<uint64_t>();
+			}
+		}
 		rep["z3_cross_checks"] = rep["z3_cross_checks"].get<uint64_t>() +
 		                         r.value("z3_cross_checks", uint64_t(0));
 		rep["z3_inconclusive"] = rep["z3_inconclusive"].get<uint64_t>() +
@@ -135,6 +163,7 @@ int cmd_merge(const MergeOptions &o)
 	else {
 		std::cout << "untorn merge: " << o.dirs.size() << " reports, "
 		          << rep["layouts"].get<uint64_t>() << " layouts\n";
+		print_per_variant(rep);
 		print_findings_summary(rep, false, nnew, o.out);
 	}
 	if (rep["interrupted"].get<bool>())

@@ -1508,7 +1508,11 @@ std::string detect_format(const std::vector<std::string> &lines, const std::stri
 
 Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &name)
 {
-	const uint64_t bs = o.block_size;
+	// The block size: --block-size; else filefrag's own unit (its blocks are
+	// the filesystem's); else a guess, listed with the others.
+	const bool bs_read = !o.block_size && p.format == "filefrag" && p.unit_bytes;
+	const bool bs_guessed = !o.block_size && !bs_read;
+	const uint64_t bs = o.block_size ? o.block_size : bs_read ? p.unit_bytes : 4096;
 	LineReader r{name};
 	Case c;
 	c.variant = *variant_from_name(o.variant);
@@ -1593,6 +1597,11 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 
 	// Geometry: what is known, and the guesses.
 	std::vector<std::string> guesses;
+	if (bs_guessed)
+		guesses.push_back("geometry.block_size (4096: " + p.format +
+				  " does not print it; `xfs_info` does, give it as --block-size)");
+	else if (bs_read)
+		notes.push_back("geometry.block_size " + std::to_string(bs) + " is filefrag's block size.");
 	if (p.format == "xfs_bmap") {
 		if (agblocks) {
 			g.ag_blocks = uint32_t(*agblocks);
@@ -1780,10 +1789,10 @@ int cmd_import(const ImportOptions &o)
 	std::string json;
 	try {
 		if (!variant_from_name(o.variant))
-			throw ImportError{"--variant: expected rfc-v1, v6.16 or v6.18, got \"" +
-			                  o.variant + "\""};
-		if (o.block_size < 512 || o.block_size > 65536 ||
-		    (o.block_size & (o.block_size - 1)))
+			throw ImportError{"--variant: expected one of " + join(accepted_variant_names()) +
+					  "; got \"" + o.variant + "\""};
+		if (o.block_size && (o.block_size < 512 || o.block_size > 65536 ||
+				     (o.block_size & (o.block_size - 1))))
 			throw ImportError{
 			    "--block-size: expected a power of two from 512 to 65536, got " +
 			    std::to_string(o.block_size)};

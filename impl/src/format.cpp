@@ -29,7 +29,7 @@ static void print_branches(std::ostringstream &o, const std::vector<Branch> &bs,
 {
 	for (const auto &b : bs)
 		o << indent << b.func << ": if (" << b.cond << ") -> " << (b.taken ? "taken" : "not taken")
-		  << "  [line " << b.line << "]\n";
+		  << "  [" << (b.file ? b.file : "?") << ":" << b.line << "]\n";
 }
 
 std::string format_trace(const Trace &t)

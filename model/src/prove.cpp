@@ -170,6 +170,13 @@ std::string crash_witness(const PathSpec &ps, const z3::model &m)
 	return spec::crash_witness(sh, slots.data());
 }
 
+std::string outcome_witness(const RunOut &r)
+{
+	return std::string("no crash: the write ") + (r.admitted ? "is admitted" : "is refused") +
+	       ", returns " + (r.result ? std::string(errno_name(r.result)) : std::string("success")) +
+	       ", path " + std::string(path_name(Path(r.path)));
+}
+
 // ------------------------------------------------------------ the solver
 
 double seconds_since(std::chrono::steady_clock::time_point t0)
@@ -878,8 +885,11 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 				InCase cex = with_model(input, m);
 				ip.status = ProofStatus::counterexample;
 				ip.counterexample = concrete_case(cex);
-				ip.witness = crash_witness(ps, m);
 				RunOut again = untorn_concolic::run_symbolic(cex);
+				// A liveness invariant is about the write's own outcome: no
+				// crash takes part, so the witness is what the write did.
+				ip.witness = ip.cls == InvClass::liveness ? outcome_witness(again)
+				                                          : crash_witness(ps, m);
 				if (std::string d = confirm(*ip.counterexample, v, again, ip.name);
 				    !d.empty())
 					res.divergences.push_back(ip.name + ": " + d);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `untorn check --compare` and `untorn explain A B` from the command line:
+# `untorn check --compare` and `untorn explain --pair A B` from the command line:
 # exit 0 for a variant against itself, 10 for a what-if that decides
 # differently, the case pairs replay and explain side by side, --json prints
 # report.json, the same seed writes the same files, bad names exit 2.
@@ -27,15 +27,15 @@ patched=$(ls "$dir"/a/compare-decisions-*-"$what".json 2>/dev/null | head -n 1)
 if [ -z "$base" ] || [ -z "$patched" ]; then
 	no "no decisions pair written: $(ls "$dir/a")"
 else
-	grep -q "untorn explain $base $patched" "$dir/a.txt" || no "the summary does not give the explain command"
-	"$U" explain "$base" "$patched" >"$dir/explain.txt"
+	grep -q "untorn explain --pair $base $patched" "$dir/a.txt" || no "the summary does not give the explain command"
+	"$U" explain --pair "$base" "$patched" >"$dir/explain.txt"
 	rc=$?
 	[ "$rc" -eq 0 ] || no "explain of the pair: exit $rc"
 	grep -q '^+ .*if (need_alloc && end_fsb - offset_fsb > 1) -> taken' "$dir/explain.txt" ||
 		no "explain does not mark the what-if's decision"
 	grep -q '^- .*if (need_alloc && imap.br_blockcount > 1) -> not taken' "$dir/explain.txt" ||
 		no "explain does not mark the base's decision"
-	"$U" explain "$base" "$patched" --svg "$dir/x.svg" >/dev/null 2>&1
+	"$U" explain --pair "$base" "$patched" --svg "$dir/x.svg" >/dev/null 2>&1
 	rc=$?
 	[ "$rc" -eq 2 ] || no "explain of a pair with --svg: exit $rc, expected 2"
 fi

@@ -42,6 +42,8 @@ struct Judgement {
 };
 
 std::string join(const std::vector<std::string> &v, const char *sep = ", ");
+// The linked Z3's version, "MAJOR.MINOR.BUILD".
+std::string z3_version();
 std::string format_judgement(const Judgement &j);
 
 // How formulas are decided: Z3 itself, or the evaluator compiled from the
