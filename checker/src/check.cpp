@@ -2,6 +2,7 @@
 // one replayable counterexample case per distinct finding; and `untorn bench`.
 #include "commands.h"
 #include "generate.h"
+#include "coverage.h"
 #include "minimize.h"
 #include "reports.h"
 #include "text.h"
@@ -49,6 +50,8 @@ void add_check_options(CLI::App *cmd, CheckOptions &o)
 	cmd->add_option("--junit", o.junit, "also write a JUnit XML report here");
 	cmd->add_flag("--interleave", o.interleave,
 		      "also draw another actor's actions at the write's ILOCK drop points (x_interleave)");
+	cmd->add_flag("--coverage", o.coverage,
+		      "also report, for every BRANCH() of the variants checked, how many layouts take each direction (the first three of them)");
 }
 
 int cmd_minimize(const MinimizeOptions &o)
@@ -323,8 +326,10 @@ int cmd_check(const CheckOptions &o)
 	// Layout i belongs to this shard when i % N == K - 1; worker w of J takes
 	// every J-th of those.  Results merge by index, so the report is the same
 	// for any J and the union of the N shards' reports is the whole run's.
+	Coverage cov(variants, 3);
 	auto worker = [&](unsigned w) {
 		Spec spec(Engine::compiled, SolverLimits{o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb});
+		Coverage my_cov(variants, 3);
 		std::map<std::string, FindingRec> mine;
 		Stats st;
 		uint64_t nth = 0;
@@ -335,6 +340,8 @@ int cmd_check(const CheckOptions &o)
 				Case c = generate_layout(o.seed, i, v, o.interleave);
 				Trace t = run_atomic_write(c.state, c.write, v);
 				Judgement j = spec.judge(t);
+				if (o.coverage)
+					my_cov.add(t, "layout " + std::to_string(i), i);
 				st.layouts++;
 				(t.path == Path::hw ? st.path_hw : t.path == Path::sw ? st.path_sw : st.path_none)++;
 				switch (j.verdict) {
@@ -362,6 +369,7 @@ int cmd_check(const CheckOptions &o)
 		for (auto &[k, rec] : mine)
 			record(found, std::move(rec));
 		total.add(st);
+		cov.merge(my_cov);
 	};
 	std::vector<std::thread> threads;
 	for (unsigned w = 0; w < o.jobs; w++)
@@ -411,7 +419,12 @@ int cmd_check(const CheckOptions &o)
 	if (!write_ci_reports(items, o.sarif, o.junit, "untorn check"))
 		return EXIT_BAD_INPUT;
 
+	std::vector<Coverage::VariantCov> table;
+	if (o.coverage)
+		table = cov.table();
 	if (o.json) {
+		if (o.coverage) // on stdout only: report.json stays what `merge` reads and writes
+			rep["coverage"] = coverage_json(table);
 		std::cout << rep.dump(2) << "\n";
 	} else {
 		std::cout << "untorn check: seed " << o.seed << ", shard " << o.shard << ", " << total.layouts
@@ -426,6 +439,9 @@ int cmd_check(const CheckOptions &o)
 			  << ", inconclusive: " << total.z3_inconclusive << "\n";
 		for (const auto &m : total.engine_mismatch)
 			std::cout << "    ENGINE MISMATCH (a bug in untorn): " << m << "\n";
+		if (o.coverage)
+			std::cout << coverage_text(table, std::to_string(total.layouts) + " layouts (seed " +
+							       std::to_string(o.seed) + ")");
 	}
 	if (interrupted)
 		return EXIT_INTERRUPTED;

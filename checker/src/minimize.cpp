@@ -356,14 +356,27 @@ std::string canonical_content(const Case &c)
 MinimizeResult minimize_case(const Case &input, Spec &spec)
 {
 	MinimizeResult r;
+	uint64_t calls = 0;
 	auto broken = [&](const Case &c) {
-		r.oracle_calls++;
+		calls++;
 		return spec.judge(run_atomic_write(c.state, c.write, c.variant)).broken_names();
 	};
 	r.invariants = broken(input);
 	if (r.invariants.empty())
 		throw std::invalid_argument("the case breaks no invariant: nothing to minimize");
+	MinimizeResult m = minimize_case_while(input, [&](const Case &c) { return broken(c) == r.invariants; });
+	m.invariants = r.invariants;
+	m.oracle_calls = calls; // the first judgement too
+	return m;
+}
 
+MinimizeResult minimize_case_while(const Case &input, const std::function<bool(const Case &)> &keep)
+{
+	MinimizeResult r;
+	auto kept_by = [&](const Case &c) {
+		r.oracle_calls++;
+		return keep(c);
+	};
 	Case cur = input;
 	Measure m = measure(cur);
 	std::vector<Case> cands = Candidates(cur).list();
@@ -377,7 +390,7 @@ MinimizeResult minimize_case(const Case &input, Spec &spec)
 		if (cm < m) {
 			if (!validate_state(c.state, c.write).empty())
 				r.candidates_rejected_invalid++;
-			else if (broken(c) == r.invariants)
+			else if (kept_by(c))
 				kept = true;
 		}
 		if (kept) {

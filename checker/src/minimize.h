@@ -6,6 +6,7 @@
 #include "untorn/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ uint64_t case_magnitude(const Case &c);
 // is 1-minimal: no single step (removal, shrink, merge, move toward small
 // aligned values) keeps exactly the same broken invariants.  Deterministic.
 MinimizeResult minimize_case(const Case &input, Spec &spec);
+// The same steps, keeping a candidate while `keep` holds for it (the input is
+// assumed to satisfy it); `invariants` is left empty.
+MinimizeResult minimize_case_while(const Case &input, const std::function<bool(const Case &)> &keep);
 
 // The case's content (variant, state, write) as canonical JSON: two cases
 // with equal canonical forms are the same finding, whatever their names.
