@@ -2,6 +2,7 @@
 // one replayable counterexample case per distinct finding.
 #include "commands.h"
 #include "findings.h"
+#include "coverage.h"
 #include "generate.h"
 #include "minimize.h"
 #include "reports.h"
@@ -290,8 +291,10 @@ int cmd_check(const CheckOptions &o)
 	// Layout i belongs to this shard when i % N == K - 1; worker w of J takes
 	// every J-th of those.  Results merge by index, so the report is the same
 	// for any J and the union of the N shards' reports is the whole run's.
+	Coverage cov(variants, 3);
 	auto worker = [&](unsigned w) {
 		Spec spec(Engine::compiled, o.limits());
+		Coverage my_cov(variants, 3);
 		std::map<std::string, FindingRec> mine;
 		Stats st;
 		st.per_variant.resize(variants.size());
@@ -304,6 +307,8 @@ int cmd_check(const CheckOptions &o)
 				Case c = generate_layout(o.seed, i, v, o.interleave);
 				Trace t = run_atomic_write(c.state, c.write, v);
 				Judgement j = spec.judge(t);
+				if (o.coverage)
+					my_cov.add(t, "layout " + std::to_string(i), i);
 				st.count(t, j);
 				st.per_variant[vi].count(t, j);
 				if (o.z3_every && i % o.z3_every == 0) {
@@ -325,6 +330,7 @@ int cmd_check(const CheckOptions &o)
 		for (auto &[k, rec] : mine)
 			record(found, std::move(rec));
 		total.add(st);
+		cov.merge(my_cov);
 	};
 	std::vector<std::thread> threads;
 	for (unsigned w = 0; w < o.jobs; w++)
@@ -388,7 +394,12 @@ int cmd_check(const CheckOptions &o)
 	if (!write_ci_reports(items, o.sarif, o.junit, "untorn check"))
 		return EXIT_BAD_INPUT;
 
+	std::vector<Coverage::VariantCov> table;
+	if (o.coverage)
+		table = cov.table();
 	if (o.json) {
+		if (o.coverage) // on stdout only: report.json stays what `merge` reads and writes
+			rep["coverage"] = coverage_json(table);
 		std::cout << rep.dump(2) << "\n";
 	} else {
 		std::cout << "untorn check: seed " << o.seed << ", shard " << o.shard << ", " << total.layouts
@@ -404,6 +415,9 @@ int cmd_check(const CheckOptions &o)
 			  << ", inconclusive: " << total.z3_inconclusive << "\n";
 		for (const auto &m : total.engine_mismatch)
 			std::cout << "    ENGINE MISMATCH (a bug in untorn): " << m << "\n";
+		if (o.coverage)
+			std::cout << coverage_text(table, std::to_string(total.layouts) + " layouts (seed " +
+			                                      std::to_string(o.seed) + ")");
 	}
 	if (interrupted)
 		return EXIT_INTERRUPTED;

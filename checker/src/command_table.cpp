@@ -1,6 +1,7 @@
 // Every command of `untorn`, one row each: name, help, options, body.  A new
 // command is its X.cpp (cmd_X and its Options in commands.h) and one row here.
 #include "cli.h"
+#include "untorn/checker.h"
 
 namespace untorn
 {
@@ -105,6 +106,38 @@ std::vector<Command> rows()
 		                             .sarif = &o.sarif,
 		                             .junit = &o.junit});
 		    add_solver_options(cmd, o, &o.engine);
+		    cmd->add_flag("--coverage", o.coverage,
+		                  "also report, for every BRANCH() of every variant, how many cases take "
+		                  "each direction and which");
+		    cmd->add_flag("--markdown", o.markdown,
+		                  "print only the coverage, as the Markdown table of docs/corpus.md");
+		    cmd->add_option("--as", o.as,
+		                    "run every case of this variant's base under this variant, against "
+		                    "the case's own expectations (other cases are skipped)");
+	    }));
+	t.push_back(command<CoverOptions>(
+	    "cover",
+	    "the BRANCH() directions a corpus leaves uncovered; --fill: a generated, minimized case "
+	    "for each",
+	    cmd_cover, [](CLI::App *cmd, CoverOptions &o) {
+		    cmd->add_option("paths", o.paths, "the corpus: case files or folders")->required();
+		    // (one name per --variant: the corpus paths follow)
+		    cmd->add_option("--variant", o.variants,
+		                    "variant (repeatable; default: every kernel version)")
+		        ->check(CLI::IsMember(accepted_variant_names()))
+		        ->allow_extra_args(false);
+		    cmd->add_flag("--fill", o.fill,
+		                  "search check's generator for a layout taking each uncovered "
+		                  "direction, minimize it, write it as a case");
+		    add_output_options(cmd,
+		                       {.json = &o.json,
+		                        .json_help = "print the result as JSON",
+		                        .out = &o.out,
+		                        .out_help = "folder for the generated cases (one subfolder per "
+		                                    "variant)"});
+		    add_seed_option(cmd, o.seed, "generator seed");
+		    cmd->add_option("--count", o.count, "layouts searched per variant at most")
+		        ->check(CLI::Range(uint64_t(1), uint64_t(1000000000)));
 	    }));
 	t.push_back(command<CheckOptions>(
 	    "check", "random layouts, impl and specification side by side", cmd_check,
@@ -138,6 +171,9 @@ std::vector<Command> rows()
 		        "--interleave", o.interleave,
 		        "also draw another actor's actions at the write's ILOCK drop points "
 		        "(x_interleave)");
+		    cmd->add_flag("--coverage", o.coverage,
+		                  "also report, for every BRANCH() of the variants checked, how many "
+		                  "layouts take each direction (the first three of them)");
 		    // (checked by the command, which names the variants it knows)
 		    cmd->add_option("--compare", o.compare,
 		                    "BASE: run every layout under BASE and the one --variant, and "

@@ -29,8 +29,25 @@ struct ReplayOptions : SolverFlags {
 	bool json = false;
 	std::string sarif, junit; // CI report files ("" = none)
 	std::string engine = "z3";
+	bool coverage = false; // also report which BRANCH() directions the cases take
+	bool markdown = false; // the coverage as the docs' Markdown table, instead of the case lines
+	std::string as;        // run the cases of this variant's base under it ("" = each under its own)
 };
 int cmd_replay(const ReplayOptions &o);
+
+// Fills the holes of a corpus's coverage: for each BRANCH() direction of a
+// variant no case takes, a generated layout taking it, minimized while it
+// still takes it, written as a case with its expectations from the run.
+struct CoverOptions {
+	std::vector<std::string> paths;    // the corpus
+	std::vector<std::string> variants; // empty = every kernel version
+	bool fill = false;
+	std::string out = "untorn-cover";
+	uint64_t seed = 1;
+	uint64_t count = 1000000; // layouts searched per variant at most
+	bool json = false;
+};
+int cmd_cover(const CoverOptions &o);
 
 struct CheckOptions : SolverFlags {
 	std::vector<std::string> variants; // empty = all
@@ -47,6 +64,7 @@ struct CheckOptions : SolverFlags {
 	bool interleave = false;	 // draw interleavings (x_interleave) too
 	// --compare BASE: each layout under BASE and the one --variant, compared
 	std::string compare;
+	bool coverage = false; // also report which BRANCH() directions the layouts took
 };
 int cmd_check(const CheckOptions &o);
 // `check --compare` (compare.cpp); cmd_check hands over to it.

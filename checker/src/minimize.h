@@ -30,6 +30,9 @@ uint64_t case_magnitude(const Case &c);
 // is 1-minimal: no single step (removal, shrink, merge, move toward small
 // aligned values) keeps exactly the same broken invariants.  Deterministic.
 MinimizeResult minimize_case(const Case &input, Spec &spec);
+// The same steps, keeping a candidate while `keep` holds for it (the input is
+// assumed to satisfy it); `invariants` is left empty.
+MinimizeResult minimize_case_with(const Case &input, const std::function<bool(const Case &)> &keep);
 
 // The same steps with another oracle: a candidate is kept when `key` gives it
 // the same string as the input ("" means the property is lost).  Throws

@@ -74,7 +74,21 @@ inline bool IS_DAX(const xfs_inode *ip) { return ip->env.inode_dax; }
 // returns it, so `if (BRANCH(ip, cond))` reads like the kernel's `if (cond)`.
 // __FILE__ is repository-relative: CMake passes -fmacro-prefix-map.
 bool record_branch(xfs_inode *ip, const char *file, const char *func, const char *cond, int line, bool taken);
+// Each BRANCH() also leaves a BranchSite in the linker section
+// untorn_branch_sites, whether or not it ever runs, so that branch_sites()
+// lists every decision of every variant compiled in (coverage needs the
+// directions no run took).  Only the plain build registers: model/'s second
+// and third compilations of the same files would repeat every site.
+#ifdef UNTORN_VALUE_HEADER
 #define BRANCH(ip, cond) (::untorn::kern::record_branch((ip), __FILE__, __func__, #cond, __LINE__, (cond)))
+#else
+#define BRANCH(ip, cond)                                                                                        \
+	({                                                                                                      \
+		__attribute__((section("untorn_branch_sites"), used)) static const ::untorn::BranchSite          \
+			untorn_site_{__FILE__, __func__, #cond, __LINE__};                                       \
+		::untorn::kern::record_branch((ip), __FILE__, __func__, #cond, __LINE__, (cond));                \
+	})
+#endif
 
 // --- generic helpers (same in every modelled version) ------------------------
 inline bool IS_ALIGNED(const u64 &x, const u64 &a) { return (x & (a - 1)) == 0; } // a power of two

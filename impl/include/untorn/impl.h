@@ -224,6 +224,17 @@ struct Branch {
 	const char *file = nullptr;
 };
 
+// One BRANCH() of impl's sources, whether or not any run reaches it.
+struct BranchSite {
+	const char *file; // repository-relative, as Branch::file
+	const char *func;
+	const char *cond;
+	int line;
+};
+// Every BRANCH() compiled into impl (kernel versions, what-ifs and the shared
+// machinery), ordered by file and line, each once.
+const std::vector<BranchSite> &branch_sites();
+
 enum class Ops : uint8_t { direct_write, atomic_write_cow };
 std::string_view ops_name(Ops o);
 
