@@ -204,7 +204,7 @@ Case parse_case(const std::string &text, const std::string &file)
 	std::string vname = r.str(r.field(j, "", "variant"), "variant");
 	auto v = variant_from_name(vname);
 	if (!v)
-		r.fail("variant", "expected \"rfc-v1\", \"v6.16\" or \"v6.18\", got \"" + vname + "\"");
+		r.fail("variant", "expected " + variant_names_text() + ", got \"" + vname + "\"");
 	c.variant = *v;
 
 	const json &g = r.object(r.field(j, "", "geometry"), "geometry");

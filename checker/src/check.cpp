@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 void add_check_options(CLI::App *cmd, CheckOptions &o)
 {
 	cmd->add_option("--variant", o.variants, "variant(s) to check (default: all)")
-		->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+	    ->check(CLI::IsMember(variant_names()));
 	cmd->add_option("--seed", o.seed, "64-bit generator seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	cmd->add_option("--count", o.count, "layouts per variant")->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
 	cmd->add_option("--jobs", o.jobs, "worker threads")->check(CLI::Range(1u, 256u));

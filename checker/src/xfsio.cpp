@@ -1780,8 +1780,8 @@ int cmd_import(const ImportOptions &o)
 	std::string json;
 	try {
 		if (!variant_from_name(o.variant))
-			throw ImportError{"--variant: expected rfc-v1, v6.16 or v6.18, got \"" +
-			                  o.variant + "\""};
+			throw ImportError{"--variant: expected " + variant_names_text() +
+			                  ", got \"" + o.variant + "\""};
 		if (o.block_size < 512 || o.block_size > 65536 ||
 		    (o.block_size & (o.block_size - 1)))
 			throw ImportError{
