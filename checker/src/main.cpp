@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	import_cmd->add_option("input", imp.input, "the tool's output (a file, or - for stdin)")->required();
 	import_cmd->add_option("--format", imp.format, "which tool printed it")
 		->check(CLI::IsMember({"auto", "xfs_bmap", "fiemap", "filefrag"}));
-	import_cmd->add_option("--variant", imp.variant, "variant of the skeleton")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+	import_cmd->add_option("--variant", imp.variant, "variant of the skeleton")->check(CLI::IsMember(variant_names()));
 	import_cmd->add_option("--block-size", imp.block_size, "filesystem block size in bytes")->check(CLI::Range(512, 65536));
 	import_cmd->add_option("--offset", imp.offset, "the atomic write's offset in bytes");
 	import_cmd->add_option("--length", imp.length, "the atomic write's length in bytes");
@@ -81,13 +81,9 @@ int main(int argc, char **argv)
 	bench_cmd->add_option("--seed", bench.seed, "generator seed")->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
 	bench_cmd->add_option("--z3-sample", bench.z3_sample, "layouts to judge with Z3 itself (0: skip)")
 		->check(CLI::Validator([](std::string &v) { const char *e = whole_number_error(v); return e ? std::string(e) : std::string(); }, "UINT"));
-	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember({"rfc-v1", "v6.16", "v6.18"}));
+	bench_cmd->add_option("--variant", bench.variant, "variant")->check(CLI::IsMember(variant_names()));
 
-	std::vector<std::string> every_variant;
-	for (Variant v : all_variants)
-		every_variant.emplace_back(variant_name(v));
-	for (Variant v : whatif_variants)
-		every_variant.emplace_back(variant_name(v));
+	const std::vector<std::string> &every_variant = variant_names();
 	// what is enumerated and what is pinned: prove, diff and census alike
 	auto layout_bounds = [&](CLI::App *cmd, ProveOptions &o) {
 		cmd->add_option("--data-extents", o.data_extents, "at most this many data-fork extents")->check(CLI::Range(0u, 8u));
