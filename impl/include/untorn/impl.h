@@ -155,13 +155,15 @@ struct WriteReq {
 // every one; `check` and `prove` run the kernel versions by default.  Code
 // outside the table never names a variant: what a variant inherits from its
 // base is asked of the functions below.
-enum class Variant : unsigned { UNTORN_VARIANT_ENUMERATORS };
+// A Variant is its row's index: the kernel versions first, by name (the
+// enumerators), then the patches.
+enum class Variant : unsigned { UNTORN_KERNEL_VARIANT_ENUMERATORS };
 // The kernel versions (rfc-v1, v6.16, v6.18), in the table's order.
 inline constexpr std::array<Variant, UNTORN_KERNEL_VARIANT_COUNT> all_variants = {
     UNTORN_KERNEL_VARIANTS};
-// The patches, by name.
-inline constexpr std::array<Variant, UNTORN_PATCH_VARIANT_COUNT> whatif_variants = {
-    UNTORN_PATCH_VARIANTS};
+// The patches, by name (defined with the table's rows, so that adding a
+// patch does not recompile what includes this header).
+extern const std::span<const Variant> whatif_variants;
 // Every variant: the kernel versions, then the patches.
 std::span<const Variant> every_variant();
 // Every accepted name, in the same order (CLI choices, the loader's error).
