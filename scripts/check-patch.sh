@@ -186,11 +186,11 @@ rel() { echo "${1#"$root"/}"; }
 	fi
 	nnew=$(grep -c "^    NEW " "$log/check")
 	echo "  $count random layouts of $name (check --known corpus, seed $seed): $nnew finding(s) the corpus does not hold"
-	grep "^    NEW " "$log/check" | while read -r _ verdict variant rest; do
+	grep "^    NEW " "$log/check" | while read -r _ verdict _ rest; do
 		file=${rest##* }
 		echo "    $verdict ${rest% *}: untorn explain $(rel "$out/check")/$file"
 	done
-	grep "^    known " "$log/check" | while read -r _ verdict variant rest; do
+	grep "^    known " "$log/check" | while read -r _ verdict _ rest; do
 		echo "    known: $verdict ${rest% *} (as in corpus/)"
 	done
 	echo "  bounded proof (untorn diff $base $name ${bounds[*]}, at most $limit s): $diff_line"
@@ -203,4 +203,4 @@ rel() { echo "${1#"$root"/}"; }
 		'BEGIN { printf "  (untorn %s; build %.0f s, checks %.0f s)\n", r, b - a, c - b }'
 }
 rm -rf "$log"
-exit $status
+exit "$status"
