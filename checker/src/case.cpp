@@ -408,12 +408,7 @@ bool load_cases_or_report(const std::vector<fs::path> &files, std::vector<Case> 
 
 std::vector<std::string> accepted_variant_names()
 {
-	std::vector<std::string> names;
-	for (Variant v : all_variants)
-		names.emplace_back(variant_name(v));
-	for (Variant v : whatif_variants)
-		names.emplace_back(variant_name(v));
-	return names;
+	return variant_names(); // the variant table's: kernel versions, then patches
 }
 
 static nlohmann::ordered_json extent_json(const xfs_bmbt_irec &e)

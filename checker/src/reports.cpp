@@ -43,18 +43,11 @@ using ojson = nlohmann::ordered_json;
 // __FILE__); the variant's file for anything recorded without one.
 std::string branch_file(const Branch &b, Variant v);
 
+// The file that states the variant (the table of variants says which: a
+// kernel version's file, or a patch file).
 std::string variant_file(Variant v)
 {
-	switch (v) {
-	case Variant::rfc_v1:
-		return "impl/variants/rfc_v1.cpp";
-	case Variant::v6_16:
-		return "impl/variants/v6_16.cpp";
-	case Variant::v6_18:
-		return "impl/variants/v6_18.cpp";
-	default: // a what-if: generated from impl/variants/whatif/whatif.cmake
-		return "impl/variants/whatif/whatif.cmake";
-	}
+	return std::string(variant_source(v));
 }
 
 std::string branch_file(const Branch &b, Variant v)

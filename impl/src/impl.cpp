@@ -29,17 +29,66 @@ xfs_fsblock_t xfs_agb_to_fsb(const Geometry &g, xfs_agnumber_t agno, xfs_agblock
 	return (xfs_fsblock_t(agno) << g.agblklog()) | agbno;
 }
 
+// The table of variants (impl/variants/variants.cmake) answers everything
+// about a variant; nothing here knows one by name.
+static const kern::VariantRow &row(Variant v)
+{
+	return kern::variant_rows[size_t(v)];
+}
+
+std::span<const Variant> every_variant()
+{
+	static const std::vector<Variant> all = [] {
+		std::vector<Variant> vs;
+		for (size_t i = 0; i < kern::variant_row_count; i++)
+			vs.push_back(Variant(i));
+		return vs;
+	}();
+	return all;
+}
+
+const std::vector<std::string> &variant_names()
+{
+	static const std::vector<std::string> names = [] {
+		std::vector<std::string> ns;
+		for (Variant v : every_variant())
+			ns.emplace_back(variant_name(v));
+		return ns;
+	}();
+	return names;
+}
+
+std::string variant_names_text()
+{
+	std::string s = "one of ";
+	for (const auto &n : variant_names())
+		s += (&n == &variant_names().front() ? "\"" : ", \"") + n + "\"";
+	return s;
+}
+
 std::string_view variant_name(Variant v)
 {
-	switch (v) {
-	case Variant::rfc_v1: return "rfc-v1";
-	case Variant::v6_16: return "v6.16";
-	case Variant::v6_18: return "v6.18";
-	case Variant::rfc_v1_dax_flags: return "rfc-v1+dax-flags";
-	case Variant::rfc_v1_v616_alloc_check: return "rfc-v1+v6.16-alloc-check";
-	case Variant::v6_16_rfc_alloc_check: return "v6.16+rfc-alloc-check";
-	}
-	return "?";
+	return size_t(v) < kern::variant_row_count ? row(v).name : "?";
+}
+
+Variant variant_base(Variant v)
+{
+	return row(v).base;
+}
+
+std::string_view variant_source(Variant v)
+{
+	return row(v).source;
+}
+
+std::string_view variant_origin(Variant v)
+{
+	return row(v).origin;
+}
+
+AtomicBioRule variant_atomic_bio_rule(Variant v)
+{
+	return row(v).atomic_bio_rule;
 }
 
 static constexpr std::pair<InterleaveKind, std::string_view> interleave_names[] = {
@@ -65,23 +114,10 @@ std::optional<InterleaveKind> interleave_kind_from_name(std::string_view name)
 
 std::optional<Variant> variant_from_name(std::string_view name)
 {
-	for (Variant v : all_variants)
-		if (variant_name(v) == name)
-			return v;
-	for (Variant v : whatif_variants)
+	for (Variant v : every_variant())
 		if (variant_name(v) == name)
 			return v;
 	return std::nullopt;
-}
-
-Variant variant_base(Variant v)
-{
-	switch (v) {
-	case Variant::rfc_v1_dax_flags:
-	case Variant::rfc_v1_v616_alloc_check: return Variant::rfc_v1;
-	case Variant::v6_16_rfc_alloc_check: return Variant::v6_16;
-	default: return v;
-	}
 }
 
 std::string_view path_name(Path p)
@@ -216,15 +252,7 @@ AtomicLimits atomic_write_limits(const FileState &st, Variant v)
 	t.initial = st;
 	kern::xfs_inode ip;
 	init_inode(ip, st, t);
-	switch (v) {
-	case Variant::rfc_v1: return kern::rfc_v1::atomic_write_limits(&ip);
-	case Variant::v6_16:
-	case Variant::v6_18: return kern::v6_16::atomic_write_limits(&ip); /* v6.18 keeps v6.16's */
-	case Variant::rfc_v1_dax_flags: return kern::rfc_v1_dax_flags::atomic_write_limits(&ip);
-	case Variant::rfc_v1_v616_alloc_check: return kern::rfc_v1_v616_alloc_check::atomic_write_limits(&ip);
-	case Variant::v6_16_rfc_alloc_check: return kern::v6_16_rfc_alloc_check::atomic_write_limits(&ip);
-	}
-	return {};
+	return row(v).limits(&ip);
 }
 
 FileState run_other_actor(const FileState &st, const InterleaveAction &a)
@@ -252,20 +280,7 @@ Trace run_atomic_write(const FileState &st, const WriteReq &w, Variant v)
 	kern::xfs_inode ip;
 	init_inode(ip, st, t);
 
-	kern::ssize_ret ret;
-	switch (v) {
-	case Variant::rfc_v1: ret = kern::rfc_v1::xfs_file_write_iter(&ip, w); break;
-	case Variant::v6_16:
-		ret = kern::v6_16::xfs_file_write_iter(&ip, w, kern::v6_16::xfs_atomic_write_cow_iomap_begin);
-		break;
-	case Variant::v6_18: ret = kern::v6_18::xfs_file_write_iter(&ip, w); break;
-	case Variant::rfc_v1_dax_flags: ret = kern::rfc_v1_dax_flags::xfs_file_write_iter(&ip, w); break;
-	case Variant::rfc_v1_v616_alloc_check: ret = kern::rfc_v1_v616_alloc_check::xfs_file_write_iter(&ip, w); break;
-	case Variant::v6_16_rfc_alloc_check:
-		ret = kern::v6_16_rfc_alloc_check::xfs_file_write_iter(
-			&ip, w, kern::v6_16_rfc_alloc_check::xfs_atomic_write_cow_iomap_begin);
-		break;
-	}
+	kern::ssize_ret ret = row(v).write_iter(&ip, w);
 	if (!t.admitted)
 		t.path = Path::none;
 	t.result = -ret.error;

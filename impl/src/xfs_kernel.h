@@ -171,9 +171,7 @@ int generic_atomic_write_valid(xfs_inode *ip, const WriteReq &w);
 using iomap_begin_fn = int (*)(xfs_inode *ip, xfs_off_t offset, xfs_off_t length, unsigned flags,
 			       Iomap *iomap, std::optional<Iomap> *srcmap);
 
-// Which iomap rule decides a REQ_ATOMIC bio: v6.16's IOMAP_F_ATOMIC_BIO mapping
-// flag, or the RFC's "IOMAP_ATOMIC without IOMAP_F_ATOMIC_COW".
-enum class AtomicBioRule { mapping_flag_v616, rfc_not_atomic_cow };
+// Which iomap rule decides a REQ_ATOMIC bio: AtomicBioRule (untorn/impl.h).
 
 struct DioOps {
 	Ops ops;

@@ -533,8 +533,11 @@ void extract_facts(const Trace &t, Facts &f)
 		const IomapBeginCall &x = t.calls[c];
 		const Iomap &m = x.iomap;
 		bool sw = x.ops == Ops::atomic_write_cow;
-		bool atomic = t.variant == Variant::rfc_v1 ? !(m.flags & IOMAP_F_ATOMIC_COW)
-		                                           : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
+		// the iomap rule of the variant, asked of the table (a patch has its base's)
+		bool atomic =
+		    variant_atomic_bio_rule(t.variant) == AtomicBioRule::rfc_not_atomic_cow
+		        ? !(m.flags & IOMAP_F_ATOMIC_COW)
+		        : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
 		v[sh.call(c, C_SW)] = sw;
 		v[sh.call(c, C_ATOMIC)] = !x.error && atomic;
 		v[sh.call(c, C_ERROR)] = uint64_t(x.error);

@@ -5,14 +5,17 @@
 // model reads beside fs/xfs/.  Nothing here knows of Z3 or the specification.
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "untorn/value.h"
+#include "untorn/variant_table.h" // generated from impl/variants/variants.cmake
 
 namespace untorn {
 
@@ -146,17 +149,41 @@ struct WriteReq {
 	xfs_off_t length = 0;
 };
 
-// The kernel's versions, then the what-ifs (one-expression patches of one of
-// them, impl/variants/whatif/whatif.cmake): `check` runs the versions; any
-// command that takes a variant accepts both.
-enum class Variant { rfc_v1, v6_16, v6_18, rfc_v1_dax_flags, rfc_v1_v616_alloc_check, v6_16_rfc_alloc_check };
+// The variants: the kernel's versions, then the patches of one of them
+// (impl/variants/patches/NAME.patch), all from one table
+// (impl/variants/variants.cmake).  Every command that takes a variant accepts
+// every one; `check` and `prove` run the kernel versions by default.  Code
+// outside the table never names a variant: what a variant inherits from its
+// base is asked of the functions below.
+// A Variant is its row's index: the kernel versions first, by name (the
+// enumerators), then the patches.
+enum class Variant : unsigned { UNTORN_KERNEL_VARIANT_ENUMERATORS };
+// The kernel versions (rfc-v1, v6.16, v6.18), in the table's order.
+inline constexpr std::array<Variant, UNTORN_KERNEL_VARIANT_COUNT> all_variants = {
+    UNTORN_KERNEL_VARIANTS};
+// The patches, by name (defined with the table's rows, so that adding a
+// patch does not recompile what includes this header).
+extern const std::span<const Variant> whatif_variants;
+// Every variant: the kernel versions, then the patches.
+std::span<const Variant> every_variant();
+// Every accepted name, in the same order (CLI choices, the loader's error).
+const std::vector<std::string> &variant_names();
+// `one of "rfc-v1", "v6.16", ...`: for messages that list the accepted names.
+std::string variant_names_text();
 std::string_view variant_name(Variant v);
 std::optional<Variant> variant_from_name(std::string_view name);
-inline constexpr Variant all_variants[] = {Variant::rfc_v1, Variant::v6_16, Variant::v6_18};
-inline constexpr Variant whatif_variants[] = {Variant::rfc_v1_dax_flags, Variant::rfc_v1_v616_alloc_check,
-					      Variant::v6_16_rfc_alloc_check};
-// The variant a what-if patches (itself for a kernel version).
+// The kernel version a patch applies to (itself for a kernel version).
 Variant variant_base(Variant v);
+// The file that states it, relative to the repository: impl/variants/X.cpp,
+// or impl/variants/patches/NAME.patch.
+std::string_view variant_source(Variant v);
+// What it mirrors (a patch: the first line of its free text), one line.
+std::string_view variant_origin(Variant v);
+// Which iomap rule makes a mapping a REQ_ATOMIC bio: v6.16's
+// IOMAP_F_ATOMIC_BIO mapping flag, or the RFC's "IOMAP_ATOMIC without
+// IOMAP_F_ATOMIC_COW" (patch 03).  A patch has its base's.
+enum class AtomicBioRule { mapping_flag_v616, rfc_not_atomic_cow };
+AtomicBioRule variant_atomic_bio_rule(Variant v);
 
 // Validation of a state: sorted, non-overlapping, no overflow, inside the AGs.
 // Returns an empty vector when the state is valid; else "path: what" messages.
