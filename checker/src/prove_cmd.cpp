@@ -266,7 +266,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			make_out_dir(o.out);
 			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".json");
 			std::string note = "untorn prove " + vn + " (" + bounds_text(o) +
-			                   "): counterexample to " + ip.name + "; " + ip.witness +
+			                   "): counterexample to " + ip.name + "; " + ip.witness.text() +
 			                   ".";
 			if (std::string d = write_and_replay(*ip.counterexample, v,
 			                                     "prove-" + vn + "-" + ip.name, note,
@@ -274,8 +274,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			    !d.empty())
 				r.divergences.push_back(d);
 			ji["case"] = file.string();
-			ji["witness"] = ip.witness;
-			where = file.string() + " (" + ip.witness + ")";
+			ji["witness"] = ip.witness.text();
+			where = file.string() + " (" + ip.witness.text() + ")";
 		} else if (ip.status == ProofStatus::inconclusive) {
 			unknown = true;
 			// (none when stopped before it was decided: no query to show)

@@ -268,7 +268,7 @@ std::string sarif_report(const std::vector<ReportItem> &items, const std::string
 				text += "; decided at " + branch_text(*dec) + " (" + uri + ":" +
 				        std::to_string(line) + ")";
 			if (!f.witness.empty())
-				text += ". Witness: " + f.witness;
+				text += ". Witness: " + f.witness.text();
 			if (!it.message.empty())
 				text += ". " + it.message;
 			text += ".";
@@ -354,7 +354,7 @@ std::string junit_report(const std::vector<ReportItem> &items, const std::string
 				out += ": forbids " + std::string(inv->forbids) + " [" +
 				       inv->origin + "]";
 			if (!f.witness.empty())
-				out += "; witness: " + f.witness;
+				out += "; witness: " + f.witness.text();
 			out += "\n";
 		}
 		if (!it.message.empty())

@@ -161,7 +161,7 @@ struct PathSpec {
 	}
 };
 
-std::string crash_witness(const PathSpec &ps, const z3::model &m)
+Witness crash_witness(const PathSpec &ps, const z3::model &m)
 {
 	const spec::Shape &sh = ps.shape;
 	std::vector<uint64_t> slots(sh.slot_count(), 0);
@@ -798,7 +798,7 @@ std::vector<InvariantProof> all_proved()
 {
 	std::vector<InvariantProof> v;
 	for (const auto &info : invariant_catalogue())
-		v.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+		v.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, {}, ""});
 	return v;
 }
 
