@@ -403,7 +403,7 @@ TEST_CASE("SARIF location: the deciding branch in the variant's own source file"
 	{
 		ReportItem it = item_for(load("corpus/fstests/v6.18-mapped-aligned-hw.json"), spec);
 		it.j.findings.push_back(
-		    {"hw_path_when_possible", InvClass::liveness, "injected for the test"});
+		    {"hw_path_when_possible", InvClass::liveness, Witness::any()});
 		it.j.verdict = Verdict::divergence;
 		json results = validate_sarif(sarif_report({it}, "untorn replay"));
 		REQUIRE(results.size() == 1);
@@ -415,7 +415,7 @@ TEST_CASE("SARIF location: the deciding branch in the variant's own source file"
 	{
 		ReportItem it = item_for(load("corpus/fstests/v6.16-reject-offset-1.json"), spec);
 		REQUIRE(it.trace.calls.empty());
-		it.j.findings.push_back({"admission", InvClass::liveness, "injected for the test"});
+		it.j.findings.push_back({"admission", InvClass::liveness, Witness::any()});
 		json results = validate_sarif(sarif_report({it}, "untorn replay"));
 		REQUIRE(results.size() == 1);
 		const json &pl = results[0]["locations"][0]["physicalLocation"];

@@ -11,6 +11,7 @@
 // run without $SCRATCH_DEV/$SCRATCH_MNT, issues the atomic write as fstests
 // does, and whose layout check (an awk program over `xfs_io -c "bmap -vp"`)
 // accepts exactly the case's layout.
+#include "common/layout.h"
 #include "commands.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
@@ -31,6 +32,7 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -108,17 +110,6 @@ Run import(const std::string &input, ImportOptions o = {}, const std::string &st
 {
 	o.input = input;
 	return captured([&] { return cmd_import(o); }, stdin_text);
-}
-
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t blk, xfs_filblks_t cnt,
-                  xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = blk;
-	e.br_blockcount = cnt;
-	e.br_state = st;
-	return e;
 }
 
 // The sample file, as every tool shows it (4096-byte blocks, AGs of 16000
