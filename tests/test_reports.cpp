@@ -5,6 +5,7 @@
 // source file and the line of the deciding branch, which must be a BRANCH()
 // in that file), a stable fingerprint and the trace as a code flow -- and the
 // JUnit report is well-formed XML, escapes everything, and counts right.
+#include "common/files.h"
 #include "commands.h"
 #include "minimize.h"
 #include "reports.h"
@@ -26,6 +27,7 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -33,35 +35,6 @@ namespace
 {
 
 const fs::path kSource = UNTORN_SOURCE_DIR;
-
-struct TempDir {
-	fs::path path;
-	TempDir()
-	{
-		static std::atomic<unsigned> n{0};
-		path =
-		    fs::temp_directory_path() /
-		    ("untorn-test-reports-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-		std::error_code ec;
-		fs::remove_all(path, ec);
-		fs::create_directories(path);
-	}
-	~TempDir()
-	{
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	TempDir(const TempDir &) = delete;
-	TempDir &operator=(const TempDir &) = delete;
-};
-
-std::string slurp(const fs::path &p)
-{
-	std::ifstream in(p, std::ios::binary);
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
 
 // Line `n` (1-based) of a source file, cached.
 std::string source_line(const std::string &uri, int n)
@@ -319,7 +292,7 @@ size_t count_of(const std::string &s, const std::string &what)
 TEST_CASE("replay --sarif --junit over the corpus: well formed, every field code scanning needs",
           "[reports]")
 {
-	TempDir dir;
+	TempDir dir("reports");
 	ReplayOptions o;
 	o.paths = {(kSource / "corpus").string()};
 	o.engine = "compiled";
@@ -520,7 +493,7 @@ TEST_CASE("JUnit: well formed, escaped, one test case per case, failures counted
 
 TEST_CASE("check --sarif --junit: new findings fail, the SARIF is valid", "[reports]")
 {
-	TempDir dir;
+	TempDir dir("reports");
 	CheckOptions o;
 	o.variants = {"v6.16"};
 	o.seed = 1;
