@@ -565,3 +565,12 @@ TEST_CASE("docs: the CI workflow in docs/ci.md is docs/untorn-ci.yml and runs wh
 		CHECK(yml.find(std::string(" ") + pkg + " ") != std::string::npos);
 	}
 }
+
+TEST_CASE("reports: a witness as JSON says its crash state field by field", "[reports]")
+{
+	CHECK(witness_json(Witness{}).is_null());
+	CHECK(witness_json(Witness::any()).dump() == R"({"kind":"any_crash"})");
+	CHECK(witness_json(Witness::of({1, {{0, true}, {2, false}}, 2})).dump() ==
+	      R"({"kind":"crash","committed":1,"of":2,"atomic_bios":[{"bio":0,"persisted":true},)"
+	      R"({"bio":2,"persisted":false}]})");
+}

@@ -3,6 +3,7 @@
 // through the checker's own loader, impl and specification; and `untorn
 // census`, which counts the paths a proof at the same bounds has to explore.
 #include "commands.h"
+#include "reports.h"
 #include "text.h"
 #include "untorn/census.h"
 #include "untorn/checker.h"
@@ -275,6 +276,7 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 				r.divergences.push_back(d);
 			ji["case"] = file.string();
 			ji["witness"] = ip.witness.text();
+			ji["crash"] = witness_json(ip.witness);
 			where = file.string() + " (" + ip.witness.text() + ")";
 		} else if (ip.status == ProofStatus::inconclusive) {
 			unknown = true;

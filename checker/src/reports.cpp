@@ -192,6 +192,20 @@ std::string summary(const ReportItem &it)
 
 } // namespace
 
+ojson witness_json(const Witness &w)
+{
+	if (w.empty())
+		return nullptr;
+	if (!w.crash_state())
+		return ojson{{"kind", "any_crash"}};
+	const CrashState &c = *w.crash_state();
+	ojson bios = ojson::array();
+	for (const auto &[b, persisted] : c.atomic)
+		bios.push_back(ojson{{"bio", b}, {"persisted", persisted}});
+	return ojson{
+	    {"kind", "crash"}, {"committed", c.committed}, {"of", c.txns}, {"atomic_bios", bios}};
+}
+
 std::string sarif_report(const std::vector<ReportItem> &items, const std::string &tool_command)
 {
 	ojson rules = ojson::array();
