@@ -2,8 +2,8 @@
 // the case files depend only on the seed and the count, never on --jobs; the
 // shards of a run add up to the whole run; the exit codes; and every case file
 // written replays to exactly what it expects.
-#include "common/files.h"
 #include "commands.h"
+#include "common/files.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -136,7 +136,8 @@ TEST_CASE("check: the shards, merged, give the single run's report", "[check]")
 	uint64_t layouts = 0;
 	for (const char *shard : {"1/3", "2/3", "3/3"}) {
 		INFO("shard " << shard);
-		shards.push_back(std::make_unique<TempDir>(std::string("shard-") + shard[0], false));
+		shards.push_back(
+		    std::make_unique<TempDir>(std::string("shard-") + shard[0], false));
 		CheckOptions o = options(*shards.back());
 		o.shard = shard;
 		const Captured r = run_check(o);

@@ -541,8 +541,8 @@ TEST_CASE("explain: a witness is a crash state, rendered as one line", "[explain
 	Witness w = Witness::of({2, {{0, true}, {2, false}}, 3});
 	REQUIRE(w.crash_state());
 	CHECK(w.crash_state()->committed == 2);
-	CHECK(w.text() ==
-	      "crash with 2 of 3 transactions committed; REQ_ATOMIC bio 0 persisted; REQ_ATOMIC bio 2 lost");
+	CHECK(w.text() == "crash with 2 of 3 transactions committed; REQ_ATOMIC bio 0 persisted; "
+	                  "REQ_ATOMIC bio 2 lost");
 	CHECK(!Witness::any().crash_state());
 	CHECK(Witness::any().text() == "holds for every crash state");
 	CHECK(Witness{}.empty());

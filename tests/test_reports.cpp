@@ -5,8 +5,8 @@
 // source file and the line of the deciding branch, which must be a BRANCH()
 // in that file), a stable fingerprint and the trace as a code flow -- and the
 // JUnit report is well-formed XML, escapes everything, and counts right.
-#include "common/files.h"
 #include "commands.h"
+#include "common/files.h"
 #include "minimize.h"
 #include "reports.h"
 #include "untorn/checker.h"

@@ -11,9 +11,9 @@
 // run without $SCRATCH_DEV/$SCRATCH_MNT, issues the atomic write as fstests
 // does, and whose layout check (an awk program over `xfs_io -c "bmap -vp"`)
 // accepts exactly the case's layout.
+#include "commands.h"
 #include "common/files.h"
 #include "common/layout.h"
-#include "commands.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 

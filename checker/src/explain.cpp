@@ -1582,7 +1582,8 @@ std::vector<std::string> step_lines(const Trace &t)
 Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l)
 {
 	for (const auto &f : j.findings) {
-		const CrashState *c = f.invariant == "torn_write" ? f.witness.crash_state() : nullptr;
+		const CrashState *c =
+		    f.invariant == "torn_write" ? f.witness.crash_state() : nullptr;
 		if (!c)
 			continue;
 		CrashIllustration ill = illustrate_crash(t, *c);

@@ -267,8 +267,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			make_out_dir(o.out);
 			fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + ip.name + ".json");
 			std::string note = "untorn prove " + vn + " (" + bounds_text(o) +
-			                   "): counterexample to " + ip.name + "; " + ip.witness.text() +
-			                   ".";
+			                   "): counterexample to " + ip.name + "; " +
+			                   ip.witness.text() + ".";
 			if (std::string d = write_and_replay(*ip.counterexample, v,
 			                                     "prove-" + vn + "-" + ip.name, note,
 			                                     ip.name, file);

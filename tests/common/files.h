@@ -23,8 +23,8 @@ struct TempDir {
 	{
 		namespace fs = std::filesystem;
 		static std::atomic<unsigned> n{0};
-		path = fs::temp_directory_path() / ("untorn-test-" + std::to_string(getpid()) + "-" +
-		                                    std::to_string(n++) + "-" + what);
+		path = fs::temp_directory_path() / ("untorn-test-" + std::to_string(getpid()) +
+		                                    "-" + std::to_string(n++) + "-" + what);
 		std::error_code ec;
 		fs::remove_all(path, ec);
 		if (create)
