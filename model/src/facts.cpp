@@ -534,38 +534,38 @@ void measure_bios(const Measure &m)
 	}
 }
 
-void measure_calls(const Measure &m)
+void measure_calls(const Measure &ms)
 {
-	const Trace &t = m.t;
-	const u64 bs = m.bs;
-	const xfs_fileoff_t o = m.o;
-	for (unsigned c = 0; c < m.sh.calls; c++) {
+	const Trace &t = ms.t;
+	const u64 bs = ms.bs;
+	const xfs_fileoff_t o = ms.o;
+	for (unsigned c = 0; c < ms.sh.calls; c++) {
 		const IomapBeginCall &x = t.calls[c];
-		const Iomap &mp = x.iomap;
-		auto at = [&](CallField f) -> u64 & { return m.v[m.sh.call(c, f)]; };
+		const Iomap &m = x.iomap;
+		auto at = [&](CallField f) -> u64 & { return ms.v[ms.sh.call(c, f)]; };
 		bool sw = x.ops == Ops::atomic_write_cow;
-		bool atomic = t.variant == Variant::rfc_v1 ? !(mp.flags & IOMAP_F_ATOMIC_COW)
-		                                           : (mp.flags & IOMAP_F_ATOMIC_BIO) != 0;
+		bool atomic = t.variant == Variant::rfc_v1 ? !(m.flags & IOMAP_F_ATOMIC_COW)
+		                                           : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
 		at(C_SW) = sw;
 		at(C_ATOMIC) = !x.error && atomic;
 		at(C_ERROR) = uint64_t(x.error);
-		at(C_TYPE) = mp.type == IomapType::HOLE       ? T_HOLE
-		             : mp.type == IomapType::DELALLOC ? T_DELALLOC
-		             : mp.type == IomapType::MAPPED   ? T_MAPPED
-		                                              : T_UNWRITTEN;
-		at(C_FLAGGED_COW) = (mp.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
-		at(C_OFF) = mp.offset / bs;
-		at(C_LEN) = mp.length / bs;
+		at(C_TYPE) = m.type == IomapType::HOLE       ? T_HOLE
+		             : m.type == IomapType::DELALLOC ? T_DELALLOC
+		             : m.type == IomapType::MAPPED   ? T_MAPPED
+		                                             : T_UNWRITTEN;
+		at(C_FLAGGED_COW) = (m.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
+		at(C_OFF) = m.offset / bs;
+		at(C_LEN) = m.length / bs;
 		at(C_POS) = x.pos / bs;
 		if (!x.error) {
-			const xfs_bmbt_irec &r = mp.irec;
+			const xfs_bmbt_irec &r = m.irec;
 			auto at_o = cond_and_then(cond_not(is_null(r.br_startblock)), [&] {
 				return contains(r.br_startoff, r.br_blockcount, o);
 			});
 			at(C_DADDR_AT_O) = choose_lazily(
 			    at_o,
 			    [&] {
-				    return xfs_fsb_to_db(m.g,
+				    return xfs_fsb_to_db(ms.g,
 				                         r.br_startblock + (o - r.br_startoff));
 			    },
 			    zero);
