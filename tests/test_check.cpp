@@ -3,6 +3,7 @@
 // shards of a run add up to the whole run; the exit codes; and every case file
 // written replays to exactly what it expects.
 #include "commands.h"
+#include "common/files.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -22,33 +23,13 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr uint64_t kCount = 3000;
-
-// A fresh folder under the system's temporary directory, removed afterwards.
-struct TempDir {
-	fs::path path;
-	explicit TempDir(const std::string &what)
-	{
-		static std::atomic<unsigned> n{0};
-		path = fs::temp_directory_path() /
-		       ("untorn-test-check-" + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" + what);
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	~TempDir()
-	{
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	TempDir(const TempDir &) = delete;
-	TempDir &operator=(const TempDir &) = delete;
-	std::string str() const { return path.string(); }
-};
 
 // cmd_check prints its summary on stdout and errors on stderr: keep both
 // out of the test output, but keep them for messages.
@@ -88,14 +69,6 @@ CheckOptions options(const TempDir &out, std::vector<std::string> variants = {})
 	return o;
 }
 
-std::string slurp(const fs::path &p)
-{
-	std::ifstream f(p, std::ios::binary);
-	std::ostringstream s;
-	s << f.rdbuf();
-	return s.str();
-}
-
 // Every file check wrote but report.json: name -> content.
 std::map<std::string, std::string> case_files(const fs::path &dir)
 {
@@ -120,7 +93,7 @@ std::string names(const std::map<std::string, std::string> &m)
 
 TEST_CASE("check: the same seed gives byte-identical output, for any number of jobs", "[check]")
 {
-	TempDir a("det-a"), b("det-b"), c("det-c");
+	TempDir a("det-a", false), b("det-b", false), c("det-c", false);
 	CheckOptions oa = options(a), ob = options(b), oc = options(c);
 	oc.jobs = 2;
 	const Captured ra = run_check(oa), rb = run_check(ob), rc = run_check(oc);
@@ -153,7 +126,7 @@ TEST_CASE("check: the same seed gives byte-identical output, for any number of j
 // which is exactly the single run's choice.)
 TEST_CASE("check: the shards, merged, give the single run's report", "[check]")
 {
-	TempDir whole("shard-whole");
+	TempDir whole("shard-whole", false);
 	const Captured rw = run_check(options(whole));
 	INFO(rw.out << rw.err);
 	REQUIRE(rw.rc == EXIT_FOUND);
@@ -163,7 +136,8 @@ TEST_CASE("check: the shards, merged, give the single run's report", "[check]")
 	uint64_t layouts = 0;
 	for (const char *shard : {"1/3", "2/3", "3/3"}) {
 		INFO("shard " << shard);
-		shards.push_back(std::make_unique<TempDir>(std::string("shard-") + shard[0]));
+		shards.push_back(
+		    std::make_unique<TempDir>(std::string("shard-") + shard[0], false));
 		CheckOptions o = options(*shards.back());
 		o.shard = shard;
 		const Captured r = run_check(o);
@@ -175,7 +149,7 @@ TEST_CASE("check: the shards, merged, give the single run's report", "[check]")
 	}
 	CHECK(layouts == report(whole.path).at("layouts").get<uint64_t>());
 
-	TempDir merged("shard-merged");
+	TempDir merged("shard-merged", false);
 	MergeOptions m;
 	for (const auto &d : shards)
 		m.dirs.push_back(d->str());
@@ -194,7 +168,7 @@ TEST_CASE("check: the shards, merged, give the single run's report", "[check]")
 
 TEST_CASE("check: exit codes", "[check]")
 {
-	TempDir found("exit-v616");
+	TempDir found("exit-v616", false);
 	const Captured r16 = run_check(options(found, {"v6.16"}));
 	{
 		INFO(r16.out << r16.err);
@@ -206,7 +180,7 @@ TEST_CASE("check: exit codes", "[check]")
 
 	SECTION("v6.18 is clean over the same layouts")
 	{
-		TempDir t("exit-v618");
+		TempDir t("exit-v618", false);
 		const Captured r = run_check(options(t, {"v6.18"}));
 		INFO(r.out << r.err);
 		CHECK(r.rc == EXIT_CLEAN);
@@ -219,7 +193,7 @@ TEST_CASE("check: exit codes", "[check]")
 	SECTION("with its own cases as --known, v6.16 has nothing new")
 	{
 		// The cases alone (every file but report.json).
-		TempDir t("exit-known-files");
+		TempDir t("exit-known-files", false);
 		CheckOptions o = options(t, {"v6.16"});
 		for (const auto &[file, content] : case_files(found.path))
 			o.known.push_back((found.path / file).string());
@@ -243,7 +217,7 @@ TEST_CASE("check: exit codes", "[check]")
 		// Regression: `--known DIR` with DIR a previous check's --out folder
 		// once failed with exit 2, because collect_case_files() took
 		// report.json for a case.
-		TempDir t("exit-known-dir");
+		TempDir t("exit-known-dir", false);
 		CheckOptions o = options(t, {"v6.16"});
 		o.known = {found.str()};
 		const Captured r = run_check(o);
@@ -259,7 +233,7 @@ TEST_CASE("check: exit codes", "[check]")
 		// (std::stoull stops at the first non-digit).
 		for (const char *bad : {"0/2", "3/2", "1/0", "2", "a/b", "", "1/2/3", "1/2x"}) {
 			INFO("--shard \"" << bad << "\"");
-			TempDir t("exit-bad-shard");
+			TempDir t("exit-bad-shard", false);
 			CheckOptions o = options(t, {"v6.16"});
 			o.count = 10;
 			o.shard = bad;
@@ -305,7 +279,7 @@ TEST_CASE("check: every case file it writes replays to what it expects", "[check
 {
 	for (bool minimize : {true, false}) {
 		INFO((minimize ? "minimized" : "--no-minimize"));
-		TempDir t(minimize ? "replay-min" : "replay-raw");
+		TempDir t(minimize ? "replay-min" : "replay-raw", false);
 		CheckOptions o = options(t);
 		o.no_minimize = !minimize;
 		o.count = minimize ? kCount : 300; // raw findings of rfc-v1 and v6.16

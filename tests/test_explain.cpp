@@ -540,15 +540,17 @@ TEST_CASE("explain: a violating case's judgement names the invariant, what it fo
 	CHECK(text.find("-- as happened") != std::string::npos);
 }
 
-TEST_CASE("explain: the witness parses into a crash choice", "[explain]")
+TEST_CASE("explain: a witness is a crash state, rendered as one line", "[explain]")
 {
-	auto c = parse_witness("crash with 2 of 3 transactions committed; REQ_ATOMIC bio 0 persisted; REQ_ATOMIC bio 2 lost");
-	REQUIRE(c);
-	CHECK(c->committed == 2);
-	REQUIRE(c->atomic.size() == 2);
-	CHECK(c->atomic[0] == std::make_pair(0u, true));
-	CHECK(c->atomic[1] == std::make_pair(2u, false));
-	CHECK(!parse_witness("holds for every crash state"));
+	Witness w = Witness::of({2, {{0, true}, {2, false}}, 3});
+	REQUIRE(w.crash_state());
+	CHECK(w.crash_state()->committed == 2);
+	CHECK(w.text() == "crash with 2 of 3 transactions committed; REQ_ATOMIC bio 0 persisted; "
+	                  "REQ_ATOMIC bio 2 lost");
+	CHECK(!Witness::any().crash_state());
+	CHECK(Witness::any().text() == "holds for every crash state");
+	CHECK(Witness{}.empty());
+	CHECK(Witness{}.text().empty());
 }
 
 TEST_CASE("explain: which blocks read old and which new after the witness's crash", "[explain]")

@@ -1,6 +1,7 @@
 // Interleavings (x_interleave): another actor at the write's ILOCK drop
 // points.  Each action on its own, the re-lookups after
 // xfs_trans_alloc_inode seeing its effect, and "absent = alone".
+#include "common/layout.h"
 #include "untorn/impl.h"
 #include "untorn/model.h"
 
@@ -10,29 +11,17 @@
 #include <string>
 
 using namespace untorn;
+using namespace untorn_test;
 
 namespace
 {
-
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t sb, xfs_filblks_t n, xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = sb;
-	e.br_blockcount = n;
-	e.br_state = st;
-	return e;
-}
 
 // bs 4096, 4 AGs of 1024 blocks, reflink, no hardware atomics (so the
 // software path: xfs_atomic_write_cow_iomap_begin) unless `hw`.
 FileState file(bool hw = false)
 {
 	FileState st;
-	st.geo.block_size = 4096;
-	st.geo.ag_blocks = 1024;
-	st.geo.ag_count = 4;
-	st.geo.reflink = true;
+	st.geo = geo_1024();
 	if (hw)
 		st.dev = {4096, 65536};
 	return st;

@@ -2,6 +2,7 @@
 // (impl/src/xfs_kernel.{h,cpp}, impl/src/impl.cpp's geometry conversions).
 // Each expectation is derived from the kernel function named in the comment
 // (Linux v6.16 unless stated), not from what the model happens to print.
+#include "common/layout.h"
 #include "src/xfs_kernel.h"
 #include "untorn/impl.h"
 
@@ -12,30 +13,10 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 namespace k = untorn::kern;
 
 namespace {
-
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t sb, xfs_filblks_t n, xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = sb;
-	e.br_blockcount = n;
-	e.br_state = st;
-	return e;
-}
-
-Geometry geo_1000(bool reflink = true)
-{
-	Geometry g;
-	g.block_size = 4096;
-	g.ag_blocks = 1000;
-	g.ag_count = 4;
-	g.reflink = reflink;
-	g.cowextsize = 0;
-	return g;
-}
 
 // An in-core inode whose trace outlives it; not copyable (ip.trace points into it).
 struct Inode {

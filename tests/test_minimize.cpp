@@ -3,6 +3,7 @@
 // ranges, allocator answers and a larger geometry, must shrink back to a
 // small, valid, 1-minimal case that breaks exactly the same invariants; the
 // minimizer is deterministic, refuses clean cases and never touches its input.
+#include "common/layout.h"
 #include "minimize.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
@@ -14,29 +15,9 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 
 namespace {
-
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t blk, xfs_filblks_t cnt, xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = blk;
-	e.br_blockcount = cnt;
-	e.br_state = st;
-	return e;
-}
-
-Geometry geo(uint32_t bs, uint32_t ag_blocks, uint32_t ag_count, bool reflink, uint32_t cowextsize)
-{
-	Geometry g;
-	g.block_size = bs;
-	g.ag_blocks = ag_blocks;
-	g.ag_count = ag_count;
-	g.reflink = reflink;
-	g.cowextsize = cowextsize;
-	return g;
-}
 
 struct Known {
 	const char *label;
@@ -53,7 +34,7 @@ std::vector<Known> known_findings()
 		Case c;
 		c.name = "v6.16-outside-unchanged";
 		c.variant = Variant::v6_16;
-		c.state.geo = geo(1024, 4, 1, true, 0);
+		c.state.geo = geometry(1024, 4, 1, true, 0);
 		c.state.cow_fork = {ext(2, 1, 1)};
 		c.write = {0, 1024};
 		k.push_back({"v6.16 outside_unchanged+sw_mapping_contract", c, {"outside_unchanged", "sw_mapping_contract"}, 4});
@@ -62,7 +43,7 @@ std::vector<Known> known_findings()
 		Case c;
 		c.name = "v6.16-delalloc-eio";
 		c.variant = Variant::v6_16;
-		c.state.geo = geo(1024, 2, 1, true, 0);
+		c.state.geo = geometry(1024, 2, 1, true, 0);
 		c.state.cow_fork = {ext(0, DELAYSTARTBLOCK, 1)};
 		c.write = {0, 1024};
 		k.push_back({"v6.16 no_spurious_failure+sw_mapping_contract", c, {"no_spurious_failure", "sw_mapping_contract"}, 4});
@@ -71,7 +52,7 @@ std::vector<Known> known_findings()
 		Case c;
 		c.name = "rfc-v1-hw-mapping";
 		c.variant = Variant::rfc_v1;
-		c.state.geo = geo(8192, 10, 1, true, 0);
+		c.state.geo = geometry(8192, 10, 1, true, 0);
 		c.state.dev = {512, 16384};
 		c.state.data_fork = {ext(0, 2, 4)};
 		c.state.cow_fork = {ext(3, DELAYSTARTBLOCK, 1)};
@@ -340,7 +321,7 @@ TEST_CASE("minimize refuses a case that breaks no invariant", "[minimize]")
 	Case c;
 	c.name = "aligned-written-extent";
 	c.variant = Variant::v6_18;
-	c.state.geo = geo(4096, 1000, 4, true, 0);
+	c.state.geo = geometry(4096, 1000, 4, true, 0);
 	c.state.dev = {4096, 65536};
 	c.state.data_fork = {ext(0, 8, 4)};
 	c.write = {0, 16384};
@@ -382,7 +363,7 @@ TEST_CASE("minimize: interleaved actions are dropped and their ranges shrunk", "
 	Case c;
 	c.name = "interleave-bloated";
 	c.variant = Variant::v6_16;
-	c.state.geo = geo(4096, 1024, 4, true, 0);
+	c.state.geo = geometry(4096, 1024, 4, true, 0);
 	c.state.data_fork = {ext(0, 1040, 4)};
 	c.state.refcount = {{1040, 4, 2}};
 	auto act = [](unsigned at, InterleaveKind k, xfs_fileoff_t off, xfs_filblks_t n) {
@@ -417,7 +398,7 @@ TEST_CASE("minimize shrinks large numbers by bisection", "[minimize]")
 	Case c;
 	c.name = "delalloc-far-and-wide";
 	c.variant = *variant_from_name("v6.16");
-	c.state.geo = geo(4096, 4096, 4, true, 0);
+	c.state.geo = geometry(4096, 4096, 4, true, 0);
 	c.state.dev = {0, 0};
 	c.state.alloc_policy = AllocPolicy::script_only;
 	const uint64_t off = 363102857378922496ULL, wblk = off / 4096;

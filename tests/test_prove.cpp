@@ -1,4 +1,4 @@
-// untorn prove / diff (issue 5).  First the ground they stand on: impl
+// untorn prove / diff.  First the ground they stand on: impl
 // compiled over the concolic value type must be the same program as the
 // concrete impl -- same decisions, same facts -- on every generated layout.
 // Then the prover and the differ on bounds small enough for CI.

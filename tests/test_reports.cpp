@@ -6,6 +6,7 @@
 // in that file), a stable fingerprint and the trace as a code flow -- and the
 // JUnit report is well-formed XML, escapes everything, and counts right.
 #include "commands.h"
+#include "common/files.h"
 #include "minimize.h"
 #include "reports.h"
 #include "untorn/checker.h"
@@ -26,6 +27,7 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -33,35 +35,6 @@ namespace
 {
 
 const fs::path kSource = UNTORN_SOURCE_DIR;
-
-struct TempDir {
-	fs::path path;
-	TempDir()
-	{
-		static std::atomic<unsigned> n{0};
-		path =
-		    fs::temp_directory_path() /
-		    ("untorn-test-reports-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-		std::error_code ec;
-		fs::remove_all(path, ec);
-		fs::create_directories(path);
-	}
-	~TempDir()
-	{
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	TempDir(const TempDir &) = delete;
-	TempDir &operator=(const TempDir &) = delete;
-};
-
-std::string slurp(const fs::path &p)
-{
-	std::ifstream in(p, std::ios::binary);
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
 
 // Line `n` (1-based) of a source file, cached.
 std::string source_line(const std::string &uri, int n)
@@ -319,7 +292,7 @@ size_t count_of(const std::string &s, const std::string &what)
 TEST_CASE("replay --sarif --junit over the corpus: well formed, every field code scanning needs",
           "[reports]")
 {
-	TempDir dir;
+	TempDir dir("reports");
 	ReplayOptions o;
 	o.paths = {(kSource / "corpus").string()};
 	o.engine = "compiled";
@@ -403,7 +376,7 @@ TEST_CASE("SARIF location: the deciding branch in the variant's own source file"
 	{
 		ReportItem it = item_for(load("corpus/fstests/v6.18-mapped-aligned-hw.json"), spec);
 		it.j.findings.push_back(
-		    {"hw_path_when_possible", InvClass::liveness, "injected for the test"});
+		    {"hw_path_when_possible", InvClass::liveness, Witness::any()});
 		it.j.verdict = Verdict::divergence;
 		json results = validate_sarif(sarif_report({it}, "untorn replay"));
 		REQUIRE(results.size() == 1);
@@ -415,7 +388,7 @@ TEST_CASE("SARIF location: the deciding branch in the variant's own source file"
 	{
 		ReportItem it = item_for(load("corpus/fstests/v6.16-reject-offset-1.json"), spec);
 		REQUIRE(it.trace.calls.empty());
-		it.j.findings.push_back({"admission", InvClass::liveness, "injected for the test"});
+		it.j.findings.push_back({"admission", InvClass::liveness, Witness::any()});
 		json results = validate_sarif(sarif_report({it}, "untorn replay"));
 		REQUIRE(results.size() == 1);
 		const json &pl = results[0]["locations"][0]["physicalLocation"];
@@ -520,7 +493,7 @@ TEST_CASE("JUnit: well formed, escaped, one test case per case, failures counted
 
 TEST_CASE("check --sarif --junit: new findings fail, the SARIF is valid", "[reports]")
 {
-	TempDir dir;
+	TempDir dir("reports");
 	CheckOptions o;
 	o.variants = {"v6.16"};
 	o.seed = 1;
@@ -591,4 +564,13 @@ TEST_CASE("docs: the CI workflow in docs/ci.md is docs/untorn-ci.yml and runs wh
 		INFO(pkg);
 		CHECK(yml.find(std::string(" ") + pkg + " ") != std::string::npos);
 	}
+}
+
+TEST_CASE("reports: a witness as JSON says its crash state field by field", "[reports]")
+{
+	CHECK(witness_json(Witness{}).is_null());
+	CHECK(witness_json(Witness::any()).dump() == R"({"kind":"any_crash"})");
+	CHECK(witness_json(Witness::of({1, {{0, true}, {2, false}}, 2})).dump() ==
+	      R"({"kind":"crash","committed":1,"of":2,"atomic_bios":[{"bio":0,"persisted":true},)"
+	      R"({"bio":2,"persisted":false}]})");
 }

@@ -5,6 +5,8 @@
 // the comment (fs/xfs/xfs_file.c, xfs_iomap.c, xfs_mount.c, xfs_iops.c,
 // xfs_buf.c, fs/iomap/direct-io.c at the version in question; for rfc-v1
 // the RFC series of Feb 2025).
+#include "common/layout.h"
+#include "common/variants.h"
 #include "untorn/impl.h"
 
 #include <catch2/catch.hpp>
@@ -16,42 +18,9 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 
 namespace {
-
-constexpr uint32_t BS = 4096;
-
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t sb, xfs_filblks_t n, xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = sb;
-	e.br_blockcount = n;
-	e.br_state = st;
-	return e;
-}
-
-// bs 4096, ag_blocks 1000 (agblklog 10), 4 AGs, reflink, device awu [4096, 65536].
-FileState base(bool reflink = true, uint32_t awu_min = 4096, uint32_t awu_max = 65536)
-{
-	FileState st;
-	st.geo.block_size = BS;
-	st.geo.ag_blocks = 1000;
-	st.geo.ag_count = 4;
-	st.geo.reflink = reflink;
-	st.geo.cowextsize = 0;
-	st.dev.awu_min = awu_min;
-	st.dev.awu_max = awu_max;
-	return st;
-}
-
-WriteReq wr(uint64_t offset, uint64_t length)
-{
-	WriteReq w;
-	w.offset = offset;
-	w.length = length;
-	return w;
-}
 
 size_t count_txns(const Trace &t, const std::string &name)
 {
@@ -200,16 +169,14 @@ TEST_CASE("variants: atomic_write_limits agrees with what a write sees, for ever
 		v.push_back(odd);
 		return v;
 	}();
-	for (Variant v : all_variants)
-		for (Variant w : whatif_variants)
-			for (Variant x : {v, w})
-				for (const FileState &st : states) {
-					INFO(variant_name(x));
-					AtomicLimits l = atomic_write_limits(st, x);
-					Trace t = run_atomic_write(st, wr(0, BS), x);
-					CHECK(l.awu_min == t.awu_min);
-					CHECK(l.awu_max == t.awu_max);
-				}
+	for (Variant x : every_variant())
+		for (const FileState &st : states) {
+			INFO(variant_name(x));
+			AtomicLimits l = atomic_write_limits(st, x);
+			Trace t = run_atomic_write(st, wr(0, BS), x);
+			CHECK(l.awu_min == t.awu_min);
+			CHECK(l.awu_max == t.awu_max);
+		}
 	// rfc-v1 (patch 09): no max_write / max_ioend terms
 	AtomicLimits r = atomic_write_limits(base(), Variant::rfc_v1);
 	CHECK(r.max_write == 0u);
@@ -275,35 +242,35 @@ TEST_CASE("variants: admission rejects bad lengths and offsets with EINVAL", "[v
 	st.data_fork = {ext(0, 8, 16)};
 	SECTION("length not a power of two")
 	{
-		for (Variant v : all_variants) {
+		for (Variant v : every_variant()) {
 			INFO(variant_name(v));
 			require_rejected(run_atomic_write(st, wr(0, 3 * BS), v), EINVAL);
 		}
 	}
 	SECTION("offset not aligned to the length")
 	{
-		for (Variant v : all_variants) {
+		for (Variant v : every_variant()) {
 			INFO(variant_name(v));
 			require_rejected(run_atomic_write(st, wr(BS, 2 * BS), v), EINVAL);
 		}
 	}
 	SECTION("length above awu_max")
 	{
-		for (Variant v : all_variants) {
+		for (Variant v : every_variant()) {
 			INFO(variant_name(v));
 			require_rejected(run_atomic_write(st, wr(0, 65536), v), EINVAL); // awu_max 32768
 		}
 	}
 	SECTION("length below awu_min")
 	{
-		for (Variant v : all_variants) {
+		for (Variant v : every_variant()) {
 			INFO(variant_name(v));
 			require_rejected(run_atomic_write(st, wr(0, 2048), v), EINVAL);
 		}
 	}
 	SECTION("the limits themselves are admitted")
 	{
-		for (Variant v : all_variants) {
+		for (Variant v : every_variant()) {
 			INFO(variant_name(v));
 			Trace t = run_atomic_write(st, wr(32768, 32768), v);
 			CHECK(t.admitted);

@@ -12,6 +12,8 @@
 // does, and whose layout check (an awk program over `xfs_io -c "bmap -vp"`)
 // accepts exactly the case's layout.
 #include "commands.h"
+#include "common/files.h"
+#include "common/layout.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
@@ -31,6 +33,7 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -39,35 +42,6 @@ namespace
 
 const fs::path kSource = UNTORN_SOURCE_DIR;
 const fs::path kData = kSource / "tests" / "data" / "import";
-
-struct TempDir {
-	fs::path path;
-	TempDir()
-	{
-		static std::atomic<unsigned> n{0};
-		path =
-		    fs::temp_directory_path() /
-		    ("untorn-test-xfsio-" + std::to_string(getpid()) + "-" + std::to_string(n++));
-		std::error_code ec;
-		fs::remove_all(path, ec);
-		fs::create_directories(path);
-	}
-	~TempDir()
-	{
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	TempDir(const TempDir &) = delete;
-	TempDir &operator=(const TempDir &) = delete;
-};
-
-std::string slurp(const fs::path &p)
-{
-	std::ifstream in(p, std::ios::binary);
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
 
 void spit(const fs::path &p, const std::string &s)
 {
@@ -110,17 +84,6 @@ Run import(const std::string &input, ImportOptions o = {}, const std::string &st
 	return captured([&] { return cmd_import(o); }, stdin_text);
 }
 
-xfs_bmbt_irec ext(xfs_fileoff_t off, xfs_fsblock_t blk, xfs_filblks_t cnt,
-                  xfs_exntst_t st = XFS_EXT_NORM)
-{
-	xfs_bmbt_irec e;
-	e.br_startoff = off;
-	e.br_startblock = blk;
-	e.br_blockcount = cnt;
-	e.br_state = st;
-	return e;
-}
-
 // The sample file, as every tool shows it (4096-byte blocks, AGs of 16000
 // blocks, so agblklog 14): file blocks [0,16) written at AG 0 agbno 24,
 // [16,32) a hole, [32,48) unwritten at AG 1 agbno 24, [48,64) written and
@@ -147,7 +110,7 @@ int exit_status(int status)
 
 TEST_CASE("import: xfs_bmap -v gives exact startblocks and the AG size", "[xfsio]")
 {
-	TempDir d;
+	TempDir d("xfsio");
 	for (const char *sample : {"xfs_bmap-v.txt", "xfs_bmap-vv.txt"}) {
 		INFO(sample);
 		ImportOptions o;
@@ -204,7 +167,7 @@ TEST_CASE("import: the block size is read where the tool prints it, else a liste
 		CHECK(parse_case(given.out, sample).note.find("geometry.block_size (") == std::string::npos);
 	}
 	// filefrag -v prints its blocks' size: that is the block size, not a guess
-	TempDir d;
+	TempDir d("xfsio-filefrag");
 	std::ifstream in(kData / "filefrag-v.txt");
 	std::stringstream text;
 	text << in.rdbuf();
@@ -226,7 +189,7 @@ TEST_CASE("import: xfs_bmap -v of a file with no extents is an empty data fork",
 {
 	// xfs_bmap -v prints only "FILE: no extents" for a file with no blocks;
 	// the format is recognised from that line alone, whatever the name's length.
-	TempDir d;
+	TempDir d("xfsio");
 	for (const char *line : {"f: no extents", "/mnt/scratch/a file: no extents"}) {
 		INFO(line);
 		const auto in = d.path / "bmap.txt";
@@ -323,7 +286,7 @@ TEST_CASE("import: --format, --variant, --block-size and stdin", "[xfsio]")
 
 TEST_CASE("import: bad input exits 2 naming the file and the line", "[xfsio]")
 {
-	TempDir d;
+	TempDir d("xfsio");
 	auto bad = [&](const std::string &name, const std::string &text, const std::string &expect,
 	               ImportOptions o = {}) {
 		fs::path f = d.path / name;
@@ -401,7 +364,7 @@ TEST_CASE("import: bad input exits 2 naming the file and the line", "[xfsio]")
 
 TEST_CASE("export --xfs-io: a script for every corpus case", "[xfsio]")
 {
-	TempDir d;
+	TempDir d("xfsio");
 	const bool bash = have("bash");
 	for (const auto &f : collect_case_files({(kSource / "corpus").string()})) {
 		Case c = load_case_file(f);
@@ -506,7 +469,7 @@ TEST_CASE("export --xfs-io: refuses to run without a scratch device", "[xfsio]")
 {
 	if (!have("bash") || !have("env"))
 		return;
-	TempDir d;
+	TempDir d("xfsio");
 	ExportOptions o;
 	o.input = (kSource / "corpus/fstests/v6.16-shared-unshared-shared-sw.json").string();
 	o.xfs_io = true;
@@ -528,7 +491,7 @@ TEST_CASE("export --xfs-io: a case it cannot build says NOT REPRODUCED and exits
 {
 	if (!have("bash") || !have("env"))
 		return;
-	TempDir d;
+	TempDir d("xfsio");
 	auto script = [&](const char *rel) {
 		ExportOptions o;
 		o.input = (kSource / rel).string();
@@ -576,7 +539,7 @@ TEST_CASE("export --xfs-io: the layout check accepts the case's layout and nothi
 {
 	if (!have("bash") || !have("awk"))
 		return;
-	TempDir d;
+	TempDir d("xfsio");
 	ExportOptions o;
 	o.input = (kSource / "corpus/fstests/v6.16-unshared-head-shared-tail-sw.json").string();
 	o.xfs_io = true;
@@ -627,7 +590,7 @@ TEST_CASE("export --xfs-io: the layout check accepts the case's layout and nothi
 
 TEST_CASE("export --xfs-io: a bad case exits 2 with the loader's message", "[xfsio]")
 {
-	TempDir d;
+	TempDir d("xfsio");
 	fs::path f = d.path / "bad.json";
 	spit(f, "{\"format\": \"untorn-case/1\", \"name\": \"x\"}");
 	ExportOptions o;

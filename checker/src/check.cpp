@@ -111,7 +111,7 @@ Case as_counterexample(const FindingRec &f)
 	c.expect.verdict = std::string(verdict_name(f.j.verdict));
 	c.expect.invariants = f.j.broken_names();
 	c.note = "found by untorn check (" + c.name + "): " + join(f.j.broken_names()) + ". " +
-		 (f.j.findings.empty() ? "" : f.j.findings.front().witness);
+	         (f.j.findings.empty() ? "" : f.j.findings.front().witness.text());
 	return c;
 }
 
@@ -160,7 +160,7 @@ Case finish_finding(Case c, Spec &spec, bool no_minimize)
 	// The note depends on the minimized case only (report.json says where it
 	// was found), so shards and merges write the same bytes as one run.
 	c.note = "found by untorn check and minimized: " + join(j.broken_names()) + ". " +
-		 (j.findings.empty() ? "" : j.findings.front().witness);
+	         (j.findings.empty() ? "" : j.findings.front().witness.text());
 	return c;
 }
 

@@ -16,7 +16,6 @@
 #include "commands.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -808,7 +807,7 @@ bool device_atomic_ok(const FileState &st, uint64_t size, uint64_t addr)
 	       addr % size == 0;
 }
 
-std::optional<bool> witness_bit(const CrashChoice &c, size_t b)
+std::optional<bool> witness_bit(const CrashState &c, size_t b)
 {
 	for (const auto &[i, persisted] : c.atomic)
 		if (i == b)
@@ -817,7 +816,7 @@ std::optional<bool> witness_bit(const CrashChoice &c, size_t b)
 }
 
 // What bio b left on disk, per the crash model (docs/domain.md, "Crashes"; model/src/invariants.cpp).
-BioFate bio_fate(const Trace &t, size_t b, const CrashChoice &c)
+BioFate bio_fate(const Trace &t, size_t b, const CrashState &c)
 {
 	const Bio &x = t.bios[b];
 	if (x.status)
@@ -937,7 +936,7 @@ std::string crash_row_cells(const Layout &l, const std::string &reads)
 
 std::string format_crash(const Trace &t, const Finding &f, const Layout &l)
 {
-	auto c = parse_witness(f.witness);
+	const CrashState *c = f.witness.crash_state();
 	if (!c)
 		return "    (the witness is not a crash state: no illustration)\n";
 	CrashIllustration ill = illustrate_crash(t, *c);
@@ -966,7 +965,7 @@ std::string format_finding(const Trace &t, const Finding &f, const Layout &l)
 	o << "  " << f.invariant << " (" << (f.cls == InvClass::safety ? "violation" : "divergence") << ")\n";
 	if (info)
 		o << "    forbids: " << info->forbids << "\n    origin:  " << info->origin << "\n";
-	o << "    witness: " << f.witness << "\n";
+	o << "    witness: " << f.witness.text() << "\n";
 	if (f.invariant == "torn_write")
 		o << format_crash(t, f, l);
 	return o.str();
@@ -1243,28 +1242,9 @@ std::string format_decisions(const Trace &t)
 	return out;
 }
 
-std::optional<CrashChoice> parse_witness(const std::string &w)
+CrashIllustration illustrate_crash(const Trace &t, const CrashState &choice)
 {
-	unsigned k = 0, total = 0;
-	if (std::sscanf(w.c_str(), "crash with %u of %u transactions committed", &k, &total) != 2)
-		return std::nullopt;
-	CrashChoice c;
-	c.committed = k;
-	static const std::string key = "REQ_ATOMIC bio ";
-	for (size_t p = w.find(key); p != std::string::npos; p = w.find(key, p)) {
-		p += key.size();
-		unsigned b = 0;
-		char word[16] = {};
-		if (std::sscanf(w.c_str() + p, "%u %15s", &b, word) != 2)
-			return std::nullopt;
-		c.atomic.emplace_back(b, std::string_view(word).starts_with("persisted"));
-	}
-	return c;
-}
-
-CrashIllustration illustrate_crash(const Trace &t, const CrashChoice &choice)
-{
-	CrashChoice c = choice;
+	CrashState c = choice;
 	c.committed = std::min<unsigned>(c.committed, unsigned(t.txns.size()));
 	const uint64_t bs = t.initial.geo.block_size;
 	const xfs_fileoff_t o = t.write.offset / bs, E = (t.write.offset + t.write.length + bs - 1) / bs;
@@ -1521,7 +1501,7 @@ std::vector<Mark> finding_marks(const Trace &t, const Judgement &j, const Layout
 	for (const auto &f : j.findings) {
 		std::string reads;
 		if (f.invariant == "torn_write")
-			if (auto c = parse_witness(f.witness))
+			if (const CrashState *c = f.witness.crash_state())
 				reads = illustrate_crash(t, *c).reads;
 		const size_t before = m.size();
 		marks_for(m, t, l, f.invariant, reads);
@@ -1605,7 +1585,8 @@ std::vector<std::string> step_lines(const Trace &t)
 Layout layout_with_crash(const Trace &t, const Judgement &j, Layout l)
 {
 	for (const auto &f : j.findings) {
-		auto c = f.invariant == "torn_write" ? parse_witness(f.witness) : std::nullopt;
+		const CrashState *c =
+		    f.invariant == "torn_write" ? f.witness.crash_state() : nullptr;
 		if (!c)
 			continue;
 		CrashIllustration ill = illustrate_crash(t, *c);

@@ -78,22 +78,15 @@ std::string render_svg(const Layout &l);
 
 std::string format_decisions(const Trace &t);
 
-// A crash state as the solver's witness states it.
-struct CrashChoice {
-	unsigned committed = 0;			       // crash_k: transactions committed
-	std::vector<std::pair<unsigned, bool>> atomic; // REQ_ATOMIC bio index -> persisted
-};
-std::optional<CrashChoice> parse_witness(const std::string &witness);
-
 // What each block of [o, E) reads after that crash: 'N' new, 'O' old,
 // '?' neither (zeros where there was data, stale disk contents, delalloc).
 struct CrashIllustration {
-	CrashChoice choice;
+	CrashState choice;
 	std::string reads;		 // one character per block of [o, E)
 	std::vector<std::string> bios;	 // what each bio left on disk
 	bool torn = false;
 };
-CrashIllustration illustrate_crash(const Trace &t, const CrashChoice &c);
+CrashIllustration illustrate_crash(const Trace &t, const CrashState &c);
 
 // The picture's title; the picture with, for a torn write, the crash
 // illustration's row, the result and verdict, and the blocks that make each

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "minimize.h"
 #include "portfolio.h"
+#include "reports.h"
 #include "text.h"
 #include "untorn/census.h"
 #include "untorn/checker.h"
@@ -269,13 +270,13 @@ Shown minimized_witness(const ConcreteCase &k, Variant v)
 }
 
 // The crash choice that breaks `invariant` on `c`, as the specification says.
-std::string witness_of(const Case &c, const std::string &invariant)
+Witness witness_of(const Case &c, const std::string &invariant)
 {
 	Judgement j = Spec(Engine::z3).judge(run_atomic_write(c.state, c.write, c.variant));
 	for (const auto &f : j.findings)
 		if (f.invariant == invariant)
 			return f.witness;
-	return "";
+	return {};
 }
 
 // Writes a counterexample as a case with the expectations the concrete run
@@ -334,7 +335,8 @@ nlohmann::ordered_json show_counterexample(const ConcreteCase &k, Variant v, con
 	const ConcreteCase mk{w.c.state, w.c.write};
 	if (std::string d = confirm_counterexample(mk, v, inv); !d.empty())
 		divergences.push_back(inv + " (minimized witness): " + d);
-	const std::string witness = witness_of(w.c, inv);
+	const Witness crash = witness_of(w.c, inv);
+	const std::string witness = crash.text();
 	make_out_dir(o.out);
 	fs::path file = fs::path(o.out) / ("prove-" + vn + "-" + inv + ".json");
 	const std::string match = match_known(w.c, known);
@@ -351,6 +353,7 @@ nlohmann::ordered_json show_counterexample(const ConcreteCase &k, Variant v, con
 	         (match.empty() ? "" : "; known finding " + match);
 	nlohmann::ordered_json j = {{"case", file.string()},
 	                            {"witness", witness},
+	                            {"crash", witness_json(crash)},
 	                            {"found_by", how},
 	                            {"minimizer_oracle_calls", w.oracle_calls},
 	                            {"entries", case_entries(w.c)},
@@ -400,8 +403,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 			jr["invariants"] = nlohmann::ordered_json::array();
 			std::vector<std::string> divs;
 			for (const auto &info : invariant_catalogue()) {
-				InvariantProof ip{info.name,    info.cls, ProofStatus::inconclusive,
-				                  std::nullopt, "",       ""};
+				InvariantProof ip{info.name, info.cls, ProofStatus::inconclusive,
+				                  std::nullopt, Witness{}, ""};
 				nlohmann::ordered_json ji = {{"invariant", ip.name}};
 				std::string where;
 				if (std::count(rr->invariants.begin(), rr->invariants.end(),

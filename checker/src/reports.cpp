@@ -185,6 +185,26 @@ std::string summary(const ReportItem &it)
 
 } // namespace
 
+ojson witness_json(const Witness &w)
+{
+	if (w.empty())
+		return nullptr;
+	if (w.kind == Witness::Kind::no_crash)
+		return ojson{{"kind", "no_crash"},
+		             {"admitted", w.outcome.admitted},
+		             {"result", w.outcome.result ? std::string(errno_name(w.outcome.result))
+		                                         : std::string("ok")},
+		             {"path", std::string(path_name(w.outcome.path))}};
+	if (!w.crash_state())
+		return ojson{{"kind", "any_crash"}};
+	const CrashState &c = *w.crash_state();
+	ojson bios = ojson::array();
+	for (const auto &[b, persisted] : c.atomic)
+		bios.push_back(ojson{{"bio", b}, {"persisted", persisted}});
+	return ojson{
+	    {"kind", "crash"}, {"committed", c.committed}, {"of", c.txns}, {"atomic_bios", bios}};
+}
+
 std::string sarif_report(const std::vector<ReportItem> &items, const std::string &tool_command)
 {
 	ojson rules = ojson::array();
@@ -261,7 +281,7 @@ std::string sarif_report(const std::vector<ReportItem> &items, const std::string
 				text += "; decided at " + branch_text(*dec) + " (" + uri + ":" +
 				        std::to_string(line) + ")";
 			if (!f.witness.empty())
-				text += ". Witness: " + f.witness;
+				text += ". Witness: " + f.witness.text();
 			if (!it.message.empty())
 				text += ". " + it.message;
 			text += ".";
@@ -347,7 +367,7 @@ std::string junit_report(const std::vector<ReportItem> &items, const std::string
 				out += ": forbids " + std::string(inv->forbids) + " [" +
 				       inv->origin + "]";
 			if (!f.witness.empty())
-				out += "; witness: " + f.witness;
+				out += "; witness: " + f.witness.text();
 			out += "\n";
 		}
 		if (!it.message.empty())

@@ -4,6 +4,8 @@
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -21,6 +23,10 @@ struct ReportItem {
 // `tool_command` is e.g. "untorn check" or "untorn replay".
 std::string sarif_report(const std::vector<ReportItem> &items, const std::string &tool_command);
 std::string junit_report(const std::vector<ReportItem> &items, const std::string &suite_name);
+
+// A witness as JSON: {"kind": "crash", "committed": K, "of": T, "atomic_bios":
+// [{"bio": B, "persisted": true}, ...]}, {"kind": "any_crash"} or null.
+nlohmann::ordered_json witness_json(const Witness &w);
 
 // Writes whichever of the two files is asked for, atomically; false (after
 // printing why) if one cannot be written.

@@ -1,4 +1,4 @@
-// `untorn export CASE.json --xfs-io` and `untorn import` (issue 7).
+// `untorn export CASE.json --xfs-io` and `untorn import`.
 //
 // export: an fstests-style bash script that builds the case's layout on a
 // scratch XFS with xfs_io (pwrite, falloc, reflink from a donor file,

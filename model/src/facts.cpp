@@ -16,34 +16,8 @@ std::string Shape::key() const
 
 std::string slot_name(const Shape &sh, unsigned slot)
 {
-	static const char *g[] = {"bs",
-	                          "o",
-	                          "E",
-	                          "pos",
-	                          "len",
-	                          "result",
-	                          "admitted",
-	                          "path",
-	                          "awu_min",
-	                          "awu_max",
-	                          "dev_min",
-	                          "dev_max",
-	                          "outside_changed",
-	                          "cow_written_outside",
-	                          "remap_txns",
-	                          "init_pieces",
-	                          "init_kind",
-	                          "init_daddr",
-	                          "init_shared",
-	                          "init_cow",
-	                          "others_changed"};
-	static const char *sf[] = {"kind", "pblk", "wr"};
-	static const char *bf[] = {"atomic", "file_off",    "nblocks",  "daddr",
-	                           "status", "txns_before", "old_copy", "shared"};
-	static const char *cf[] = {"sw",  "atomic", "error", "type",      "flagged_cow",
-	                           "off", "len",    "pos",   "daddr_at_o"};
 	if (slot < G_COUNT)
-		return g[slot];
+		return fact(FactKind::global, slot).name;
 	for (unsigned s = 0; s < sh.segs; s++) {
 		if (slot == sh.seg_len(s))
 			return "seg" + std::to_string(s) + "_len";
@@ -51,16 +25,19 @@ std::string slot_name(const Shape &sh, unsigned slot)
 			for (unsigned f = 0; f < S_FIELDS; f++)
 				if (slot == sh.seg(s, k, SegField(f)))
 					return "seg" + std::to_string(s) + "_k" +
-					       std::to_string(k) + "_" + sf[f];
+					       std::to_string(k) + "_" +
+					       fact(FactKind::seg, f).name;
 	}
 	for (unsigned b = 0; b < sh.bios; b++)
 		for (unsigned f = 0; f < B_FIELDS; f++)
 			if (slot == sh.bio(b, BioField(f)))
-				return "bio" + std::to_string(b) + "_" + bf[f];
+				return "bio" + std::to_string(b) + "_" +
+				       fact(FactKind::bio, f).name;
 	for (unsigned c = 0; c < sh.calls; c++)
 		for (unsigned f = 0; f < C_FIELDS; f++)
 			if (slot == sh.call(c, CallField(f)))
-				return "call" + std::to_string(c) + "_" + cf[f];
+				return "call" + std::to_string(c) + "_" +
+				       fact(FactKind::call, f).name;
 	if (slot == sh.crash_k())
 		return "crash_k";
 	return "crash_atomic" + std::to_string(slot - sh.crash_k() - 1);
@@ -253,20 +230,26 @@ u64 others_changed(const Trace &t, const u64 &o, const u64 &E)
 			auto at = [&](const u64 &c) {
 				return cond_and_then(
 				    cond_and_then(contains(r.br_startoff, r.br_blockcount, c),
-				                  [&] { return cond_or_else(c < o, [&] { return c >= E; }); }),
+				                  [&] {
+					                  return cond_or_else(
+					                      c < o, [&] { return c >= E; });
+				                  }),
 				    [&] { return differ(map_at(a, c), map_at(b, c)); });
 			};
 			auto lost = at(r.br_startoff);
 			for (const auto *f : {&a, &b})
 				for (const auto &e : *f)
 					lost = cond_or_else(lost, [&] {
-						return cond_or_else(at(e.br_startoff), [&] { return at(e.end()); });
+						return cond_or_else(at(e.br_startoff),
+						                    [&] { return at(e.end()); });
 					});
 			n += choose(lost, 1, 0);
 		}
 		for (const auto &b : t.bios)
 			if (b.payload == Payload::new_data && b.status == 0)
-				n += choose(overlap(b.fsbno, b.nblocks, r.br_startblock, r.br_blockcount) != 0, 1, 0);
+				n += choose(overlap(b.fsbno, b.nblocks, r.br_startblock,
+				                    r.br_blockcount) != 0,
+				            1, 0);
 	}
 	return n;
 }
@@ -404,6 +387,195 @@ void initial_layout(const Trace &t, const u64 &o, const u64 &E, std::vector<u64>
 	v[G_INIT_SHARED] = shared;
 }
 
+// What every measurement below works on: the trace, the write's blocks
+// [o, E), its segments, and the facts being filled in.
+struct Measure {
+	const Trace &t;
+	const Geometry &g;
+	u64 bs;
+	xfs_fileoff_t o, E;
+	unsigned T; // transactions
+	const Segments &seg;
+	const Shape &sh;
+	std::vector<u64> &v;
+};
+
+// The write as asked for, and whether (and how) it was admitted.
+void measure_admission(const Measure &m)
+{
+	const Trace &t = m.t;
+	auto &v = m.v;
+	v[G_BS] = m.bs;
+	v[G_O] = m.o;
+	v[G_E] = m.E;
+	v[G_POS] = t.write.offset;
+	v[G_LEN] = t.write.length;
+	v[G_RESULT] = uint64_t(t.result);
+	v[G_ADMITTED] = t.admitted;
+	v[G_PATH] = uint64_t(t.path);
+	v[G_AWU_MIN] = t.awu_min;
+	v[G_AWU_MAX] = t.awu_max;
+	v[G_DEV_MIN] = t.initial.dev.awu_min;
+	v[G_DEV_MAX] = t.initial.dev.awu_max;
+}
+
+// Per segment and snapshot: the mapping, and the last bio (in submission
+// order) that wrote its physical block.
+void measure_segments(const Measure &m)
+{
+	const Trace &t = m.t;
+	const Shape &sh = m.sh;
+	auto &v = m.v;
+	auto writer = [&](const u64 &pblk) {
+		u64 w = 0;
+		for (size_t b = 0; b < t.bios.size(); b++)
+			w = choose(contains(t.bios[b].fsbno, t.bios[b].nblocks, pblk), b + 1, w);
+		return w;
+	};
+	for (unsigned s = 0; s < sh.segs; s++) {
+		v[sh.seg_len(s)] = m.seg.len[s];
+		for (unsigned k = 0; k <= m.T; k++) {
+			Mapping at = map_at(snapshot(t, k), m.seg.start[s]);
+			v[sh.seg(s, k, S_KIND)] = at.kind;
+			v[sh.seg(s, k, S_PBLK)] = at.pblk;
+			v[sh.seg(s, k, S_WR)] = choose_lazily(
+			    cond_or_else(at.kind == K_NORM, [&] { return at.kind == K_UNWRITTEN; }),
+			    [&] { return writer(at.pblk); }, zero);
+		}
+	}
+}
+
+// What the write did outside [o, E): to the data fork, to the CoW fork, and
+// to another actor's committed extents.
+void measure_outside(const Measure &m)
+{
+	const Trace &t = m.t;
+	const u64 o = m.o, E = m.E;
+	auto &v = m.v;
+	auto changed = u64(0) != 0; // false, as a condition
+	bool others = false;        // another actor committed transactions (x_interleave)
+	for (const auto &x : t.txns)
+		others = others || x.other;
+	if (!others)
+		for (unsigned k = 1; k <= m.T; k++)
+			changed = cond_or_else(changed, [&] {
+				return outside_differs(snapshot(t, k), t.initial.data_fork, o, E);
+			});
+	else // only the write's own transactions, each against the layout it found
+		for (unsigned k = 1; k <= m.T; k++)
+			if (!t.txns[k - 1].other)
+				changed = cond_or_else(changed, [&] {
+					return outside_differs(snapshot(t, k), snapshot(t, k - 1),
+					                       o, E);
+				});
+	v[G_OTHERS_CHANGED] = others_changed(t, o, E);
+	v[G_OUTSIDE_CHANGED] = choose(changed, 1, 0);
+	v[G_COW_WRITTEN_OUTSIDE] =
+	    cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
+}
+
+// Transactions after the write's first bio that change [o, E).  Segments are
+// uniform in every snapshot, so a mapping that changes anywhere in [o, E)
+// changes at some (non-empty) segment's first block.
+void measure_remaps(const Measure &m)
+{
+	const Shape &sh = m.sh;
+	auto &v = m.v;
+	unsigned first_write_tb = m.T + 1;
+	for (const auto &b : m.t.bios)
+		if (b.payload == Payload::new_data)
+			first_write_tb = std::min(first_write_tb, b.txns_before);
+	for (unsigned k = first_write_tb; k < m.T; k++) {
+		auto changes = u64(0) != 0;
+		for (unsigned s = 0; s < sh.segs; s++)
+			changes = cond_or_else(changes, [&] {
+				return cond_and_then(m.seg.len[s] != 0, [&] {
+					return cond_or_else(
+					    v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)],
+					    [&] {
+						    return v[sh.seg(s, k, S_PBLK)] !=
+						           v[sh.seg(s, k + 1, S_PBLK)];
+					    });
+				});
+			});
+		v[G_REMAP_TXNS] += choose(changes, 1, 0);
+	}
+}
+
+// The layout before the write (was the hardware path possible?).
+void measure_initial(const Measure &m)
+{
+	const Trace &t = m.t;
+	auto &v = m.v;
+	initial_layout(t, m.o, m.E, v);
+	Mapping first = map_at(t.initial.data_fork, m.o);
+	v[G_INIT_KIND] = first.kind;
+	v[G_INIT_DADDR] = choose_lazily(
+	    first.pblk != 0, [&] { return xfs_fsb_to_db(m.g, first.pblk); }, zero);
+	for (const auto &e : t.initial.cow_fork)
+		v[G_INIT_COW] += overlap(e.br_startoff, e.br_blockcount, m.o, m.E - m.o);
+}
+
+void measure_bios(const Measure &m)
+{
+	const Trace &t = m.t;
+	for (unsigned b = 0; b < m.sh.bios; b++) {
+		const Bio &x = t.bios[b];
+		auto at = [&](BioField f) -> u64 & { return m.v[m.sh.bio(b, f)]; };
+		at(B_ATOMIC) = x.req_atomic;
+		at(B_FILE_OFF) = x.file_off;
+		at(B_NBLOCKS) = x.nblocks;
+		at(B_DADDR) = x.daddr;
+		at(B_STATUS) = uint64_t(x.status);
+		at(B_TXNS_BEFORE) = x.txns_before;
+		at(B_OLD_COPY) = x.payload == Payload::old_copy;
+		at(B_SHARED) = shared_blocks(ref_snapshot(t, std::min(x.txns_before, m.T)), x.fsbno,
+		                             x.nblocks);
+	}
+}
+
+void measure_calls(const Measure &ms)
+{
+	const Trace &t = ms.t;
+	const u64 bs = ms.bs;
+	const xfs_fileoff_t o = ms.o;
+	for (unsigned c = 0; c < ms.sh.calls; c++) {
+		const IomapBeginCall &x = t.calls[c];
+		const Iomap &m = x.iomap;
+		auto at = [&](CallField f) -> u64 & { return ms.v[ms.sh.call(c, f)]; };
+		bool sw = x.ops == Ops::atomic_write_cow;
+		// the iomap rule of the variant, asked of the table (a patch has its base's)
+		bool atomic =
+		    variant_atomic_bio_rule(t.variant) == AtomicBioRule::rfc_not_atomic_cow
+		        ? !(m.flags & IOMAP_F_ATOMIC_COW)
+		        : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
+		at(C_SW) = sw;
+		at(C_ATOMIC) = !x.error && atomic;
+		at(C_ERROR) = uint64_t(x.error);
+		at(C_TYPE) = m.type == IomapType::HOLE       ? T_HOLE
+		             : m.type == IomapType::DELALLOC ? T_DELALLOC
+		             : m.type == IomapType::MAPPED   ? T_MAPPED
+		                                             : T_UNWRITTEN;
+		at(C_FLAGGED_COW) = (m.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
+		at(C_OFF) = m.offset / bs;
+		at(C_LEN) = m.length / bs;
+		at(C_POS) = x.pos / bs;
+		if (!x.error) {
+			const xfs_bmbt_irec &r = m.irec;
+			auto at_o = cond_and_then(cond_not(is_null(r.br_startblock)), [&] {
+				return contains(r.br_startoff, r.br_blockcount, o);
+			});
+			at(C_DADDR_AT_O) = choose_lazily(
+			    at_o,
+			    [&] {
+				    return xfs_fsb_to_db(ms.g,
+				                         r.br_startblock + (o - r.br_startoff));
+			    },
+			    zero);
+		}
+	}
+}
+
 } // namespace
 
 Facts extract_facts(const Trace &t)
@@ -432,135 +604,15 @@ void extract_facts(const Trace &t, Facts &f)
 		if (t.bios[b].req_atomic)
 			sh.atomic_mask |= 1ULL << b;
 	f.v.assign(sh.fact_count(), 0);
-	auto &v = f.v;
 
-	v[G_BS] = bs;
-	v[G_O] = o;
-	v[G_E] = E;
-	v[G_POS] = t.write.offset;
-	v[G_LEN] = t.write.length;
-	v[G_RESULT] = uint64_t(t.result);
-	v[G_ADMITTED] = t.admitted;
-	v[G_PATH] = uint64_t(t.path);
-	v[G_AWU_MIN] = t.awu_min;
-	v[G_AWU_MAX] = t.awu_max;
-	v[G_DEV_MIN] = t.initial.dev.awu_min;
-	v[G_DEV_MAX] = t.initial.dev.awu_max;
-
-	// Writers: the last bio (in submission order) that wrote a physical block.
-	auto writer = [&](const u64 &pblk) {
-		u64 w = 0;
-		for (size_t b = 0; b < t.bios.size(); b++)
-			w = choose(contains(t.bios[b].fsbno, t.bios[b].nblocks, pblk), b + 1, w);
-		return w;
-	};
-	for (unsigned s = 0; s < sh.segs; s++) {
-		v[sh.seg_len(s)] = seg.len[s];
-		for (unsigned k = 0; k <= T; k++) {
-			Mapping m = map_at(snapshot(t, k), seg.start[s]);
-			v[sh.seg(s, k, S_KIND)] = m.kind;
-			v[sh.seg(s, k, S_PBLK)] = m.pblk;
-			v[sh.seg(s, k, S_WR)] = choose_lazily(
-			    cond_or_else(m.kind == K_NORM, [&] { return m.kind == K_UNWRITTEN; }),
-			    [&] { return writer(m.pblk); }, zero);
-		}
-	}
-
-	auto changed = u64(0) != 0; // false, as a condition
-	bool others = false;	    // another actor committed transactions (x_interleave)
-	for (const auto &x : t.txns)
-		others = others || x.other;
-	if (!others)
-		for (unsigned k = 1; k <= T; k++)
-			changed = cond_or_else(changed, [&] {
-				return outside_differs(snapshot(t, k), t.initial.data_fork, o, E);
-			});
-	else // only the write's own transactions, each against the layout it found
-		for (unsigned k = 1; k <= T; k++)
-			if (!t.txns[k - 1].other)
-				changed = cond_or_else(changed, [&] {
-					return outside_differs(snapshot(t, k), snapshot(t, k - 1), o, E);
-				});
-	v[G_OTHERS_CHANGED] = others_changed(t, o, E);
-	v[G_OUTSIDE_CHANGED] = choose(changed, 1, 0);
-	v[G_COW_WRITTEN_OUTSIDE] =
-	    cow_written_outside(t.initial.cow_fork, t.final_state.cow_fork, o, E);
-
-	unsigned first_write_tb = T + 1;
-	for (const auto &b : t.bios)
-		if (b.payload == Payload::new_data)
-			first_write_tb = std::min(first_write_tb, b.txns_before);
-	// Segments are uniform in every snapshot, so a mapping that changes
-	// anywhere in [o, E) changes at some (non-empty) segment's first block.
-	for (unsigned k = first_write_tb; k < T; k++) {
-		auto changes = u64(0) != 0;
-		for (unsigned s = 0; s < sh.segs; s++)
-			changes = cond_or_else(changes, [&] {
-				return cond_and_then(seg.len[s] != 0, [&] {
-					return cond_or_else(
-					    v[sh.seg(s, k, S_KIND)] != v[sh.seg(s, k + 1, S_KIND)],
-					    [&] {
-						    return v[sh.seg(s, k, S_PBLK)] !=
-						           v[sh.seg(s, k + 1, S_PBLK)];
-					    });
-				});
-			});
-		v[G_REMAP_TXNS] += choose(changes, 1, 0);
-	}
-
-	initial_layout(t, o, E, v);
-	Mapping first = map_at(t.initial.data_fork, o);
-	v[G_INIT_KIND] = first.kind;
-	v[G_INIT_DADDR] = choose_lazily(
-	    first.pblk != 0, [&] { return xfs_fsb_to_db(g, first.pblk); }, zero);
-	for (const auto &e : t.initial.cow_fork)
-		v[G_INIT_COW] += overlap(e.br_startoff, e.br_blockcount, o, E - o);
-
-	for (unsigned b = 0; b < sh.bios; b++) {
-		const Bio &x = t.bios[b];
-		v[sh.bio(b, B_ATOMIC)] = x.req_atomic;
-		v[sh.bio(b, B_FILE_OFF)] = x.file_off;
-		v[sh.bio(b, B_NBLOCKS)] = x.nblocks;
-		v[sh.bio(b, B_DADDR)] = x.daddr;
-		v[sh.bio(b, B_STATUS)] = uint64_t(x.status);
-		v[sh.bio(b, B_TXNS_BEFORE)] = x.txns_before;
-		v[sh.bio(b, B_OLD_COPY)] = x.payload == Payload::old_copy;
-		v[sh.bio(b, B_SHARED)] =
-		    shared_blocks(ref_snapshot(t, std::min(x.txns_before, T)), x.fsbno, x.nblocks);
-	}
-
-	for (unsigned c = 0; c < sh.calls; c++) {
-		const IomapBeginCall &x = t.calls[c];
-		const Iomap &m = x.iomap;
-		bool sw = x.ops == Ops::atomic_write_cow;
-		// the iomap rule of the variant, asked of the table (a patch has its base's)
-		bool atomic =
-		    variant_atomic_bio_rule(t.variant) == AtomicBioRule::rfc_not_atomic_cow
-		        ? !(m.flags & IOMAP_F_ATOMIC_COW)
-		        : (m.flags & IOMAP_F_ATOMIC_BIO) != 0;
-		v[sh.call(c, C_SW)] = sw;
-		v[sh.call(c, C_ATOMIC)] = !x.error && atomic;
-		v[sh.call(c, C_ERROR)] = uint64_t(x.error);
-		v[sh.call(c, C_TYPE)] = m.type == IomapType::HOLE       ? T_HOLE
-		                        : m.type == IomapType::DELALLOC ? T_DELALLOC
-		                        : m.type == IomapType::MAPPED   ? T_MAPPED
-		                                                        : T_UNWRITTEN;
-		v[sh.call(c, C_FLAGGED_COW)] =
-		    (m.flags & (IOMAP_F_SHARED | IOMAP_F_ATOMIC_COW)) != 0;
-		v[sh.call(c, C_OFF)] = m.offset / bs;
-		v[sh.call(c, C_LEN)] = m.length / bs;
-		v[sh.call(c, C_POS)] = x.pos / bs;
-		if (!x.error) {
-			const xfs_bmbt_irec &r = m.irec;
-			auto at_o = cond_and_then(cond_not(is_null(r.br_startblock)), [&] {
-				return contains(r.br_startoff, r.br_blockcount, o);
-			});
-			v[sh.call(c, C_DADDR_AT_O)] = choose_lazily(
-			    at_o,
-			    [&] { return xfs_fsb_to_db(g, r.br_startblock + (o - r.br_startoff)); },
-			    zero);
-		}
-	}
+	const Measure m{t, g, bs, o, E, T, seg, sh, f.v};
+	measure_admission(m);
+	measure_segments(m);
+	measure_outside(m);
+	measure_remaps(m); // (reads the segments' facts)
+	measure_initial(m);
+	measure_bios(m);
+	measure_calls(m);
 }
 
 } // namespace untorn::spec

@@ -41,6 +41,6 @@ const std::vector<Invariant> &invariants();
 
 // The crash choice in `slots` (crash_k, one bit per REQ_ATOMIC bio), as
 // judgements and proofs report it.
-std::string crash_witness(const Shape &sh, const uint64_t *slots);
+Witness crash_witness(const Shape &sh, const uint64_t *slots);
 
 } // namespace untorn::spec

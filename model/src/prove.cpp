@@ -161,7 +161,7 @@ struct PathSpec {
 	}
 };
 
-std::string crash_witness(const PathSpec &ps, const z3::model &m)
+Witness crash_witness(const PathSpec &ps, const z3::model &m)
 {
 	const spec::Shape &sh = ps.shape;
 	std::vector<uint64_t> slots(sh.slot_count(), 0);
@@ -170,11 +170,9 @@ std::string crash_witness(const PathSpec &ps, const z3::model &m)
 	return spec::crash_witness(sh, slots.data());
 }
 
-std::string outcome_witness(const RunOut &r)
+Witness outcome_witness(const RunOut &r)
 {
-	return std::string("no crash: the write ") + (r.admitted ? "is admitted" : "is refused") +
-	       ", returns " + (r.result ? std::string(errno_name(r.result)) : std::string("success")) +
-	       ", path " + std::string(path_name(Path(r.path)));
+	return Witness::no_crash({bool(r.admitted), int(r.result), Path(r.path)});
 }
 
 // ------------------------------------------------------------ the solver
@@ -829,7 +827,7 @@ std::vector<InvariantProof> all_proved()
 {
 	std::vector<InvariantProof> v;
 	for (const auto &info : invariant_catalogue())
-		v.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, "", ""});
+		v.push_back({info.name, info.cls, ProofStatus::proved, std::nullopt, {}, ""});
 	return v;
 }
 

@@ -71,7 +71,7 @@ std::string format_judgement(const Judgement &j)
 		if (info)
 			o << ": forbids " << info->forbids << " [" << info->origin << "]";
 		if (!f.witness.empty())
-			o << "\n      witness: " << f.witness;
+			o << "\n      witness: " << f.witness.text();
 		o << "\n";
 	}
 	for (const auto &n : j.inconclusive)
@@ -79,14 +79,33 @@ std::string format_judgement(const Judgement &j)
 	return o.str();
 }
 
-std::string spec::crash_witness(const Shape &sh, const uint64_t *slots)
+std::string Witness::text() const
 {
+	if (kind == Kind::none)
+		return "";
+	if (kind == Kind::any_crash)
+		return "holds for every crash state";
+	if (kind == Kind::no_crash)
+		return std::string("no crash: the write ") +
+		       (outcome.admitted ? "is admitted" : "is refused") + ", returns " +
+		       (outcome.result ? std::string(errno_name(outcome.result)) : std::string("success")) +
+		       ", path " + std::string(path_name(outcome.path));
 	std::ostringstream o;
-	o << "crash with " << slots[sh.crash_k()] << " of " << sh.txns << " transactions committed";
+	o << "crash with " << crash.committed << " of " << crash.txns << " transactions committed";
+	for (const auto &[b, persisted] : crash.atomic)
+		o << "; REQ_ATOMIC bio " << b << (persisted ? " persisted" : " lost");
+	return o.str();
+}
+
+Witness spec::crash_witness(const Shape &sh, const uint64_t *slots)
+{
+	CrashState c;
+	c.committed = unsigned(slots[sh.crash_k()]);
+	c.txns = sh.txns;
 	for (unsigned b = 0; b < sh.bios && b < 64; b++)
 		if ((sh.atomic_mask >> b) & 1)
-			o << "; REQ_ATOMIC bio " << b << (slots[sh.crash_atomic(b)] ? " persisted" : " lost");
-	return o.str();
+			c.atomic.emplace_back(b, slots[sh.crash_atomic(b)] != 0);
+	return Witness::of(std::move(c));
 }
 
 namespace {
@@ -143,14 +162,14 @@ struct Spec::Impl {
 
 	// Compiled engine: evaluate over every crash choice; the first that
 	// breaks the invariant is the witness.
-	bool eval_compiled(ShapeSpec &ss, size_t i, std::vector<uint64_t> &slots, std::string *witness)
+	bool eval_compiled(ShapeSpec &ss, size_t i, std::vector<uint64_t> &slots, Witness *witness)
 	{
 		const Shape &sh = ss.sym.shape();
 		const Program &p = ss.programs[i];
 		if (!ss.uses_crash[i]) {
 			bool broken = p.eval(slots.data()) != 0;
 			if (broken)
-				*witness = "holds for every crash state";
+				*witness = Witness::any();
 			return broken;
 		}
 		std::vector<unsigned> bits;
@@ -174,7 +193,7 @@ struct Spec::Impl {
 	}
 
 	// Z3 engine: facts fixed, crash choices free within their domains.
-	z3::check_result eval_z3(ShapeSpec &ss, size_t i, const Facts &f, std::string *witness)
+	z3::check_result eval_z3(ShapeSpec &ss, size_t i, const Facts &f, Witness *witness)
 	{
 		const Shape &sh = ss.sym.shape();
 		z3::context &c = smt::ctx();
@@ -194,7 +213,7 @@ struct Spec::Impl {
 		z3::check_result r = s.check();
 		ss.compile(); // (cheap) to know whether the formula reads crash choices
 		if (r == z3::sat && !ss.uses_crash[i]) {
-			*witness = "holds for every crash state";
+			*witness = Witness::any();
 		} else if (r == z3::sat) {
 			z3::model m = s.get_model();
 			std::vector<uint64_t> slots(sh.slot_count(), 0);
@@ -238,7 +257,7 @@ Judgement Spec::judge_facts(const Facts &f)
 		slots.resize(f.shape.slot_count(), 0);
 	}
 	for (size_t i = 0; i < invs.size(); i++) {
-		std::string witness;
+		Witness witness;
 		if (p->engine == Engine::compiled) {
 			if (p->eval_compiled(ss, i, slots, &witness))
 				j.findings.push_back({invs[i].info.name, invs[i].info.cls, witness});

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bad-input catalogue (issue 6): every kind of bad case file and bad
+# The bad-input catalogue: every kind of bad case file and bad
 # command line, run against the untorn binary given as $1.  Each kind asserts
 #   - exit status 2 (and within a time limit: no hang);
 #   - stderr names the file (where there is one), the JSON path (for

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace untorn {
@@ -28,10 +29,43 @@ const std::vector<InvariantInfo> &invariant_catalogue();
 enum class Verdict { clean, violation, divergence, inconclusive };
 std::string_view verdict_name(Verdict v);
 
+// A crash the specification chose: how many of the write's transactions
+// committed before it, and whether each REQ_ATOMIC bio persisted.
+struct CrashState {
+	unsigned committed = 0;                        // transactions committed before the crash
+	std::vector<std::pair<unsigned, bool>> atomic; // REQ_ATOMIC bio index -> persisted
+	unsigned txns = 0;                             // of how many the write committed
+};
+
+// Why an invariant is broken: a crash state that breaks it, or none needed
+// (the facts alone break it, whatever the crash).  The checker renders it
+// (text, JSON, SARIF, SVG); nothing parses text().
+// What the write did when no crash is needed to break a liveness invariant.
+struct WriteOutcome {
+	bool admitted = false;
+	int result = 0; // 0 = success, else errno
+	Path path = Path::none;
+};
+
+struct Witness {
+	enum class Kind { none, any_crash, crash, no_crash } kind = Kind::none;
+	CrashState crash;     // (Kind::crash)
+	WriteOutcome outcome; // (Kind::no_crash)
+	static Witness any() { return {Kind::any_crash, {}, {}}; }
+	static Witness of(CrashState c) { return {Kind::crash, std::move(c), {}}; }
+	static Witness no_crash(WriteOutcome o) { return {Kind::no_crash, {}, o}; }
+	bool empty() const { return kind == Kind::none; }
+	const CrashState *crash_state() const { return kind == Kind::crash ? &crash : nullptr; }
+	// One line: "crash with 1 of 2 transactions committed; REQ_ATOMIC bio 0
+	// persisted", "holds for every crash state", "no crash: the write is
+	// admitted, returns EIO, path sw", or "" (none).
+	std::string text() const;
+};
+
 struct Finding {
 	std::string invariant;
 	InvClass cls;
-	std::string witness; // the crash state (or facts) that break it
+	Witness witness; // the crash state (or none needed) that breaks it
 };
 
 struct Judgement {

@@ -93,7 +93,7 @@ struct InvariantProof {
 	InvClass cls = InvClass::safety;
 	ProofStatus status = ProofStatus::proved;
 	std::optional<ConcreteCase> counterexample; // the first found (exploration order)
-	std::string witness;                        // the crash choice, as judge reports it
+	Witness witness;                            // the crash choice, as judge reports it
 	std::string smt2;                           // an undecided query, for inconclusive
 };
 
