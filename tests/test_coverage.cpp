@@ -145,9 +145,9 @@ TEST_CASE("a variant's table holds only the functions its write path enters")
 		REQUIRE(t.size() == 1);
 		CHECK(!t[0].sites.empty());
 		CHECK(t[0].covered() == 0);
+		const std::string base_file(variant_source(variant_base(w)));
 		for (const auto &s : t[0].sites)
-			CHECK(std::string(branch_sites()[s.site].file).find("impl/variants/") ==
-			      std::string::npos);
+			CHECK(std::string(branch_sites()[s.site].file) != base_file);
 	}
 }
 
