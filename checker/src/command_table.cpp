@@ -75,6 +75,10 @@ void add_kernel_trial_options(CLI::App *cmd, KernelTrialOptions &o)
 	cmd->add_option("--count", o.count, "trials")
 	    ->check(CLI::Range(uint64_t(1), uint64_t(100000000)));
 	add_seed_option(cmd, o.seed, "trial generator seed");
+	cmd->add_option("--start", o.start,
+	                "number of the first trial (to run one trial of a seed again: --start I "
+	                "--count 1)")
+	    ->check(whole_number());
 	cmd->add_option(
 	    "--geometry", o.geometry,
 	    "BLOCK_SIZE:AG_BLOCKS:AG_COUNT of the scratch filesystem (default 4096:20011:4)");

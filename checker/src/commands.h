@@ -219,6 +219,7 @@ int cmd_kernel_export_run(const KernelExportRunOptions &o);
 // `untorn kernel crash` and `kernel race` (kernel_crash.cpp).
 struct KernelTrialOptions {
 	uint64_t count = 200;
+	uint64_t start = 0; // the first trial's number (a trial's plan depends on the seed and it)
 	uint64_t seed = 1;
 	std::string variant = "v6.18"; // crash: the model whose crash states the recovered layout must be
 	std::string geometry;

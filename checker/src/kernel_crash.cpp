@@ -786,6 +786,7 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, Variant var
 		if (p.overlapping && k == 1)
 			continue;             // judged with writer 0 below
 		std::map<int, unsigned> seen; // 0 old, 1+j writer j's data, -1 neither
+		std::string sources;          // block by block: "old", "new" (writer j), "neither"
 		for (uint64_t off = w.w.offset; off < w.w.offset + w.w.length; off += bs) {
 			int who = -1;
 			if (memcmp(after.data() + off, before.data() + off, bs) == 0)
@@ -796,6 +797,10 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, Variant var
 				        Reads::new_data)
 					who = int(j + 1);
 			++seen[who];
+			sources += std::string(sources.empty() ? "" : " ") +
+			           (who == 0    ? "old"
+			            : who == -1 ? "neither"
+			                        : "new(writer " + std::to_string(who - 1) + ")");
 		}
 		const std::string what = "atomic write [" + std::to_string(w.w.offset) + ", +" +
 		                         std::to_string(w.w.length) + ") returned " +
@@ -805,9 +810,10 @@ RaceReport run_race_trial(kernel::ScratchFs &sfs, const RacePlan &p, Variant var
 				r.interleaved =
 				    true; // two writers' data in one range: allowed (upstream)
 			else
-				r.findings.push_back({"torn", what + ": its blocks read from " +
-				                                  std::to_string(seen.size()) +
-				                                  " different sources"});
+				r.findings.push_back(
+				    {"torn", what + ": its blocks read from " +
+				                 std::to_string(seen.size()) +
+				                 " different sources: " + sources});
 		} else if (seen.count(-1)) {
 			r.findings.push_back({"torn", what + ": reads neither old nor new"});
 		} else if (!p.crash && w.ret >= 0 && seen.count(0) && !p.overlapping) {
@@ -908,7 +914,8 @@ template <class Trial> int run_trials(const char *what, const KernelTrialOptions
 		std::map<std::string, uint64_t> findings_by_kind, known_by_kind, tallies;
 		uint64_t trials = 0, with_findings = 0, with_known = 0;
 		json saved = json::array();
-		for (uint64_t i = 0; i < o.count && !kernel::stop_requested(); ++i) {
+		for (uint64_t i = o.start; i < o.start + o.count && !kernel::stop_requested();
+		     ++i) {
 			json detail;
 			std::vector<Finding> f = trial(sfs, geo, i, tallies, detail);
 			++trials;
@@ -1056,6 +1063,8 @@ int cmd_kernel_race(const KernelTrialOptions &o)
 		              {"buffered", {p.buffered.offset, p.buffered.length}},
 		              {"clone", {p.clone.offset, p.clone.length}},
 		              {"fsync_thread", p.fsync_thread},
+		              {"fault", {p.fault.offset, p.fault.length}},
+		              {"donor_write", {p.donor_write.offset, p.donor_write.length}},
 		              {"writes", issued_json(r.writes)},
 		              {"model", model}};
 		    return r.findings;
