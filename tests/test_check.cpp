@@ -3,6 +3,7 @@
 // shards of a run add up to the whole run; the exit codes; and every case file
 // written replays to exactly what it expects.
 #include "commands.h"
+#include "common/capture.h"
 #include "common/files.h"
 #include "untorn/checker.h"
 #include "untorn/model.h"
@@ -33,29 +34,9 @@ constexpr uint64_t kCount = 3000;
 
 // cmd_check prints its summary on stdout and errors on stderr: keep both
 // out of the test output, but keep them for messages.
-struct Captured {
-	int rc = -1;
-	std::string out, err;
-};
-
 Captured run_check(const CheckOptions &o)
 {
-	std::ostringstream out, err;
-	auto *cout_buf = std::cout.rdbuf(out.rdbuf());
-	auto *cerr_buf = std::cerr.rdbuf(err.rdbuf());
-	Captured c;
-	try {
-		c.rc = cmd_check(o);
-	} catch (...) {
-		std::cout.rdbuf(cout_buf);
-		std::cerr.rdbuf(cerr_buf);
-		throw;
-	}
-	std::cout.rdbuf(cout_buf);
-	std::cerr.rdbuf(cerr_buf);
-	c.out = out.str();
-	c.err = err.str();
-	return c;
+	return capture([&] { return cmd_check(o); });
 }
 
 CheckOptions options(const TempDir &out, std::vector<std::string> variants = {})

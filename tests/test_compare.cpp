@@ -10,6 +10,9 @@
 #include "untorn/checker.h"
 #include "untorn/model.h"
 
+#include "common/capture.h"
+#include "common/files.h"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +27,7 @@
 #include <vector>
 
 using namespace untorn;
+using namespace untorn_test;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -32,49 +36,10 @@ namespace
 
 constexpr uint64_t kCount = 3000;
 
-struct TempDir {
-	fs::path path;
-	explicit TempDir(const std::string &what)
-	{
-		static std::atomic<unsigned> n{0};
-		path =
-		    fs::temp_directory_path() / ("untorn-test-compare-" + std::to_string(getpid()) +
-		                                 "-" + std::to_string(n++) + "-" + what);
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	~TempDir()
-	{
-		std::error_code ec;
-		fs::remove_all(path, ec);
-	}
-	TempDir(const TempDir &) = delete;
-	TempDir &operator=(const TempDir &) = delete;
-};
-
-struct Captured {
-	int rc = -1;
-	std::string out, err;
-};
 
 Captured run_check(const CheckOptions &o)
 {
-	std::ostringstream out, err;
-	auto *cout_buf = std::cout.rdbuf(out.rdbuf());
-	auto *cerr_buf = std::cerr.rdbuf(err.rdbuf());
-	Captured c;
-	try {
-		c.rc = cmd_check(o);
-	} catch (...) {
-		std::cout.rdbuf(cout_buf);
-		std::cerr.rdbuf(cerr_buf);
-		throw;
-	}
-	std::cout.rdbuf(cout_buf);
-	std::cerr.rdbuf(cerr_buf);
-	c.out = out.str();
-	c.err = err.str();
-	return c;
+	return capture([&] { return cmd_check(o); });
 }
 
 CheckOptions compare_options(const TempDir &out, const std::string &base,
@@ -151,7 +116,7 @@ TEST_CASE("check --compare: a variant compared with itself differs nowhere", "[c
 	for (Variant v : all_variants) {
 		const std::string n(variant_name(v));
 		INFO(n);
-		TempDir t("self");
+		TempDir t("self", false);
 		const Captured r = run_check(compare_options(t, n, n));
 		INFO(r.out << r.err);
 		CHECK(r.rc == EXIT_CLEAN);
@@ -169,7 +134,7 @@ TEST_CASE("check --compare: a variant compared with itself differs nowhere", "[c
 TEST_CASE("check --compare runs the layouts plain check runs", "[compare]")
 {
 	// Same seed and count: the base's paths and verdicts are plain check's.
-	TempDir plain("plain"), cmp("cmp");
+	TempDir plain("plain", false), cmp("cmp", false);
 	CheckOptions o;
 	o.variants = {"v6.16"};
 	o.seed = 1;
@@ -194,7 +159,7 @@ TEST_CASE("check --compare rfc-v1 --variant rfc-v1+v6.16-alloc-check: the hardwa
 	// The what-if tests the write's length where the RFC tests the mapping
 	// found: a write of several blocks whose first mapping is one block
 	// long decides the other way.
-	TempDir t("alloc-check");
+	TempDir t("alloc-check", false);
 	const Captured r = run_check(compare_options(t, "rfc-v1", "rfc-v1+v6.16-alloc-check"));
 	INFO(r.out << r.err);
 	REQUIRE(r.rc == EXIT_FOUND);
@@ -258,7 +223,7 @@ TEST_CASE("check --compare: the new findings of the patched variant", "[compare]
 {
 	// v6.16 against the release that fixed it, the other way round: v6.16's
 	// known bugs are findings v6.18 does not have on the same layouts.
-	TempDir t("new-findings");
+	TempDir t("new-findings", false);
 	const Captured r = run_check(compare_options(t, "v6.18", "v6.16"));
 	INFO(r.out << r.err);
 	REQUIRE(r.rc == EXIT_FOUND);
@@ -289,7 +254,7 @@ TEST_CASE("check --compare: the new findings of the patched variant", "[compare]
 TEST_CASE("check --compare: the same seed gives byte-identical output, for any number of jobs",
           "[compare]")
 {
-	TempDir a("jobs1"), b("jobs2");
+	TempDir a("jobs1", false), b("jobs2", false);
 	CheckOptions o = compare_options(a, "v6.16", "v6.18");
 	o.json = true;
 	const Captured r1 = run_check(o);
@@ -304,7 +269,7 @@ TEST_CASE("check --compare: the same seed gives byte-identical output, for any n
 
 TEST_CASE("check --compare: bad usage", "[compare]")
 {
-	TempDir t("bad");
+	TempDir t("bad", false);
 	SECTION("a --compare name that is no variant")
 	{
 		const Captured r = run_check(compare_options(t, "v6.99", "v6.18"));
