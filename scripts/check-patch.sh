@@ -189,6 +189,12 @@ rel() { echo "${1#"$root"/}"; }
 	grep "^    NEW " "$log/check" | while read -r _ verdict _ rest; do
 		file=${rest##* }
 		echo "    $verdict ${rest% *}: untorn explain $(rel "$out/check")/$file"
+		# in kernel terms: what each broken invariant forbids, and where
+		# in the kernel that comes from (explain's judgement section)
+		"$U" explain "$out/check/$file" 2>/dev/null |
+			awk '/^  [a-z_]+ \((violation|divergence)\)$/ { inv = $1 }
+			     /^    forbids: / { sub(/^    forbids: /, ""); f = $0 }
+			     /^    origin:  / { sub(/^    origin:  /, ""); if (inv != "") print "      " inv ": forbids " f " (" $0 ")"; inv = "" }'
 	done
 	grep "^    known " "$log/check" | while read -r _ verdict _ rest; do
 		echo "    known: $verdict ${rest% *} (as in corpus/)"
