@@ -421,14 +421,18 @@ RacePlan plan_race(uint64_t seed, uint64_t i, const kernel::MkfsGeometry &g)
 // How the model explains what one racing writer did (its result and its
 // software-path ->iomap_begin calls): as if it ran alone after the others
 // finished or before they began; only with another writer in flight (some
-// of its transactions committed); only with another actor at one of the
-// write's ILOCK drop points (x_interleave); or not at all.
-enum class Explained { sequential, in_flight, interleaved, none, not_compared };
+// of its transactions committed); only with the allocator giving fewer
+// blocks than asked (the model's default allocator sees only this file, the
+// kernel's a filesystem other writers are filling at the same time); only
+// with another actor at one of the write's ILOCK drop points (x_interleave);
+// or not at all.
+enum class Explained { sequential, in_flight, short_allocation, interleaved, none, not_compared };
 const char *explained_name(Explained e)
 {
-	return e == Explained::sequential    ? "as if alone"
-	       : e == Explained::in_flight   ? "with another writer in flight"
-	       : e == Explained::interleaved ? "with another actor at an ILOCK drop point"
+	return e == Explained::sequential         ? "as if alone"
+	       : e == Explained::in_flight        ? "with another writer in flight"
+	       : e == Explained::short_allocation ? "with a short allocation"
+	       : e == Explained::interleaved      ? "with another actor at an ILOCK drop point"
 	       : e == Explained::none        ? "by nothing the model can do"
 	                                     : "not compared";
 }
@@ -590,6 +594,18 @@ std::vector<StartState> start_states(const FileState &initial, const std::vector
 	return out;
 }
 
+// The first extent the write's transactions added to the CoW fork (its
+// allocation), if any.
+std::optional<xfs_bmbt_irec> first_cow_allocation(const FileState &from, const Trace &t)
+{
+	for (const Transaction &x : t.txns)
+		for (const xfs_bmbt_irec &e : x.cow_fork)
+			if (e.br_startblock != DELAYSTARTBLOCK &&
+			    std::find(from.cow_fork.begin(), from.cow_fork.end(), e) == from.cow_fork.end())
+				return e;
+	return std::nullopt;
+}
+
 // Every outcome the model allows the writer, each with its simplest
 // explanation: from every start state, alone and with each action of the
 // other actors at each drop point it reaches.
@@ -617,6 +633,19 @@ std::map<std::string, Explanation> model_outcomes(const std::vector<StartState> 
 		st.interleave = {{~0u, InterleaveKind::refcount_drop, 0, 1}};
 		const Trace alone = run_atomic_write(st, w, v);
 		note(alone, {s.in_flight ? Explained::in_flight : Explained::sequential, ""});
+		// the same, with the write's first CoW allocation cut short: the
+		// allocator's answer at the same place, 1 to n-1 of its n blocks
+		if (const auto got = first_cow_allocation(s.st, alone))
+			for (xfs_filblks_t n = 1; n < got->br_blockcount; ++n) {
+				FileState cut = s.st;
+				cut.interleave.clear();
+				cut.alloc = {AllocAnswer{got->br_startblock, n}};
+				if (validate_state(cut, w).empty())
+					note(run_atomic_write(cut, w, v),
+					     {Explained::short_allocation,
+					      std::to_string(n) + " of " +
+					          std::to_string(got->br_blockcount) + " blocks"});
+			}
 		for (unsigned at = 0; at < alone.drop_points.size(); ++at)
 			for (InterleaveAction a : menu) {
 				a.at = at;
