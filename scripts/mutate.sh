@@ -118,11 +118,11 @@ while read -r m; do
 		! cmake --build "$build" -j"$(nproc)" --target untorn >>"$work/log" 2>&1; then
 		echo "  $m  does not build            $line"
 		failed=$((failed + 1))
-	elif ! (exec "$U" replay --as "$name" "$root/corpus") >"$work/replay" 2>&1; then
-		rc=$?
+	elif rc=$( ("$U" replay --as "$name" "$root/corpus" >"$work/replay" 2>&1); echo $?) 2>/dev/null &&
+		[ "$rc" -ne 0 ]; then
 		why=$(grep -m1 "^FAIL" "$work/replay" | sed "s|$root/||")
 		# (a mutant may break what impl itself asserts: untorn stops)
-		[ -n "$why" ] || why="replay stopped with exit $rc: $(tail -1 "$work/replay")"
+		[ -n "$why" ] || why="replay stopped with exit $rc: $(tail -1 "$work/replay" | sed 's/^[[:space:]]*//')"
 		echo "  $m  killed by the corpus      $line"
 		echo "        ${why:0:160}"
 		corpus=$((corpus + 1))
