@@ -1410,7 +1410,10 @@ void marks_for(std::vector<Mark> &m, const Trace &t, const Layout &l, const std:
 			if (c.error || !cow_path_call(c))
 				continue;
 			const auto row = row_index(l, RowKind::mapping, Section::io, i);
-			const auto [a, b] = mapping_blocks(c, bs);
+			// (not a structured binding: the lambdas below capture a and b,
+			// which clang 14 refuses for bindings)
+			xfs_fileoff_t a, b;
+			std::tie(a, b) = mapping_blocks(c, bs);
 			if (c.iomap.type != IomapType::MAPPED)
 				mark_blocks(m, l, row, [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
 					    std::string("the CoW path returned an ") + std::string(iomap_type_name(c.iomap.type)) +
@@ -1424,7 +1427,10 @@ void marks_for(std::vector<Mark> &m, const Trace &t, const Layout &l, const std:
 			const IomapBeginCall &c = t.calls[i];
 			if (!atomic_bio_call(c))
 				continue;
-			const auto [a, b] = mapping_blocks(c, bs);
+			// (not a structured binding: the lambdas below capture a and b,
+			// which clang 14 refuses for bindings)
+			xfs_fileoff_t a, b;
+			std::tie(a, b) = mapping_blocks(c, bs);
 			const bool spans = a <= o && b >= E;
 			mark_blocks(m, l, row_index(l, RowKind::mapping, Section::io, i),
 				    [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
@@ -1446,7 +1452,10 @@ void marks_for(std::vector<Mark> &m, const Trace &t, const Layout &l, const std:
 			const IomapBeginCall &c = t.calls[i];
 			if (c.error || (c.iomap.type != IomapType::DELALLOC && c.iomap.type != IomapType::HOLE))
 				continue;
-			const auto [a, b] = mapping_blocks(c, bs);
+			// (not a structured binding: the lambdas below capture a and b,
+			// which clang 14 refuses for bindings)
+			xfs_fileoff_t a, b;
+			std::tie(a, b) = mapping_blocks(c, bs);
 			mark_blocks(m, l, row_index(l, RowKind::mapping, Section::io, i),
 				    [&](xfs_fileoff_t x) { return x >= a && x < b; }, inv,
 				    "direct I/O cannot write an " + std::string(iomap_type_name(c.iomap.type)) + " mapping: " +
