@@ -105,18 +105,15 @@ void check_bytes(WriteReport &w, const std::vector<uint8_t> &before,
 
 void compare_outcome(WriteReport &w)
 {
-	const int64_t model_ret =
-	    w.trace.result ? -int64_t(w.trace.result) : int64_t(w.trace.bytes_written);
-	if (model_ret != w.kernel_ret)
+	const kc::Outcome model = kc::outcome_of(w.trace);
+	if (model.ret != w.kernel_ret)
 		w.disagreements.push_back(
 		    {"result",
 		     "kernel " + result_name(w.kernel_ret) +
 		         (w.kernel_ret >= 0 ? " " + std::to_string(w.kernel_ret) : "") +
 		         ", model " + model_result(w.trace) +
 		         (w.trace.result ? "" : " " + std::to_string(w.trace.bytes_written))});
-	for (const auto &c : w.trace.calls)
-		if (c.ops == Ops::atomic_write_cow)
-			w.model_calls.push_back({c.pos, c.length});
+	w.model_calls = model.calls;
 	if (w.model_calls != w.kernel_calls)
 		w.disagreements.push_back(
 		    {"calls", "xfs_atomic_write_cow_iomap_begin (pos,length): kernel " +

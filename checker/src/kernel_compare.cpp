@@ -98,6 +98,16 @@ std::string result_name(int64_t r)
 	return r >= 0 ? std::string("ok") : std::string(errno_name(int(-r)));
 }
 
+Outcome outcome_of(const Trace &t)
+{
+	Outcome o;
+	o.ret = t.result ? -int64_t(t.result) : int64_t(t.bytes_written);
+	for (const auto &c : t.calls)
+		if (c.ops == Ops::atomic_write_cow)
+			o.calls.push_back({c.pos, c.length});
+	return o;
+}
+
 std::string calls_str(const std::vector<std::pair<uint64_t, uint64_t>> &c)
 {
 	std::string s;

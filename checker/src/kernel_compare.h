@@ -42,6 +42,16 @@ struct ForkDiff {
 ForkDiff diff_forks(const std::vector<BlockView> &kb, const std::vector<BlockView> &ka,
                     const std::vector<BlockView> &mb, const std::vector<BlockView> &ma);
 
+// What the model says a write does, as the kernel shows it: the syscall's
+// return (bytes, or -errno) and the software-path ->iomap_begin calls
+// (pos, length), which the kernel traces as xfs_iomap_atomic_write_cow.
+struct Outcome {
+	int64_t ret = 0;
+	std::vector<std::pair<uint64_t, uint64_t>> calls;
+	bool operator==(const Outcome &) const = default;
+};
+Outcome outcome_of(const Trace &t);
+
 // "ok" or the errno's name, of a syscall's return (>= 0, or -errno).
 std::string result_name(int64_t r);
 // Software-path ->iomap_begin calls (pos, length), as "[(pos,len), ...]".

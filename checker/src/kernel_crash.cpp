@@ -451,21 +451,8 @@ struct RaceReport {
 
 // ------------------------------------------------- the model beside a race
 
-// What the model says one writer does: result and sw ->iomap_begin calls.
-struct Outcome {
-	int64_t ret = 0;
-	std::vector<std::pair<uint64_t, uint64_t>> calls;
-	bool operator==(const Outcome &) const = default;
-};
-Outcome outcome_of(const Trace &t)
-{
-	Outcome o;
-	o.ret = t.result ? -int64_t(t.result) : int64_t(t.bytes_written);
-	for (const auto &c : t.calls)
-		if (c.ops == Ops::atomic_write_cow)
-			o.calls.push_back({c.pos, c.length});
-	return o;
-}
+using kc::Outcome;
+using kc::outcome_of;
 
 // A layout the writer may start from: the other actors each not begun,
 // part way (some of their transactions committed) or done.
