@@ -68,6 +68,10 @@ void add_prove_options(CLI::App *cmd, ProveOptions &o)
 	cmd->add_option("--known", o.known,
 	                "case files or folders of known findings: a witness that is one of them "
 	                "is named");
+	cmd->add_option("--dump-queries", o.dump_queries,
+	                "write every solver query of the exploration to this folder (SMT-LIB, "
+	                "named by sweep, path and what it asks), with each one's answer and "
+	                "time (queries.tsv) and the time per kind of query (summary.txt)");
 }
 
 void add_kernel_trial_options(CLI::App *cmd, KernelTrialOptions &o)

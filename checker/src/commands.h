@@ -147,6 +147,7 @@ struct ProveOptions : SolverFlags {
 	uint64_t random_layouts = 100000;
 	uint64_t seed = 1;
 	std::vector<std::string> known; // case files or folders of known findings, to name a match
+	std::string dump_queries;       // folder for every solver query (ProveBounds::dump_queries)
 };
 int cmd_prove(const ProveOptions &o);
 int cmd_diff(const ProveOptions &o);

@@ -78,6 +78,7 @@ ProveBounds bounds_of(const ProveOptions &o)
 	b.limits = {o.solver_timeout_ms, o.solver_rlimit, o.solver_memory_mb};
 	b.max_paths = o.max_paths;
 	b.jobs = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
+	b.dump_queries = o.dump_queries;
 	return b;
 }
 
@@ -161,6 +162,19 @@ void stop_on_sigint_or_time(ProveBounds &b, const ProveOptions &o)
 		b.deadline = std::chrono::steady_clock::now() +
 		             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
 		                 std::chrono::duration<double>(o.time_limit_s));
+}
+
+// How a stopped proof grew: "complete up to K after T s", per K reached.
+// (Times: text only, for the JSON report is byte-identical run to run.)
+std::string complete_at_text(const std::vector<double> &at)
+{
+	std::string out;
+	char line[96];
+	for (size_t k = 0; k < at.size(); k++) {
+		std::snprintf(line, sizeof line, "  complete up to %zu after %.1f s\n", k, at[k]);
+		out += line;
+	}
+	return out;
 }
 
 nlohmann::ordered_json complete_up_to_json(const std::optional<unsigned> &n)
@@ -436,6 +450,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 	}
 
 	ProveResult r;
+	if (!o.dump_queries.empty()) // (one folder per variant proved)
+		b.dump_queries = (fs::path(o.dump_queries) / vn).string();
 	{
 		Progress p(b, "untorn prove " + vn);
 		r = prove(v, b);
@@ -481,6 +497,8 @@ int prove_one(Variant v, const ProveOptions &o, nlohmann::ordered_json &report,
 		if (!o.json)
 			std::cout << "  exploration cut short: " << r.inconclusive_reason << "\n";
 	}
+	if (!o.json && !r.inconclusive_reason.empty())
+		std::cout << complete_at_text(r.complete_at);
 	jr["sweeps"] = per_sweep_json(r.per_sweep);
 	for (const auto &d : r.divergences)
 		std::cerr << "untorn prove " << vn << ": MODEL/IMPL DIVERGENCE: " << d << "\n";

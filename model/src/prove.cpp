@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -86,11 +87,12 @@ ConcreteCase concrete_case(const InCase &c)
 	return k;
 }
 
-InCase with_model(InCase c, const z3::model &m)
+// The inputs' values in the model of the last query (satisfiable).
+template <class Solved> InCase with_model(InCase c, const Solved &m)
 {
 	untorn_concolic::for_each_input(c, [&](In &x) {
 		if (x.var)
-			x.value = m.eval(*x.var, true).get_numeral_uint64();
+			x.value = m.value(*x.var);
 	});
 	return c;
 }
@@ -161,12 +163,12 @@ struct PathSpec {
 	}
 };
 
-Witness crash_witness(const PathSpec &ps, const z3::model &m)
+template <class Solved> Witness crash_witness(const PathSpec &ps, const Solved &m)
 {
 	const spec::Shape &sh = ps.shape;
 	std::vector<uint64_t> slots(sh.slot_count(), 0);
 	for (size_t k = 0; k < ps.crash_vars.size(); k++)
-		slots[sh.crash_k() + k] = m.eval(ps.crash_vars[k], true).get_numeral_uint64();
+		slots[sh.crash_k() + k] = m.value(ps.crash_vars[k]);
 	return spec::crash_witness(sh, slots.data());
 }
 
@@ -202,26 +204,18 @@ thread_local DebugTimes dt;
 
 // The assertions of a sweep (its precondition, and the judgement a path is
 // being asked about) on a stack with push/pop, and the current path's
-// decisions as assumptions.  Each check runs on a fresh QF_BV solver: its
-// bit-blasting preprocessing solves these queries several times faster than
-// Z3's incremental core, whose setup advantage is lost once the refutation
-// cache (Explorer) has taken the easy queries away.  Decisions are
+// decisions as assumptions, asked by one smt::Solver.  Decisions are
 // assumptions, not assertions, so that a refuted branch's unsat core names
-// the decisions that refute it.
+// the decisions that refute it.  Each query is named after the path it is
+// asked on (at()) and what it asks.
 class Stack
 {
 public:
-	explicit Stack(const SolverLimits &lim) : params_(C()), lim_rlimit_(lim.rlimit)
-	{
-		params_.set("timeout", lim.timeout_ms);
-		if (lim.rlimit)
-			params_.set("rlimit", lim.rlimit);
-		params_.set("max_memory", lim.max_memory_mb);
-		// SIGINT is the caller's (ProveBounds::stop): Z3's own handler,
-		// swapped in and out around each check by several threads, would
-		// swallow it
-		params_.set("ctrl_c", false);
-	}
+	explicit Stack(const SolverLimits &lim) : solver_(lim) {}
+	void set_scope(std::string scope) { solver_.set_scope(std::move(scope)); }
+	// The path the next queries are about ("path/12", "path/12/case/3").
+	void at(std::string path) { path_ = std::move(path); }
+
 	void push() { marks_.push_back(items_.size()); }
 	void pop(unsigned n = 1)
 	{
@@ -236,69 +230,38 @@ public:
 	size_t assumed() const { return assumed_.size(); }
 	void unassume_to(size_t n) { assumed_.resize(n, C().bool_val(true)); }
 	// After an unsat check: the assumptions the refutation needed.
-	const std::vector<z3::expr> &core() const { return core_; }
+	const std::vector<z3::expr> &core() const { return solver_.core(); }
 
-	// `rlimit`: a resource budget for this query (0: the user's limits only).
-	// Deterministic, unlike a timeout, so a query over budget is over budget
-	// on every run.
-	z3::check_result check(unsigned rlimit = 0)
+	// `what`: the query's name on this path.  `rlimit`: a resource budget
+	// for this query (0: the user's limits only).  Deterministic, unlike a
+	// timeout, so a query over budget is over budget on every run.
+	smt::Answer check(const std::string &what, unsigned rlimit = 0)
 	{
-		z3::solver s(C(), "QF_BV");
-		s.set(params_);
-		if (rlimit)
-			s.set("rlimit", lim_rlimit_ ? std::min(rlimit, lim_rlimit_) : rlimit);
-		for (const auto &e : items_)
-			s.add(e);
-		z3::expr_vector as(C());
-		for (const auto &e : assumed_)
-			as.push_back(e);
-		z3::check_result r = s.check(as);
-		core_.clear();
-		if (r == z3::unsat) {
-			z3::expr_vector core = s.unsat_core();
-			for (unsigned i = 0; i < core.size(); i++)
-				core_.push_back(core[i]);
-		}
-		if (r == z3::sat)
-			model_ = s.get_model();
-		else
-			model_.reset();
-		unknown_ = r == z3::unknown ? s.reason_unknown() : "";
-		return r;
+		return solver_.check(name(what), items_, assumed_, rlimit);
 	}
 	// Sound shortcut for infeasible branches: if `goal` contradicts the
 	// assertions that mention only its own variables, it contradicts them
 	// all.  (Most negated decisions are implied by a few bounds and earlier
 	// decisions on the same values; the whole path is much harder to solve.)
-	bool refuted_by_slice(const z3::expr &goal)
+	bool refuted_by_slice(const std::string &what, const z3::expr &goal)
 	{
 		const std::vector<unsigned> &gv = vars_of(goal);
-		z3::solver s(C(), "QF_BV");
-		s.set(params_);
-		unsigned n = 0;
+		std::vector<z3::expr> slice;
 		for (const auto *v : {&items_, &assumed_})
 			for (const auto &e : *v) {
 				const std::vector<unsigned> &ev = vars_of(e);
-				if (std::includes(gv.begin(), gv.end(), ev.begin(), ev.end())) {
-					s.add(e);
-					n++;
-				}
+				if (std::includes(gv.begin(), gv.end(), ev.begin(), ev.end()))
+					slice.push_back(e);
 			}
-		if (n == items_.size() + assumed_.size())
+		if (slice.size() == items_.size() + assumed_.size())
 			return false; // the slice is everything: let check() decide
-		s.add(goal);
-		return s.check() == z3::unsat;
+		slice.push_back(goal);
+		return solver_.check(name(what), slice) == smt::Answer::unsat;
 	}
-	z3::model get_model() const { return *model_; }
-	std::string reason_unknown() const { return unknown_; }
-	std::string to_smt2() const
-	{
-		z3::solver s(C(), "QF_BV");
-		for (const auto *v : {&items_, &assumed_})
-			for (const auto &e : *v)
-				s.add(e);
-		return s.to_smt2();
-	}
+	// After a sat check: the model's value of a term.
+	uint64_t value(const z3::expr &e) const { return solver_.value(e); }
+	std::string reason_unknown() const { return solver_.reason_unknown(); }
+	std::string to_smt2() const { return smt::Solver::smt2(items_, assumed_); }
 
 private:
 	// The uninterpreted constants of a term, sorted by AST id (memoized).
@@ -323,14 +286,17 @@ private:
 		return vars_[e.id()] = std::move(v);
 	}
 
-	z3::params params_;
-	unsigned lim_rlimit_;
+	std::string name(const std::string &what) const
+	{
+		return path_.empty() ? what : path_ + "/" + what;
+	}
+
+	smt::Solver solver_;
+	std::string path_;
 	std::unordered_map<unsigned, std::vector<unsigned>> vars_;
 	std::vector<z3::expr> keep_;
-	std::vector<z3::expr> items_, assumed_, core_;
+	std::vector<z3::expr> items_, assumed_;
 	std::vector<size_t> marks_;
-	std::optional<z3::model> model_;
-	std::string unknown_;
 };
 
 // ------------------------------------------------------------ the explorer
@@ -401,15 +367,19 @@ public:
 		s_.push();
 		for (const auto &x : pre)
 			s_.add(x);
-		z3::check_result r = s_.check();
+		s_.at("");
+		smt::Answer r = s_.check("precondition");
 		bool go_on = true;
-		if (r == z3::sat)
-			go_on = dfs(with_model(tmpl, s_.get_model()), 0, {});
-		else if (r == z3::unknown)
+		if (r == smt::Answer::sat)
+			go_on = dfs(with_model(tmpl, s_), 0, {});
+		else if (r == smt::Answer::unknown)
 			cut_short("the precondition: " + s_.reason_unknown());
 		s_.pop();
 		return go_on && incomplete_.empty();
 	}
+
+	// Names every query of this explorer (the sweep's: "sweep/12").
+	void set_scope(std::string scope) { s_.set_scope(std::move(scope)); }
 
 	const std::string &incomplete() const { return incomplete_; }
 	std::string smt2() const { return smt2_; }
@@ -449,6 +419,13 @@ private:
 			    (unsigned long long)(split ? stats_.fact_cases : stats_.paths) + 1,
 			    conds.size(), fixed);
 		++(split ? stats_.fact_cases : stats_.paths);
+		// (this path's name, for its queries: paths are numbered in the
+		// order explored, fact cases within all of the sweep's)
+		const std::string here_path =
+		    split ? path_name_ + "/case/" + std::to_string(stats_.fact_cases)
+		          : "path/" + std::to_string(stats_.paths);
+		if (!split)
+			path_name_ = here_path;
 		if (!split) {
 			const RunOut &r0 = runs[0];
 			if (!r0.admitted)
@@ -467,6 +444,7 @@ private:
 		for (size_t i = fixed; i < conds.size(); i++)
 			assume(conds[i]);
 		auto j0 = std::chrono::steady_clock::now();
+		s_.at(here_path);
 		Judged j = on_path_(input, runs, s_, split);
 		dt.judge += seconds_since(j0);
 		if (debug() && seconds_since(j0) > 0.2)
@@ -505,7 +483,10 @@ private:
 				continue;
 			}
 			auto qs = std::chrono::steady_clock::now();
-			bool refuted = slice_ && s_.refuted_by_slice(other);
+			s_.at(here_path);
+			bool refuted =
+			    slice_ &&
+			    s_.refuted_by_slice("decision/" + std::to_string(i) + "/slice", other);
 			dt.slice += seconds_since(qs);
 			(refuted ? dt.n_slice_unsat : dt.n_slice_other)++;
 			if (refuted) {
@@ -515,18 +496,18 @@ private:
 			const size_t here = s_.assumed();
 			assume(other);
 			auto q0 = std::chrono::steady_clock::now();
-			z3::check_result r = s_.check();
+			smt::Answer r = s_.check("decision/" + std::to_string(i));
 			if (debug() && seconds_since(q0) > 0.2)
 				std::fprintf(stderr,
 				             "  slow query: negating decision %zu took %.2f s\n", i,
 				             seconds_since(q0));
-			(r == z3::sat ? dt.full_sat : dt.full_unsat) += seconds_since(q0);
-			(r == z3::sat ? dt.n_sat : dt.n_unsat)++;
-			if (r == z3::sat) {
+			(r == smt::Answer::sat ? dt.full_sat : dt.full_unsat) += seconds_since(q0);
+			(r == smt::Answer::sat ? dt.n_sat : dt.n_unsat)++;
+			if (r == smt::Answer::sat) {
 				std::vector<z3::expr> next(conds.begin(), conds.begin() + long(i));
 				next.push_back(negate(conds[i]));
-				go_on = dfs(with_model(input, s_.get_model()), i + 1, next, split);
-			} else if (r == z3::unknown) {
+				go_on = dfs(with_model(input, s_), i + 1, next, split);
+			} else if (r == smt::Answer::unknown) {
 				cut_short("a path's feasibility: " + s_.reason_unknown());
 				go_on = false;
 			} else {
@@ -612,6 +593,7 @@ private:
 	RunFn run_;
 	PathFn on_path_;
 	std::string incomplete_, smt2_;
+	std::string path_name_; // of the last path (not fact case) started
 };
 
 // Every sweep within the bounds, in a fixed order.
@@ -690,6 +672,7 @@ template <class R> struct SweepResults {
 	std::vector<Sweep> sweeps;
 	std::vector<std::optional<R>> parts; // in sweep order; none: not run
 	std::vector<char> finished;          // explored to the end before any stop was asked
+	std::vector<double> ended_at;        // seconds from the start, for those finished
 	size_t count_finished() const
 	{
 		return size_t(std::count(finished.begin(), finished.end(), 1));
@@ -716,6 +699,8 @@ SweepResults<R> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds 
 	SweepResults<R> res;
 	res.sweeps = sws;
 	res.finished.assign(sws.size(), 0);
+	res.ended_at.assign(sws.size(), 0);
+	const auto t0 = std::chrono::steady_clock::now();
 	std::vector<std::optional<R>> &out = res.parts;
 	out.resize(sws.size());
 	std::atomic<size_t> next{0}, first_stop{SIZE_MAX};
@@ -766,8 +751,10 @@ SweepResults<R> for_each_sweep(const std::vector<Sweep> &sws, const ProveBounds 
 					std::rethrow_exception(e);
 				if (i > first_stop || !r)
 					continue;
-				if (!stop_asked(b))
+				if (!stop_asked(b)) {
 					res.finished[i] = 1; // (each i is one thread's)
+					res.ended_at[i] = seconds_since(t0);
+				}
 				progress(1, 0, 0);
 				bool stop = stops(*r);
 				out[i] = std::move(r);
@@ -841,6 +828,7 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 	res.invariants = all_proved();
 	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences,
 	            std::move(cancelled));
+	ex.set_scope("sweep/" + std::to_string(sw.index));
 
 	auto run = [&](const InCase &c, bool split) {
 		return std::vector<RunOut>{untorn_concolic::run_symbolic(c, split)};
@@ -861,37 +849,36 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 		res.stats.judgements++;
 		s.push();
 		s.add(any);
-		z3::check_result quick = s.check(split ? 0 : b.merged_judgement_rlimit);
+		smt::Answer quick = s.check("judge/any", split ? 0 : b.merged_judgement_rlimit);
 		s.pop();
-		if (quick == z3::unknown && !split) {
+		if (quick == smt::Answer::unknown && !split) {
 			s.pop();
 			return Judged::split;
 		}
-		for (size_t i = 0; i < ps.broken.size() && quick != z3::unsat; i++) {
+		for (size_t i = 0; i < ps.broken.size() && quick != smt::Answer::unsat; i++) {
 			InvariantProof &ip = res.invariants[i];
 			if (ip.status != ProofStatus::proved)
 				continue;
 			s.push();
 			s.add(ps.broken[i]);
 			res.stats.judgements++;
-			z3::check_result q = s.check();
+			smt::Answer q = s.check("judge/" + ip.name);
 			// (stopped: the checks that confirm it would be interrupted too)
-			if (q == z3::sat && stop_asked(b))
-				q = z3::unknown;
-			if (q == z3::sat) {
-				z3::model m = s.get_model();
-				InCase cex = with_model(input, m);
+			if (q == smt::Answer::sat && stop_asked(b))
+				q = smt::Answer::unknown;
+			if (q == smt::Answer::sat) {
+				InCase cex = with_model(input, s);
 				ip.status = ProofStatus::counterexample;
 				ip.counterexample = concrete_case(cex);
 				RunOut again = untorn_concolic::run_symbolic(cex);
 				// A liveness invariant is about the write's own outcome: no
 				// crash takes part, so the witness is what the write did.
 				ip.witness = ip.cls == InvClass::liveness ? outcome_witness(again)
-				                                          : crash_witness(ps, m);
+				                                          : crash_witness(ps, s);
 				if (std::string d = confirm(*ip.counterexample, v, again, ip.name);
 				    !d.empty())
 					res.divergences.push_back(ip.name + ": " + d);
-			} else if (q == z3::unknown) {
+			} else if (q == smt::Answer::unknown) {
 				ip.status = ProofStatus::inconclusive;
 				ip.smt2 = s.to_smt2();
 			}
@@ -923,6 +910,7 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	res.b = b;
 	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats,
 	            res.divergences, std::move(cancelled));
+	ex.set_scope("sweep/" + std::to_string(sw.index));
 	const auto &cat = invariant_catalogue();
 
 	auto run = [&](const InCase &c, bool) {
@@ -954,15 +942,16 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 			                        " vs " + std::string(path_name(Path(rb.path))));
 		if (ra.outcome_shape != rb.outcome_shape)
 			return found(input, "final extent maps differ in their number of extents");
-		auto ask = [&](const z3::expr &q, const std::string &what) {
+		auto ask = [&](const z3::expr &q, const std::string &what,
+		               const std::string &name) {
 			s.push();
 			s.add(q);
 			res.stats.judgements++;
-			z3::check_result r = s.check();
+			smt::Answer r = s.check(name);
 			std::optional<InCase> w;
-			if (r == z3::sat)
-				w = with_model(input, s.get_model());
-			else if (r == z3::unknown && res.inconclusive_reason.empty()) {
+			if (r == smt::Answer::sat)
+				w = with_model(input, s);
+			else if (r == smt::Answer::unknown && res.inconclusive_reason.empty()) {
 				res.inconclusive_reason =
 				    sw.describe() + ": " + what + ": " + s.reason_unknown();
 				res.smt2 = s.to_smt2();
@@ -972,28 +961,34 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 		};
 		// Every way the two could differ on this path, asked once together
 		// (nearly always refuted); only then one by one, in a fixed order.
-		std::vector<std::pair<z3::expr, std::string>> ways;
+		struct Way {
+			z3::expr differs;
+			std::string what, name; // (name: the query's)
+		};
+		std::vector<Way> ways;
 		z3::expr differs = C().bool_val(false);
 		for (size_t k = 0; k < ra.outcome.size(); k++)
 			differs = differs || ra.outcome[k] != rb.outcome[k];
-		ways.push_back({differs, "bytes written or final extent maps differ"});
+		ways.push_back(
+		    {differs, "bytes written or final extent maps differ", "differ/outcome"});
 		PathSpec pa(ra), pb(rb);
 		for (size_t i = 0; i < cat.size(); i++)
 			ways.push_back({pa.verdict(i) != pb.verdict(i),
 			                std::string("invariant ") + cat[i].name +
-			                    " is broken under one and holds under the other"});
+			                    " is broken under one and holds under the other",
+			                std::string("differ/") + cat[i].name});
 		z3::expr any = C().bool_val(false);
 		for (const auto &w : ways)
-			any = any || w.first;
+			any = any || w.differs;
 		res.stats.judgements++;
 		s.push();
 		s.add(any);
-		z3::check_result quick = s.check();
+		smt::Answer quick = s.check("differ/any");
 		s.pop();
-		if (quick == z3::unsat)
+		if (quick == smt::Answer::unsat)
 			return true;
 		for (const auto &w : ways)
-			if (!ask(w.first, w.second))
+			if (!ask(w.differs, w.what, w.name))
 				return false;
 		return true;
 	};
@@ -1015,6 +1010,35 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	return res;
 }
 
+// While it lives, every query is dumped (ProveBounds::dump_queries); the
+// log of their times is written when it goes.  A folder that cannot be
+// written is an error, not a silent empty dump.
+class QueryDump
+{
+public:
+	explicit QueryDump(const ProveBounds &b) : on_(!b.dump_queries.empty())
+	{
+		if (!on_)
+			return;
+		if (std::string e = smt::dump_queries(b.dump_queries); !e.empty())
+			throw std::runtime_error(e);
+	}
+	QueryDump(const QueryDump &) = delete;
+	QueryDump &operator=(const QueryDump &) = delete;
+	~QueryDump() noexcept(false)
+	{
+		if (!on_)
+			return;
+		std::string e = smt::write_query_log();
+		smt::dump_queries("");
+		if (!e.empty() && !std::uncaught_exceptions())
+			throw std::runtime_error(e);
+	}
+
+private:
+	bool on_;
+};
+
 // The largest size (Sweep::size) such that every sweep of at most that size
 // finished and `settled` holds for its result; none if not even size 0.
 template <class R, class Settled>
@@ -1033,6 +1057,18 @@ std::optional<unsigned> complete_up_to(const SweepResults<R> &sr, Settled settle
 	for (unsigned n = 0; n < open.size() && !open[n]; n++)
 		upto = n;
 	return upto;
+}
+
+// When each size up to `upto` was complete: the last end among the sweeps of
+// at most that size.
+template <class R>
+std::vector<double> complete_at(const SweepResults<R> &sr, std::optional<unsigned> upto)
+{
+	std::vector<double> at(upto ? *upto + 1 : 0, 0.0);
+	for (size_t i = 0; i < sr.sweeps.size(); i++)
+		for (unsigned k = sr.sweeps[i].size(); k < at.size(); k++)
+			at[k] = std::max(at[k], sr.ended_at[i]);
+	return at;
 }
 
 // Why a stopped proof or diff is inconclusive, and how far it got.  (A
@@ -1055,6 +1091,7 @@ std::string stopped_reason(const ProveBounds &b, const SweepResults<R> &sr,
 ProveResult prove(Variant v, const ProveBounds &b)
 {
 	auto t0 = std::chrono::steady_clock::now();
+	QueryDump dump(b);
 	ProveResult res;
 	res.variant = v;
 	res.invariants = all_proved();
@@ -1093,6 +1130,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 			       return ip.status == ProofStatus::inconclusive;
 		       });
 	});
+	res.complete_at = complete_at(sr, res.complete_up_to);
 	if (sr.count_finished() < sr.sweeps.size()) { // stopped
 		// (a query interrupted is no query the solver could not decide)
 		res.inconclusive_reason = stopped_reason(b, sr, res.complete_up_to);
@@ -1148,6 +1186,7 @@ std::string confirm_counterexample(const ConcreteCase &k, Variant v, const std::
 DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 {
 	auto t0 = std::chrono::steady_clock::now();
+	QueryDump dump(bounds);
 	DiffResult res;
 	res.a = a;
 	res.b = b;

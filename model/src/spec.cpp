@@ -14,12 +14,6 @@ namespace untorn {
 
 using namespace spec;
 
-z3::context &smt::ctx()
-{
-	thread_local z3::context c;
-	return c;
-}
-
 const std::vector<InvariantInfo> &invariant_catalogue()
 {
 	static const std::vector<InvariantInfo> cat = [] {
@@ -193,32 +187,26 @@ struct Spec::Impl {
 	}
 
 	// Z3 engine: facts fixed, crash choices free within their domains.
-	z3::check_result eval_z3(ShapeSpec &ss, size_t i, const Facts &f, Witness *witness)
+	smt::Answer eval_z3(ShapeSpec &ss, size_t i, const Facts &f, Witness *witness)
 	{
 		const Shape &sh = ss.sym.shape();
 		z3::context &c = smt::ctx();
-		z3::solver s(c, "QF_BV"); // the formulas are quantifier-free bit-vector logic
-		z3::params prm(c);
-		prm.set("timeout", limits.timeout_ms);
-		if (limits.rlimit)
-			prm.set("rlimit", limits.rlimit);
-		prm.set("max_memory", limits.max_memory_mb);
-		s.set(prm);
+		std::vector<z3::expr> q;
 		for (unsigned j = 0; j < sh.fact_count(); j++)
-			s.add(ss.sym.slot(j).z3() == c.bv_val(f.v[j], 64));
-		s.add(z3::ule(ss.sym.crash_k().z3(), c.bv_val(uint64_t(sh.txns), 64)));
+			q.push_back(ss.sym.slot(j).z3() == c.bv_val(f.v[j], 64));
+		q.push_back(z3::ule(ss.sym.crash_k().z3(), c.bv_val(uint64_t(sh.txns), 64)));
 		for (unsigned b = 0; b < sh.bios; b++)
-			s.add(z3::ule(ss.sym.slot(sh.crash_atomic(b)).z3(), c.bv_val(1, 64)));
-		s.add(ss.broken[i].z3());
-		z3::check_result r = s.check();
+			q.push_back(z3::ule(ss.sym.slot(sh.crash_atomic(b)).z3(), c.bv_val(1, 64)));
+		q.push_back(ss.broken[i].z3());
+		smt::Solver s(limits);
+		smt::Answer r = s.check(std::string("spec/") + invariants()[i].info.name, q);
 		ss.compile(); // (cheap) to know whether the formula reads crash choices
-		if (r == z3::sat && !ss.uses_crash[i]) {
+		if (r == smt::Answer::sat && !ss.uses_crash[i]) {
 			*witness = Witness::any();
-		} else if (r == z3::sat) {
-			z3::model m = s.get_model();
+		} else if (r == smt::Answer::sat) {
 			std::vector<uint64_t> slots(sh.slot_count(), 0);
 			for (unsigned j = sh.crash_k(); j < sh.slot_count(); j++)
-				slots[j] = m.eval(ss.sym.slot(j).z3(), true).get_numeral_uint64();
+				slots[j] = s.value(ss.sym.slot(j).z3());
 			*witness = crash_witness(sh, slots.data());
 		}
 		return r;
@@ -263,10 +251,10 @@ Judgement Spec::judge_facts(const Facts &f)
 				j.findings.push_back({invs[i].info.name, invs[i].info.cls, witness});
 			continue;
 		}
-		z3::check_result r = p->eval_z3(ss, i, f, &witness);
-		if (r == z3::sat)
+		smt::Answer r = p->eval_z3(ss, i, f, &witness);
+		if (r == smt::Answer::sat)
 			j.findings.push_back({invs[i].info.name, invs[i].info.cls, witness});
-		else if (r == z3::unknown)
+		else if (r == smt::Answer::unknown)
 			j.inconclusive.push_back(invs[i].info.name);
 	}
 	bool safety = std::any_of(j.findings.begin(), j.findings.end(),

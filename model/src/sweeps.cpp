@@ -177,10 +177,10 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 							for (unsigned a = 0; a <= b.alloc; a++)
 								for (bool pow2_length :
 								     {false, true})
-									v.push_back({geo, bs,
-									             reflink, env,
-									             d, c, r, a,
-									             pow2_length});
+									v.push_back(
+									    {geo, bs, reflink, env,
+									     d, c, r, a,
+									     pow2_length, 0});
 		}
 	// Smallest first: a proof stopped early (Ctrl-C, a time limit) has
 	// then settled every layout up to some size on every profile, which
@@ -188,6 +188,8 @@ std::vector<Sweep> sweeps(const ProveBounds &b)
 	// a small one.
 	std::stable_sort(v.begin(), v.end(),
 	                 [](const Sweep &x, const Sweep &y) { return x.size() < y.size(); });
+	for (size_t i = 0; i < v.size(); i++)
+		v[i].index = unsigned(i);
 	return v;
 }
 

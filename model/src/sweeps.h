@@ -28,6 +28,7 @@ struct Sweep {
 	// power of two, so the kernel's `x % len` and IS_ALIGNED() are masks
 	// (linear for the solver) rather than bit-vector remainders.
 	bool pow2_length;
+	unsigned index = 0; // in sweeps()'s order: names the sweep's queries
 	// Extents, shared ranges and allocator answers in all: sweeps run
 	// smallest first (ProveResult::complete_up_to).
 	unsigned size() const { return data + cow + refcount + alloc; }

@@ -71,6 +71,10 @@ struct ProveBounds {
 	// depend on it.
 	std::function<void(size_t done, size_t total, uint64_t paths, uint64_t fact_cases)>
 	    on_progress = nullptr;
+	// A folder: every solver query is written there as SMT-LIB, named after
+	// its sweep, path and what it asks, with queries.tsv (each query's
+	// answer and time) and summary.txt (time per kind of query).  "": none.
+	std::string dump_queries;
 	// When it becomes true (a SIGINT handler sets it): queries under way are
 	// interrupted, no path or sweep starts, and the answer is inconclusive.
 	const std::atomic<bool> *stop = nullptr;
@@ -139,6 +143,10 @@ struct ProveResult {
 	// invariant not refuted holds -- the answer of a proof stopped early.
 	// None: not even the sweeps with none of them.
 	std::optional<unsigned> complete_up_to;
+	// complete_at[K]: seconds from the start after which the proof was
+	// complete up to K (K = 0..complete_up_to): how the proof grows with
+	// time, for a report (not deterministic, unlike everything else here).
+	std::vector<double> complete_at;
 	// With ProveBounds::record_paths: every explored path, as the outcome of
 	// each decision in order (untorn_concolic::path_outcomes()), sorted.  Within a
 	// sweep, distinct paths have distinct strings.
