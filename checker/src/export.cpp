@@ -1,8 +1,6 @@
-// `untorn export CASE.json --xfs-io` and `untorn import`.
-//
-// export: an fstests-style bash script that builds the case's layout on a
-// scratch XFS with xfs_io (pwrite, falloc, reflink from a donor file,
-// cowextsize), issues the atomic write exactly as fstests does
+// `untorn export CASE.json --xfs-io`: an fstests-style bash script that
+// builds the case's layout on a scratch XFS with xfs_io (pwrite, falloc,
+// reflink from a donor file, cowextsize), issues the atomic write exactly as fstests does
 // (`xfs_io -d -c "pwrite -A -D -V1 -b LEN OFF LEN"`: O_DIRECT, pwritev2 with
 // one iovec and RWF_ATOMIC|RWF_DSYNC -- xfsprogs io/pwrite.c: -A sets
 // RWF_ATOMIC, -D RWF_DSYNC, and the pwritev2 flags only reach the kernel
@@ -10,11 +8,6 @@
 // back.  The script says what of the case a real filesystem cannot be made to
 // hold (the allocator's choices, the CoW fork, the device's limits) and how
 // it approximates each.
-//
-// import: the output of `xfs_bmap -v`, `xfs_io -c 'fiemap -v'` or
-// `filefrag -v` for one file, turned into an untorn-case/1 skeleton.  Every
-// format is parsed strictly: a line that is not what the tool prints is an
-// error naming the file and line.
 #include "commands.h"
 #include "text.h"
 #include "untorn/checker.h"
@@ -22,14 +15,9 @@
 #include "xfsio.h"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -46,10 +34,6 @@ using xfsio::safe_name;
 
 namespace
 {
-
-// ======================================================================
-// shared helpers
-// ======================================================================
 
 std::string result_name(int r)
 {
@@ -79,10 +63,6 @@ std::string shell_quote(std::string_view s)
 		o += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
 	return o + "'";
 }
-
-// ======================================================================
-// export --xfs-io
-// ======================================================================
 
 // XFS_AG_MIN_BYTES is 16 MiB, but the internal log lives in one AG and
 // mkfs.xfs (xfsprogs >= 5.15) makes it at least 64 MiB on a filesystem of
