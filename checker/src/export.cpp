@@ -69,7 +69,7 @@ std::string shell_quote(std::string_view s)
 // 300 MiB or more ("Log size must be at least 64MB"): 65 MiB is the least
 // that works; 72 MiB leaves room for other versions' AG headers.
 constexpr uint64_t kMinAgBytes = 72ULL << 20;
-constexpr uint64_t kMaxAgBytes = 1ULL << 40;  // XFS_AG_MAX_BYTES
+constexpr uint64_t kMaxAgBytes = 1ULL << 40; // XFS_AG_MAX_BYTES
 constexpr uint64_t kMinFsBytes = 300ULL
                                  << 20;  // mkfs.xfs refuses smaller filesystems (xfsprogs >= 5.19)
 constexpr uint64_t kMaxBuf = 1ULL << 20; // xfs_io pwrite buffer for layout writes

@@ -611,9 +611,10 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 	std::vector<std::string> guesses;
 	if (bs_guessed)
 		guesses.push_back("geometry.block_size (4096: " + p.format +
-				  " does not print it; `xfs_info` does, give it as --block-size)");
+		                  " does not print it; `xfs_info` does, give it as --block-size)");
 	else if (bs_read)
-		notes.push_back("geometry.block_size " + std::to_string(bs) + " is filefrag's block size.");
+		notes.push_back("geometry.block_size " + std::to_string(bs) +
+		                " is filefrag's block size.");
 	if (p.format == "xfs_bmap") {
 		if (agblocks) {
 			g.ag_blocks = uint32_t(*agblocks);
@@ -645,9 +646,10 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 		    "from "
 		    "xfs_info, startblock = (db / agsize) << ceil(log2(agsize)) | (db % agsize)");
 	}
-	guesses.push_back(g.reflink ? "geometry.reflink (true)"
-	                            : "geometry.reflink (false: 512-byte blocks are a v4 XFS, which "
-	                              "has no reflink)");
+	guesses.push_back(g.reflink
+	                      ? "geometry.reflink (true)"
+	                      : "geometry.reflink (false: 512-byte blocks are a v4 XFS, which "
+	                        "has no reflink)");
 	guesses.push_back("geometry.cowextsize (0 = the kernel's default of 32 blocks; `xfs_io -c "
 	                  "cowextsize FILE` "
 	                  "prints the file's hint in bytes)");
@@ -762,10 +764,11 @@ int cmd_import(const ImportOptions &o)
 	std::string json;
 	try {
 		if (!variant_from_name(o.variant))
-			throw ImportError{"--variant: expected one of " + join(accepted_variant_names()) +
-					  "; got \"" + o.variant + "\""};
+			throw ImportError{"--variant: expected one of " +
+			                  join(accepted_variant_names()) + "; got \"" + o.variant +
+			                  "\""};
 		if (o.block_size && (o.block_size < 512 || o.block_size > 65536 ||
-				     (o.block_size & (o.block_size - 1))))
+		                     (o.block_size & (o.block_size - 1))))
 			throw ImportError{
 			    "--block-size: expected a power of two from 512 to 65536, got " +
 			    std::to_string(o.block_size)};
