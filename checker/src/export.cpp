@@ -156,21 +156,6 @@ std::string kind_map(const std::vector<Piece> &ps, uint64_t rbs)
 	return o;
 }
 
-struct ExportPlan {
-	const Case &c;
-	const Trace &t;
-	const Judgement &j;
-	uint64_t bs, scale, rbs;
-	std::ostringstream s;
-
-	uint64_t B(uint64_t blocks) const { return blocks * rbs; }
-	void line(const std::string &x = "") { s << x << "\n"; }
-	void comment(std::string_view x, std::string_view indent = "")
-	{
-		s << comment_block(x, 78, indent);
-	}
-};
-
 std::string extent_words(const Geometry &g, const xfs_bmbt_irec &e)
 {
 	std::string w =
@@ -184,52 +169,321 @@ std::string extent_words(const Geometry &g, const xfs_bmbt_irec &e)
 	return w + (e.br_state == XFS_EXT_UNWRITTEN ? " unwritten" : " written");
 }
 
-// What the script does when it cannot build its case: "SEQ: NOT REPRODUCED: why", exit 4.
-constexpr const char *kRefusalMarker = "@@UNTORN-REFUSAL@@\n";
+// The case's allocator answers: "START+LEN, START+LEN".
+std::string alloc_words(const FileState &st)
+{
+	std::string a;
+	for (const auto &x : st.alloc)
+		a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
+		     std::to_string(x.blockcount);
+	return a;
+}
 
-std::string export_script(const Case &c, const Trace &t, const Judgement &j, uint64_t *device_bytes)
+// "VERDICT" or "VERDICT [broken invariants]".
+std::string verdict_words(const Judgement &x)
+{
+	return std::string(verdict_name(x.verdict)) +
+	       (x.findings.empty() ? "" : " [" + join(x.broken_names()) + "]");
+}
+
+// ----------------------------------------------------------------------
+// The scratch filesystem's AGs: the case's AG size, times the smallest odd
+// factor that reaches mkfs's minimum (an odd factor keeps the largest power
+// of two dividing agblocks, which is what bounds hardware atomic writes).
+struct AgFit {
+	uint64_t k = 1;       // the factor
+	uint64_t agbytes = 0; // the AG size, bytes
+	bool ok = false;      // agbytes is within mkfs.xfs's maximum (else mkfs chooses)
+	uint64_t agcount = 0;
+	uint64_t fsbytes = 0; // 0 when !ok
+};
+
+AgFit fit_ag_geometry(const Geometry &g, uint64_t rbs)
+{
+	AgFit a;
+	while (uint64_t(g.ag_blocks) * a.k * rbs < kMinAgBytes)
+		a.k += 2;
+	a.agbytes = uint64_t(g.ag_blocks) * a.k * rbs;
+	a.ok = a.agbytes <= kMaxAgBytes;
+	a.agcount = std::max<uint64_t>(g.ag_count, 2);
+	if (a.ok)
+		while (a.agcount * a.agbytes < kMinFsBytes)
+			a.agcount++;
+	a.fsbytes = a.ok ? a.agcount * a.agbytes : 0;
+	return a;
+}
+
+// ----------------------------------------------------------------------
+// CoW fork approximations (done after the layout check): per
+// cowextsize-aligned window holding CoW extents, one sacrificial block B
+// outside the write.  Unwritten CoW extents: B is shared from the donor
+// and overwritten with O_DIRECT, so XFS allocates the window in the CoW
+// fork as unwritten preallocation.  Delalloc CoW extents: B is shared and
+// written through the page cache and left dirty, so XFS reserves the
+// window as delalloc in the CoW fork, and the atomic write's flush of its
+// own range leaves that reservation alone.
+struct CowStep {
+	xfs_fileoff_t b;
+	bool buffered;    // delalloc: a dirty buffered write; else an O_DIRECT overwrite
+	bool make_shared; // reflink B from the donor first
+	bool was_hole;    // B is a hole in the case: the file gains a written block there
+	std::string why;
+};
+
+struct CowPlan {
+	std::vector<CowStep> steps;
+	std::vector<std::string> unreproduced; // what of the CoW fork cannot be made
+};
+
+// Chooses the sacrificial blocks: in a window, the first block outside the
+// write, not chosen before, that passes a test.
+struct CowBlockPicker {
+	const Case &c;
+	const std::vector<Piece> &pieces;
+	uint64_t hint;        // the window size, blocks
+	xfs_fileoff_t wo, we; // the write's blocks
+	std::set<xfs_fileoff_t> used;
+
+	std::optional<Kind> kind_at(xfs_fileoff_t b) const
+	{
+		for (const auto &p : pieces)
+			if (b >= p.off && b < p.off + p.len)
+				return p.kind;
+		return std::nullopt;
+	}
+	bool in_cow(xfs_fileoff_t b) const
+	{
+		for (const auto &e : c.state.cow_fork)
+			if (b >= e.br_startoff && b < e.end())
+				return true;
+		return false;
+	}
+	template <class Ok> std::optional<xfs_fileoff_t> find(xfs_fileoff_t w, Ok ok)
+	{
+		for (xfs_fileoff_t b = w; b < w + hint; b++)
+			if ((b < wo || b >= we) && !used.count(b) && ok(b)) {
+				used.insert(b);
+				return b;
+			}
+		return std::nullopt;
+	}
+	std::string window_words(xfs_fileoff_t w) const
+	{
+		return "[" + std::to_string(w) + ", " + std::to_string(w + hint) + ")";
+	}
+};
+
+// One block of an unwritten CoW window to share and overwrite with O_DIRECT:
+// a written, unshared block of the case if there is one, else a hole.
+void plan_unwritten_window(CowBlockPicker &pick, xfs_fileoff_t w, CowPlan &plan)
+{
+	const std::string win = pick.window_words(w);
+	auto norm = [&](xfs_fileoff_t b) { return pick.kind_at(b) == Kind::norm; };
+	auto hole = [&](xfs_fileoff_t b) { return !pick.kind_at(b); };
+	std::optional<xfs_fileoff_t> b;
+	std::string how;
+	if ((b = pick.find(w, [&](xfs_fileoff_t x) { return norm(x) && !pick.in_cow(x); })))
+		how = "";
+	else if ((b = pick.find(w, norm)))
+		how = " (inside the case's CoW extent: the CoW fork will lack that "
+		      "block)";
+	else if ((b = pick.find(w, [&](xfs_fileoff_t x) { return hole(x) && !pick.in_cow(x); })))
+		how = " (a hole in the case: the file gains a written block there)";
+	else if ((b = pick.find(w, hole)))
+		how = " (a hole in the case, inside its CoW extent: the file gains "
+		      "a written block there and "
+		      "the CoW fork lacks it)";
+	if (!b) {
+		plan.unreproduced.push_back(
+		    "unwritten CoW extent(s) in window " + win +
+		    ": the approximation needs a written, unshared block or a hole "
+		    "of "
+		    "the window outside the write to CoW, and there is none");
+		return;
+	}
+	plan.steps.push_back({*b, false, true, !pick.kind_at(*b),
+	                      "unwritten CoW extent(s) in window " + win + ": share file block " +
+	                          std::to_string(*b) + how +
+	                          " and overwrite it with the same old data "
+	                          "(O_DIRECT): XFS allocates the "
+	                          "window in the CoW fork and leaves the rest of it "
+	                          "there as unwritten "
+	                          "preallocation"});
+}
+
+// One block of a delalloc CoW window to write, shared, through the page
+// cache: a shared block of the case if there is one, else an unshared
+// written block, else a hole.
+void plan_delalloc_window(CowBlockPicker &pick, xfs_fileoff_t w, CowPlan &plan)
+{
+	const std::string win = pick.window_words(w);
+	std::optional<xfs_fileoff_t> b;
+	std::string how;
+	bool share = true;
+	if ((b = pick.find(w, [&](xfs_fileoff_t x) { return pick.kind_at(x) == Kind::shared; })))
+		how = "", share = false;
+	else if ((b = pick.find(w, [&](xfs_fileoff_t x) { return pick.kind_at(x) == Kind::norm; })))
+		how = " (unshared in the case: shared here)";
+	else if ((b = pick.find(w, [&](xfs_fileoff_t x) { return !pick.kind_at(x); })))
+		how = " (a hole in the case: the file gains a written, shared "
+		      "block there)";
+	if (!b) {
+		plan.unreproduced.push_back(
+		    "delalloc CoW extent(s) in window " + win +
+		    ": the approximation needs a block of the window outside the "
+		    "write to CoW through the page cache, and there is none");
+		return;
+	}
+	plan.steps.push_back(
+	    {*b, true, share, !pick.kind_at(*b),
+	     "delalloc CoW extent(s) in window " + win + ": write shared file block " +
+	         std::to_string(*b) + how +
+	         " through the page cache and leave it dirty: XFS reserves the "
+	         "window as "
+	         "delalloc in the CoW fork (xfs_bmapi_reserve_delalloc aligns CoW "
+	         "reservations to the hint); the atomic write flushes only its own "
+	         "range"});
+}
+
+CowPlan plan_cow_fork(const Case &c, const std::vector<Piece> &pieces)
 {
 	const Geometry &g = c.state.geo;
 	const uint64_t bs = g.block_size;
-	const uint64_t scale =
-	    bs < 1024 ? 1024 / bs : 1; // v5 (reflink) filesystems need bs >= 1024
-	const uint64_t rbs = bs * scale;
-	ExportPlan P{c, t, j, bs, scale, rbs, {}};
-	auto &S = P.s;
-	const std::string seq = "untorn-" + safe_name(c.name);
-	const uint64_t woff = c.write.offset * scale, wlen = c.write.length * scale;
-	const int expected = c.expect.result ? *c.expect.result : t.result;
-	const std::vector<Piece> pieces = pieces_of(c.state);
-	auto B = [&](uint64_t blocks) { return blocks * rbs; };
+	CowBlockPicker pick{c,
+	                    pieces,
+	                    g.cowextsize ? g.cowextsize : 32,
+	                    c.write.offset / bs,
+	                    (c.write.offset + c.write.length + bs - 1) / bs,
+	                    {}};
+	CowPlan plan;
+	std::set<xfs_fileoff_t> unwritten_windows, delalloc_windows;
+	for (const auto &e : c.state.cow_fork) {
+		if (e.br_startblock != DELAYSTARTBLOCK && e.br_state == XFS_EXT_NORM) {
+			plan.unreproduced.push_back("a written CoW extent (" + extent_words(g, e) +
+			                            "): user space cannot make one (it "
+			                            "exists only while a write is in "
+			                            "flight)");
+			continue;
+		}
+		auto &ws =
+		    e.br_startblock == DELAYSTARTBLOCK ? delalloc_windows : unwritten_windows;
+		for (xfs_fileoff_t w = e.br_startoff / pick.hint * pick.hint; w < e.end();
+		     w += pick.hint)
+			ws.insert(w);
+	}
+	for (xfs_fileoff_t w : unwritten_windows)
+		plan_unwritten_window(pick, w, plan);
+	for (xfs_fileoff_t w : delalloc_windows)
+		plan_delalloc_window(pick, w, plan);
+	return plan;
+}
 
-	// ---------------------------------------------------------------- header
+// ----------------------------------------------------------------------
+// What the steps of the script share: the case, what the model says of it,
+// the byte quantities as the script uses them, and the text so far.
+struct ExportPlan {
+	const Case &c;
+	const Trace &t;
+	const Judgement &j;
+	const Geometry &g;
+	const uint64_t bs;         // the case's block size
+	const uint64_t scale;      // v5 (reflink) filesystems need bs >= 1024
+	const uint64_t rbs;        // the scratch filesystem's block size: bs * scale
+	const std::string seq;     // the test's name, as fstests has it: untorn-CASE
+	const uint64_t woff, wlen; // the atomic write, in the scratch filesystem's bytes
+	const int expected;        // the result checked: expect.result, else the model's
+	const std::vector<Piece> pieces;
+	const AgFit ag;
+	// planned up front: what of it cannot be built is refused before anything
+	// is made
+	const CowPlan cow;
+	// bytes the donor holds (old data): the file's shared ranges, then the
+	// CoW approximation's blocks
+	const std::vector<std::pair<uint64_t, uint64_t>> donor_ranges;
+	std::ostringstream s;
+
+	ExportPlan(const Case &c_, const Trace &t_, const Judgement &j_)
+	    : c(c_), t(t_), j(j_), g(c.state.geo), bs(g.block_size),
+	      scale(bs < 1024 ? 1024 / bs : 1), rbs(bs * scale), seq("untorn-" + safe_name(c.name)),
+	      woff(c.write.offset * scale), wlen(c.write.length * scale),
+	      expected(c.expect.result ? *c.expect.result : t.result), pieces(pieces_of(c.state)),
+	      ag(fit_ag_geometry(g, rbs)), cow(plan_cow_fork(c, pieces)),
+	      donor_ranges(donor_ranges_of())
+	{
+	}
+
+	uint64_t B(uint64_t blocks) const { return blocks * rbs; }
+	void line(const std::string &x = "") { s << x << "\n"; }
+	void comment(std::string_view x, std::string_view indent = "")
+	{
+		s << comment_block(x, 78, indent);
+	}
+	uint64_t donor_size() const
+	{
+		uint64_t n = 0;
+		for (const auto &[o, l] : donor_ranges)
+			n = std::max(n, o + l);
+		return n;
+	}
+
+private:
+	std::vector<std::pair<uint64_t, uint64_t>> donor_ranges_of() const
+	{
+		std::vector<std::pair<uint64_t, uint64_t>> r;
+		for (const auto &p : pieces)
+			if (p.kind == Kind::shared)
+				r.push_back({B(p.off), B(p.len)});
+		for (const auto &st : cow.steps)
+			if (st.make_shared)
+				r.push_back({B(st.b), rbs});
+		return r;
+	}
+};
+
+// An O_DIRECT write of old data (0x5a) that makes blocks of the layout.
+std::string layout_pwrite(uint64_t off, uint64_t len, const char *target)
+{
+	uint64_t buf = std::min(len, kMaxBuf);
+	return "_run \"$XFS_IO_PROG\" -d -c \"pwrite -q -S 0x5a5a5a5a -b " + std::to_string(buf) +
+	       " " + std::to_string(off) + " " + std::to_string(len) + "\" \"" + target + "\"";
+}
+
+// The shebang, the case and what the model predicts of it.
+void write_header_case(ExportPlan &P)
+{
 	P.line("#!/bin/bash");
 	P.line("# SPDX-License-Identifier: GPL-2.0");
 	P.line("#");
-	P.line("# " + comment_safe(seq) +
+	P.line("# " + comment_safe(P.seq) +
 	       ": a reproducer written by `untorn export --xfs-io`, in the style of an");
 	P.line("# fstests test (tests/generic/7xx).");
 	P.line("#");
-	P.comment("Case: " + c.name + (c.file.empty() ? std::string() : " (" + c.file + ")"));
-	P.comment("Variant: " + std::string(variant_name(c.variant)) +
+	P.comment("Case: " + P.c.name + (P.c.file.empty() ? std::string() : " (" + P.c.file + ")"));
+	P.comment("Variant: " + std::string(variant_name(P.c.variant)) +
 	          ". What untorn's model of that kernel predicts for this layout: result " +
-	          result_name(t.result) + ", path " + std::string(path_name(t.path)) +
-	          ", verdict " + std::string(verdict_name(j.verdict)) +
-	          (j.findings.empty() ? std::string() : " [" + join(j.broken_names()) + "]") + ".");
-	if (c.expect.result && *c.expect.result != t.result)
+	          result_name(P.t.result) + ", path " + std::string(path_name(P.t.path)) +
+	          ", verdict " + std::string(verdict_name(P.j.verdict)) +
+	          (P.j.findings.empty() ? std::string() : " [" + join(P.j.broken_names()) + "]") +
+	          ".");
+	if (P.c.expect.result && *P.c.expect.result != P.t.result)
 		P.comment(
-		    "The case's expect.result (" + result_name(*c.expect.result) +
+		    "The case's expect.result (" + result_name(*P.c.expect.result) +
 		    ") differs from the model's prediction; this script checks expect.result.");
-	for (const auto &f : j.findings)
+	for (const auto &f : P.j.findings)
 		for (const auto &inv : invariant_catalogue())
 			if (f.invariant == inv.name)
 				P.comment(f.invariant + " forbids " + inv.forbids + " [" +
 				              inv.origin + "]",
 				          "  ");
-	if (!c.note.empty()) {
+	if (!P.c.note.empty()) {
 		P.line("#");
-		P.comment("Note: " + c.note);
+		P.comment("Note: " + P.c.note);
 	}
+}
+
+// What the script does and checks, and what it cannot see.
+void write_header_what_it_does(ExportPlan &P)
+{
 	P.line("#");
 	P.comment(
 	    "What it does: makes an XFS on $SCRATCH_DEV (DESTROYING what is there) with the "
@@ -237,17 +491,18 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	    "and reflink setting, builds the case's data fork in $SCRATCH_MNT/untorn.file "
 	    "with xfs_io, then "
 	    "issues the case's RWF_ATOMIC direct write: pwrite -A -D -V1 -b " +
-	    std::to_string(wlen) + " " + std::to_string(woff) + " " + std::to_string(wlen) +
+	    std::to_string(P.wlen) + " " + std::to_string(P.woff) + " " + std::to_string(P.wlen) +
 	    " (pwritev2 with one iovec, RWF_ATOMIC|RWF_DSYNC, O_DIRECT), or, where xfs_io has "
 	    "no pwrite -A, the same pwritev2 through `$UNTORN_PROG kernel awrite FILE " +
-	    std::to_string(woff) + " " + std::to_string(wlen) + " --dsync`.");
+	    std::to_string(P.woff) + " " + std::to_string(P.wlen) + " --dsync`.");
 	P.comment("What it checks: (1) the write's result is the expected one: " +
-	          std::string(
-	              expected ? "it fails with " + result_name(expected) +
-	                             " (xfs_io prints \"pwrite: " + std::strerror(expected) + "\")"
-	                       : "it succeeds (xfs_io prints \"wrote " + std::to_string(wlen) +
-	                             "/" + std::to_string(wlen) + " bytes at offset " +
-	                             std::to_string(woff) + "\")") +
+	          std::string(P.expected
+	                          ? "it fails with " + result_name(P.expected) +
+	                                " (xfs_io prints \"pwrite: " + std::strerror(P.expected) +
+	                                "\")"
+	                          : "it succeeds (xfs_io prints \"wrote " + std::to_string(P.wlen) +
+	                                "/" + std::to_string(P.wlen) + " bytes at offset " +
+	                                std::to_string(P.woff) + "\")") +
 	          "; (2) the data read back, through the page cache and again after a remount: the "
 	          "write's range "
 	          "reads all new (pattern 0xa5) if it succeeded and all old if it failed, every "
@@ -263,10 +518,15 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	          "software CoW) served "
 	          "the write, and states a crash in the middle of the write would expose; the "
 	          "model predicts path " +
-	          std::string(path_name(t.path)) +
+	          std::string(path_name(P.t.path)) +
 	          ". Tracing the xfs:xfs_reflink_* and iomap:* trace events (trace-cmd record -e "
 	          "xfs -e iomap) shows "
 	          "the path.");
+}
+
+// What each exit status means, and how to run the script.
+void write_header_exit_status_and_usage(ExportPlan &P)
+{
 	P.line("#");
 	P.line("# Exit status: 0 the outcome is as expected; 1 the data read back is wrong (a torn "
 	       "or misplaced");
@@ -278,11 +538,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	       "be built here");
 	P.line("# (a part of it user space cannot make, or the layout XFS made is not the case's; "
 	       "the line");
-	P.line("# \"" + comment_safe(seq) +
+	P.line("# \"" + comment_safe(P.seq) +
 	       ": NOT REPRODUCED: <why>\" says which), so the write says nothing about it.");
 	P.line("#");
-	P.line("# Usage: SCRATCH_DEV=/dev/sdX SCRATCH_MNT=/mnt/scratch bash " + comment_safe(seq) +
-	       ".sh");
+	P.line("# Usage: SCRATCH_DEV=/dev/sdX SCRATCH_MNT=/mnt/scratch bash " +
+	       comment_safe(P.seq) + ".sh");
 	P.line(
 	    "#   optional: XFS_IO_PROG, MKFS_XFS_PROG, UNTORN_PROG (the atomic write where xfs_io "
 	    "has no");
@@ -290,23 +550,27 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	    "#   pwrite -A; default: untorn in PATH), UNTORN_SHUTDOWN=1, UNTORN_APPROXIMATE_COW=1 "
 	    "(see below)");
 	P.line("#");
+}
 
-	// ------------------------------------------------- what cannot be forced
+// The case's layout, extent by extent, and how the script makes the
+// allocator's part of it.
+void describe_layout_and_allocator(ExportPlan &P)
+{
 	P.line("# ---- What a real filesystem cannot be made to hold, and how this script "
 	       "approximates it ----");
 	P.line("#");
 	P.line("# The case's layout (fsbno = agno << agblklog | agbno; agblklog " +
-	       std::to_string(g.agblklog()) + "):");
-	for (const auto &e : c.state.data_fork)
-		P.comment("data fork: " + extent_words(g, e), "  ");
-	for (const auto &e : c.state.cow_fork)
-		P.comment("CoW fork: " + extent_words(g, e), "  ");
-	for (const auto &r : c.state.refcount)
+	       std::to_string(P.g.agblklog()) + "):");
+	for (const auto &e : P.c.state.data_fork)
+		P.comment("data fork: " + extent_words(P.g, e), "  ");
+	for (const auto &e : P.c.state.cow_fork)
+		P.comment("CoW fork: " + extent_words(P.g, e), "  ");
+	for (const auto &r : P.c.state.refcount)
 		P.comment("shared: fsbno [" + std::to_string(r.rc_startblock) + ", " +
 		              std::to_string(r.rc_startblock + r.rc_blockcount) + ") refcount " +
 		              std::to_string(r.rc_refcount),
 		          "  ");
-	if (c.state.data_fork.empty() && c.state.cow_fork.empty())
+	if (P.c.state.data_fork.empty() && P.c.state.cow_fork.empty())
 		P.line("#   (no extents: the file is one hole)");
 	P.line("#");
 	P.comment("- Physical start blocks: XFS's allocator picks them; a script can only ask for "
@@ -320,12 +584,8 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	          "The script prints `xfs_io -c \"bmap -vp\"` of the file next to the case's "
 	          "layout above, and stops "
 	          "(not run) if the kinds of ranges (written, unwritten, shared, hole) differ.");
-	if (!c.state.alloc.empty()) {
-		std::string a;
-		for (const auto &x : c.state.alloc)
-			a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
-			     std::to_string(x.blockcount);
-		P.comment("- The allocator's answers (case alloc: " + a +
+	if (!P.c.state.alloc.empty()) {
+		P.comment("- The allocator's answers (case alloc: " + alloc_words(P.c.state) +
 		          "): cannot be scripted; the real allocator answers what it answers. When "
 		          "the model's result, path or verdict with them differs from the one with "
 		          "untorn's default policy (e.g. a short or misaligned CoW allocation "
@@ -338,6 +598,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 		    "free run in AG "
 		    "order); XFS's real allocator is not scripted and may answer differently.");
 	}
+}
+
+// How the script makes shared ranges and (approximately) the CoW fork.
+void describe_shared_and_cow_fork(ExportPlan &P)
+{
 	P.comment("- Shared ranges: made with a donor file: the donor gets the old data and "
 	          "`xfs_io -c \"reflink "
 	          "DONOR OFF OFF LEN\"` maps its blocks into the file, so the file's blocks there "
@@ -345,7 +610,7 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	          "(refcount N > 2: N-2 more clones of the donor's range). The case's refcount "
 	          "records outside the "
 	          "file's data fork belong to other files and need nothing here.");
-	if (!c.state.cow_fork.empty())
+	if (!P.c.state.cow_fork.empty())
 		P.comment(
 		    "- The CoW fork: cannot be written directly, nor read back on a kernel "
 		    "without CONFIG_XFS_DEBUG, so by default the script refuses the case (NOT "
@@ -376,84 +641,91 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 		    "not reproduced: they exist only while a write is in flight. `xfs_io -c "
 		    "\"bmap -cv\"` shows the "
 		    "CoW fork on kernels built with CONFIG_XFS_DEBUG.");
+}
+
+// What of the case the device, the log and the block size decide.
+void describe_device_and_block_size(ExportPlan &P)
+{
 	P.comment("- Device atomic write limits: the real device's "
 	          "(/sys/block/DEV/queue/atomic_write_unit_"
 	          "{min,max}_bytes); the case says awu_min " +
-	          std::to_string(uint64_t(c.state.dev.awu_min) * scale) + ", awu_max " +
-	          std::to_string(uint64_t(c.state.dev.awu_max) * scale) +
+	          std::to_string(uint64_t(P.c.state.dev.awu_min) * P.scale) + ", awu_max " +
+	          std::to_string(uint64_t(P.c.state.dev.awu_max) * P.scale) +
 	          " bytes (0 = no hardware atomics). The script prints both; when they differ the "
 	          "admission limits and "
 	          "the path can differ (exit 3).");
 	P.comment("- What one atomic completion transaction can remap (case "
 	          "geometry.x_max_atomic_ioend = " +
-	          std::to_string(g.max_atomic_ioend) +
+	          std::to_string(P.g.max_atomic_ioend) +
 	          " blocks) follows from the real log size (tr_atomic_ioend); it is not set here.");
-	if (scale > 1)
-		P.comment("- Block size: the case has " + std::to_string(bs) +
+	if (P.scale > 1)
+		P.comment("- Block size: the case has " + std::to_string(P.bs) +
 		          "-byte blocks, but a reflink (v5) XFS needs at least 1024; every byte "
 		          "quantity is scaled by " +
-		          std::to_string(scale) + " (blocks of " + std::to_string(rbs) +
+		          std::to_string(P.scale) + " (blocks of " + std::to_string(P.rbs) +
 		          " bytes), which keeps every block count, offset in blocks and alignment "
 		          "of the case.");
-	if (rbs > 4096)
-		P.comment("- Block size " + std::to_string(rbs) +
+	if (P.rbs > 4096)
+		P.comment("- Block size " + std::to_string(P.rbs) +
 		          " is larger than a 4 KiB page: mounting needs a kernel with large block "
 		          "size support "
 		          "(Linux >= 6.12); mount failures are reported as not run.");
+}
 
-	// AG geometry: the case's AG size, times the smallest odd factor that
-	// reaches mkfs's minimum (an odd factor keeps the largest power of two
-	// dividing agblocks, which is what bounds hardware atomic writes).
-	uint64_t k = 1;
-	while (uint64_t(g.ag_blocks) * k * rbs < kMinAgBytes)
-		k += 2;
-	const uint64_t agbytes = uint64_t(g.ag_blocks) * k * rbs;
-	const bool agsize_ok = agbytes <= kMaxAgBytes;
-	uint64_t agcount = std::max<uint64_t>(g.ag_count, 2);
-	if (agsize_ok)
-		while (agcount * agbytes < kMinFsBytes)
-			agcount++;
-	const uint64_t fsbytes = agsize_ok ? agcount * agbytes : 0;
-	std::string agtext = "- AG geometry: the case has " + std::to_string(g.ag_count) +
-	                     " AG(s) of " + std::to_string(g.ag_blocks) + " blocks. ";
-	if (!agsize_ok)
+// The AGs mkfs.xfs is asked for, and why they can differ from the case's.
+void describe_ag_geometry(ExportPlan &P)
+{
+	std::string agtext = "- AG geometry: the case has " + std::to_string(P.g.ag_count) +
+	                     " AG(s) of " + std::to_string(P.g.ag_blocks) + " blocks. ";
+	if (!P.ag.ok)
 		agtext +=
 		    "That AG size is beyond mkfs.xfs's maximum (1 TiB); mkfs chooses the AG size.";
 	else {
-		if (k > 1)
+		if (P.ag.k > 1)
 			agtext +=
 			    "An AG must hold mkfs.xfs's smallest log (64 MiB), so each AG has at "
 			    "least 72 MiB: " +
-			    std::to_string(g.ag_blocks * k) + " blocks (" + std::to_string(k) +
+			    std::to_string(P.g.ag_blocks * P.ag.k) + " blocks (" +
+			    std::to_string(P.ag.k) +
 			    " x the case's, an odd factor: the largest power of two dividing "
 			    "agblocks stays " +
-			    std::to_string(uint64_t(g.ag_blocks) & -uint64_t(g.ag_blocks)) + "). ";
+			    std::to_string(uint64_t(P.g.ag_blocks) & -uint64_t(P.g.ag_blocks)) +
+			    "). ";
 		else
 			agtext += "mkfs.xfs makes AGs of exactly that size. ";
-		if (agcount != g.ag_count)
-			agtext += "There are " + std::to_string(agcount) +
+		if (P.ag.agcount != P.g.ag_count)
+			agtext += "There are " + std::to_string(P.ag.agcount) +
 			          " AGs (mkfs.xfs wants at least 2 and a filesystem of at least "
 			          "300 MiB). ";
 		agtext += "Only what the file's extents use matters to the write.";
 	}
 	P.comment(agtext);
-	if (!g.reflink)
+}
+
+// The CoW extent size hint the file gets (none without reflink).
+void describe_cow_hint(ExportPlan &P)
+{
+	if (!P.g.reflink)
 		P.comment("- No reflink: no CoW fork, no shared blocks, no software path; the CoW "
 		          "extent size hint "
 		          "does not apply.");
-	else if (g.cowextsize)
+	else if (P.g.cowextsize)
 		P.comment("- CoW extent size hint: set to the case's " +
-		          std::to_string(g.cowextsize) + " blocks (" +
-		          std::to_string(B(g.cowextsize)) + " bytes) with xfs_io's cowextsize.");
+		          std::to_string(P.g.cowextsize) + " blocks (" +
+		          std::to_string(P.B(P.g.cowextsize)) +
+		          " bytes) with xfs_io's cowextsize.");
 	else
 		P.comment(
 		    "- CoW extent size hint: the case has none, so the kernel's default of 32 "
 		    "blocks "
 		    "(XFS_DEFAULT_COWEXTSZ_HINT) applies, as on a real inode without a hint.");
 	P.line("");
+}
 
-	// ---------------------------------------------------------------- prologue
-	P.line("seq=" + seq);
+// seq, the programs, the cleanup and the helpers every test has.
+void write_prologue(ExportPlan &P)
+{
+	P.line("seq=" + P.seq);
 	P.line("here=$(pwd)");
 	P.line("tmp=$(mktemp -d \"${TMPDIR:-/tmp}/$seq.XXXXXX\") || exit 2");
 	P.line("XFS_IO_PROG=${XFS_IO_PROG:-xfs_io}");
@@ -474,7 +746,68 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	P.line("_require_command() { command -v \"$1\" >/dev/null 2>&1 || _notrun \"$1 is not "
 	       "installed\"; }");
 	P.line("");
-	S << kRefusalMarker;
+}
+
+// The allocator answers, when the case's outcome rests on them: the model's
+// result, path or verdict with them differs from those with untorn's default
+// policy, and XFS's allocator cannot be told what to answer.
+std::optional<std::string> alloc_refusal(const ExportPlan &P)
+{
+	if (P.c.state.alloc.empty())
+		return std::nullopt;
+	FileState plain = P.c.state;
+	plain.alloc.clear();
+	const Trace t0 = run_atomic_write(plain, P.c.write, P.c.variant);
+	const Judgement j0 = Spec(Engine::compiled).judge(t0);
+	if (t0.result == P.t.result && t0.path == P.t.path &&
+	    verdict_words(j0) == verdict_words(P.j))
+		return std::nullopt;
+	return "the case's outcome rests on its allocator answers (alloc: " +
+	       alloc_words(P.c.state) + "; the model gives result " + result_name(P.t.result) +
+	       ", path " + std::string(path_name(P.t.path)) + ", verdict " + verdict_words(P.j) +
+	       " with them and result " + result_name(t0.result) + ", path " +
+	       std::string(path_name(t0.path)) + ", verdict " + verdict_words(j0) +
+	       " with the default policy), and XFS's allocator cannot be told "
+	       "what to answer";
+}
+
+// What cannot be built, refused up front (NOT REPRODUCED) before anything is
+// made; a CoW fork that can be approximated only with UNTORN_APPROXIMATE_COW=1.
+void write_refusals(ExportPlan &P)
+{
+	std::vector<std::string> refuse;
+	for (const auto &u : P.cow.unreproduced)
+		refuse.push_back("CoW fork: " + u);
+	if (auto a = alloc_refusal(P))
+		refuse.push_back(*a);
+	if (refuse.empty() && P.cow.steps.empty())
+		return;
+	P.line("# ---- what this script cannot build: refused before anything is made ----");
+	for (const auto &r : refuse) {
+		P.comment(r);
+		P.line("_notrepro " + shell_quote(r));
+	}
+	if (refuse.empty()) {
+		std::string cow;
+		for (const auto &e : P.c.state.cow_fork)
+			cow += (cow.empty() ? "" : "; ") + extent_words(P.g, e);
+		const std::string why = "the case has a CoW fork (" + cow +
+		                        "), which user space cannot build and a kernel "
+		                        "without CONFIG_XFS_DEBUG "
+		                        "cannot show; UNTORN_APPROXIMATE_COW=1 runs the "
+		                        "approximation the header "
+		                        "describes, unverified";
+		P.comment(why);
+		P.line("[ \"${UNTORN_APPROXIMATE_COW:-0}\" = 1 ] ||\n\t_notrepro " +
+		       shell_quote(why));
+	}
+	P.line();
+}
+
+// What the test needs: a scratch device and mount point, root, the programs,
+// a way to issue the atomic write, and a device large enough.
+void write_requirements(ExportPlan &P)
+{
 	P.line("# ---- _require_scratch, _require_xfs_io_command \"pwrite\" \"-A\" ----");
 	P.line("[ -n \"${SCRATCH_DEV:-}\" ] || _notrun \"set SCRATCH_DEV to a scratch block device "
 	       "(its contents are destroyed)\"");
@@ -506,266 +839,137 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	P.line("fi");
 	P.line("grep -q \"^$SCRATCH_DEV \" /proc/mounts && _notrun \"$SCRATCH_DEV is mounted "
 	       "elsewhere\"");
-	if (agsize_ok) {
+	if (P.ag.ok) {
 		P.line("devbytes=$(blockdev --getsize64 \"$SCRATCH_DEV\") || _notrun \"cannot size "
 		       "$SCRATCH_DEV\"");
-		P.line("[ \"$devbytes\" -ge " + std::to_string(fsbytes) +
-		       " ] || _notrun \"$SCRATCH_DEV is smaller than " + std::to_string(fsbytes) +
-		       " bytes\"");
+		P.line("[ \"$devbytes\" -ge " + std::to_string(P.ag.fsbytes) +
+		       " ] || _notrun \"$SCRATCH_DEV is smaller than " +
+		       std::to_string(P.ag.fsbytes) + " bytes\"");
 	}
 	P.line("");
+}
 
-	// ---------------------------------------------------------------- mkfs, mount
-	std::string mkfs = "\"$MKFS_XFS_PROG\" -f -b size=" + std::to_string(rbs) +
-	                   " -m reflink=" + (g.reflink ? "1" : "0");
-	if (agsize_ok)
-		mkfs +=
-		    " -d agsize=" + std::to_string(agbytes) + ",size=" + std::to_string(fsbytes);
+// A new XFS with the case's block size, reflink setting and AG size, mounted.
+void write_mkfs_and_mount(ExportPlan &P)
+{
+	std::string mkfs = "\"$MKFS_XFS_PROG\" -f -b size=" + std::to_string(P.rbs) +
+	                   " -m reflink=" + (P.g.reflink ? "1" : "0");
+	if (P.ag.ok)
+		mkfs += " -d agsize=" + std::to_string(P.ag.agbytes) +
+		        ",size=" + std::to_string(P.ag.fsbytes);
 	P.line("# ---- _scratch_mkfs_xfs, _scratch_mount ----");
 	P.line(mkfs + " \"$SCRATCH_DEV\" > \"$tmp/mkfs.out\" 2>&1 ||");
 	P.line("\t_notrun \"mkfs.xfs failed: $(tail -n 3 \"$tmp/mkfs.out\")\"");
 	P.line("_scratch_mount() { mount -t xfs \"$SCRATCH_DEV\" \"$SCRATCH_MNT\" && mounted=1; }");
 	P.line("_scratch_unmount() { umount \"$SCRATCH_MNT\" && mounted=0; }");
 	P.line("_scratch_mount || _notrun \"cannot mount the new XFS (block size " +
-	       std::to_string(rbs) + ": see dmesg)\"");
+	       std::to_string(P.rbs) + ": see dmesg)\"");
 	P.line("file=$SCRATCH_MNT/untorn.file");
 	P.line("donor=$SCRATCH_MNT/untorn.donor");
 	P.line("");
+}
 
-	// ---------------------------------------------------------------- build
+// An extent of the layout: written (O_DIRECT), unwritten (falloc), or written
+// in the donor and reflinked (with more clones for a refcount above 2).
+void write_piece(ExportPlan &P, const Piece &p, unsigned *clones)
+{
+	const uint64_t off = P.B(p.off), len = P.B(p.len);
+	switch (p.kind) {
+	case Kind::norm:
+		P.line("# file blocks [" + std::to_string(p.off) + ", " +
+		       std::to_string(p.off + p.len) + "): written, unshared (case fsbno " +
+		       std::to_string(p.fsbno) + ")");
+		P.line(layout_pwrite(off, len, "$file"));
+		break;
+	case Kind::unwritten:
+		P.line("# file blocks [" + std::to_string(p.off) + ", " +
+		       std::to_string(p.off + p.len) + "): unwritten (case fsbno " +
+		       std::to_string(p.fsbno) + ")");
+		P.line("_run \"$XFS_IO_PROG\" -c \"falloc " + std::to_string(off) + " " +
+		       std::to_string(len) + "\" \"$file\"");
+		break;
+	case Kind::shared:
+		P.line("# file blocks [" + std::to_string(p.off) + ", " +
+		       std::to_string(p.off + p.len) + "): written and shared, refcount " +
+		       std::to_string(p.refcount) + " (case fsbno " + std::to_string(p.fsbno) +
+		       ")");
+		P.line(layout_pwrite(off, len, "$donor"));
+		P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " + std::to_string(off) + " " +
+		       std::to_string(off) + " " + std::to_string(len) + "\" \"$file\"");
+		for (uint32_t n = 2; n < p.refcount && n < 64; n++) {
+			std::string clone = "$SCRATCH_MNT/untorn.clone" + std::to_string(++*clones);
+			P.line("_run \"$XFS_IO_PROG\" -f -c \"reflink $donor " +
+			       std::to_string(off) + " " + std::to_string(off) + " " +
+			       std::to_string(len) + "\" \"" + clone + "\"");
+		}
+		break;
+	}
+}
+
+// Builds the layout: the CoW extent size hint, then the data fork in file
+// order, each extent as the case has it.
+void write_layout(ExportPlan &P)
+{
 	P.line("# ---- build the layout (old data: pattern 0x5a; unwritten blocks and holes read "
 	       "zeros) ----");
 	P.line("_run() { \"$@\" || _notrepro \"a layout step failed: $*\"; }");
 	P.line("_run \"$XFS_IO_PROG\" -f -c \"truncate 0\" \"$file\"");
-	if (g.cowextsize && g.reflink)
-		P.line("_run \"$XFS_IO_PROG\" -c \"cowextsize " + std::to_string(B(g.cowextsize)) +
-		       "\" \"$file\"");
-	bool need_donor = false;
-	for (const auto &p : pieces)
-		need_donor |= p.kind == Kind::shared;
-	// CoW fork approximations (done after the layout check): per
-	// cowextsize-aligned window holding CoW extents, one sacrificial block B
-	// outside the write.  Unwritten CoW extents: B is shared from the donor
-	// and overwritten with O_DIRECT, so XFS allocates the window in the CoW
-	// fork as unwritten preallocation.  Delalloc CoW extents: B is shared and
-	// written through the page cache and left dirty, so XFS reserves the
-	// window as delalloc in the CoW fork, and the atomic write's flush of its
-	// own range leaves that reservation alone.
-	const uint64_t hint = g.cowextsize ? g.cowextsize : 32;
-	const xfs_fileoff_t wo = c.write.offset / bs,
-	                    we = (c.write.offset + c.write.length + bs - 1) / bs;
-	struct CowStep {
-		xfs_fileoff_t b;
-		bool buffered;    // delalloc: a dirty buffered write; else an O_DIRECT overwrite
-		bool make_shared; // reflink B from the donor first
-		bool was_hole;    // B is a hole in the case: the file gains a written block there
-		std::string why;
-	};
-	std::vector<CowStep> cow_steps;
-	std::vector<std::string> cow_unreproduced;
-	{
-		auto kind_at = [&](xfs_fileoff_t b) -> std::optional<Kind> {
-			for (const auto &p : pieces)
-				if (b >= p.off && b < p.off + p.len)
-					return p.kind;
-			return std::nullopt;
-		};
-		auto in_cow = [&](xfs_fileoff_t b) {
-			for (const auto &e : c.state.cow_fork)
-				if (b >= e.br_startoff && b < e.end())
-					return true;
-			return false;
-		};
-		std::set<xfs_fileoff_t> unwritten_windows, delalloc_windows;
-		for (const auto &e : c.state.cow_fork) {
-			if (e.br_startblock != DELAYSTARTBLOCK && e.br_state == XFS_EXT_NORM) {
-				cow_unreproduced.push_back("a written CoW extent (" +
-				                           extent_words(g, e) +
-				                           "): user space cannot make one (it "
-				                           "exists only while a write is in "
-				                           "flight)");
-				continue;
-			}
-			auto &ws = e.br_startblock == DELAYSTARTBLOCK ? delalloc_windows
-			                                              : unwritten_windows;
-			for (xfs_fileoff_t w = e.br_startoff / hint * hint; w < e.end(); w += hint)
-				ws.insert(w);
-		}
-		// the first block of the window, outside the write and not used by
-		// another step, that passes `ok`
-		std::set<xfs_fileoff_t> used;
-		auto find = [&](xfs_fileoff_t w, auto ok) -> std::optional<xfs_fileoff_t> {
-			for (xfs_fileoff_t b = w; b < w + hint; b++)
-				if ((b < wo || b >= we) && !used.count(b) && ok(b)) {
-					used.insert(b);
-					return b;
-				}
-			return std::nullopt;
-		};
-		for (xfs_fileoff_t w : unwritten_windows) {
-			std::string win =
-			    "[" + std::to_string(w) + ", " + std::to_string(w + hint) + ")";
-			auto norm = [&](xfs_fileoff_t b) { return kind_at(b) == Kind::norm; };
-			auto hole = [&](xfs_fileoff_t b) { return !kind_at(b); };
-			std::optional<xfs_fileoff_t> b;
-			std::string how;
-			if ((b = find(w, [&](xfs_fileoff_t x) { return norm(x) && !in_cow(x); })))
-				how = "";
-			else if ((b = find(w, norm)))
-				how = " (inside the case's CoW extent: the CoW fork will lack that "
-				      "block)";
-			else if ((b = find(w,
-			                   [&](xfs_fileoff_t x) { return hole(x) && !in_cow(x); })))
-				how = " (a hole in the case: the file gains a written block there)";
-			else if ((b = find(w, hole)))
-				how = " (a hole in the case, inside its CoW extent: the file gains "
-				      "a written block there and "
-				      "the CoW fork lacks it)";
-			if (!b) {
-				cow_unreproduced.push_back(
-				    "unwritten CoW extent(s) in window " + win +
-				    ": the approximation needs a written, unshared block or a hole "
-				    "of "
-				    "the window outside the write to CoW, and there is none");
-				continue;
-			}
-			cow_steps.push_back({*b, false, true, !kind_at(*b),
-			                     "unwritten CoW extent(s) in window " + win +
-			                         ": share file block " + std::to_string(*b) + how +
-			                         " and overwrite it with the same old data "
-			                         "(O_DIRECT): XFS allocates the "
-			                         "window in the CoW fork and leaves the rest of it "
-			                         "there as unwritten "
-			                         "preallocation"});
-		}
-		for (xfs_fileoff_t w : delalloc_windows) {
-			std::string win =
-			    "[" + std::to_string(w) + ", " + std::to_string(w + hint) + ")";
-			std::optional<xfs_fileoff_t> b;
-			std::string how;
-			bool share = true;
-			if ((b = find(w,
-			              [&](xfs_fileoff_t x) { return kind_at(x) == Kind::shared; })))
-				how = "", share = false;
-			else if ((b = find(w, [&](xfs_fileoff_t x) {
-				          return kind_at(x) == Kind::norm;
-			          })))
-				how = " (unshared in the case: shared here)";
-			else if ((b = find(w, [&](xfs_fileoff_t x) { return !kind_at(x); })))
-				how = " (a hole in the case: the file gains a written, shared "
-				      "block there)";
-			if (!b) {
-				cow_unreproduced.push_back(
-				    "delalloc CoW extent(s) in window " + win +
-				    ": the approximation needs a block of the window outside the "
-				    "write to CoW through the page cache, and there is none");
-				continue;
-			}
-			cow_steps.push_back(
-			    {*b, true, share, !kind_at(*b),
-			     "delalloc CoW extent(s) in window " + win +
-			         ": write shared file block " + std::to_string(*b) + how +
-			         " through the page cache and leave it dirty: XFS reserves the "
-			         "window as "
-			         "delalloc in the CoW fork (xfs_bmapi_reserve_delalloc aligns CoW "
-			         "reservations to the hint); the atomic write flushes only its own "
-			         "range"});
-		}
-		for (const auto &st : cow_steps)
-			need_donor |= st.make_shared;
-	}
-	if (need_donor)
+	if (P.g.cowextsize && P.g.reflink)
+		P.line("_run \"$XFS_IO_PROG\" -c \"cowextsize " +
+		       std::to_string(P.B(P.g.cowextsize)) + "\" \"$file\"");
+	if (!P.donor_ranges.empty())
 		P.line("_run \"$XFS_IO_PROG\" -f -c \"truncate 0\" \"$donor\"");
-	auto pwrite_cmd = [&](uint64_t off, uint64_t len, const char *target) {
-		uint64_t buf = std::min(len, kMaxBuf);
-		return "_run \"$XFS_IO_PROG\" -d -c \"pwrite -q -S 0x5a5a5a5a -b " +
-		       std::to_string(buf) + " " + std::to_string(off) + " " + std::to_string(len) +
-		       "\" \"" + target + "\"";
-	};
-	std::vector<std::pair<uint64_t, uint64_t>> donor_ranges; // bytes the donor holds (old data)
 	unsigned clones = 0;
-	for (const auto &p : pieces) {
-		const uint64_t off = B(p.off), len = B(p.len);
-		switch (p.kind) {
-		case Kind::norm:
-			P.line("# file blocks [" + std::to_string(p.off) + ", " +
-			       std::to_string(p.off + p.len) + "): written, unshared (case fsbno " +
-			       std::to_string(p.fsbno) + ")");
-			P.line(pwrite_cmd(off, len, "$file"));
-			break;
-		case Kind::unwritten:
-			P.line("# file blocks [" + std::to_string(p.off) + ", " +
-			       std::to_string(p.off + p.len) + "): unwritten (case fsbno " +
-			       std::to_string(p.fsbno) + ")");
-			P.line("_run \"$XFS_IO_PROG\" -c \"falloc " + std::to_string(off) + " " +
-			       std::to_string(len) + "\" \"$file\"");
-			break;
-		case Kind::shared:
-			P.line("# file blocks [" + std::to_string(p.off) + ", " +
-			       std::to_string(p.off + p.len) + "): written and shared, refcount " +
-			       std::to_string(p.refcount) + " (case fsbno " +
-			       std::to_string(p.fsbno) + ")");
-			P.line(pwrite_cmd(off, len, "$donor"));
-			P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " + std::to_string(off) +
-			       " " + std::to_string(off) + " " + std::to_string(len) +
-			       "\" \"$file\"");
-			for (uint32_t n = 2; n < p.refcount && n < 64; n++) {
-				std::string clone =
-				    "$SCRATCH_MNT/untorn.clone" + std::to_string(++clones);
-				P.line("_run \"$XFS_IO_PROG\" -f -c \"reflink $donor " +
-				       std::to_string(off) + " " + std::to_string(off) + " " +
-				       std::to_string(len) + "\" \"" + clone + "\"");
-			}
-			donor_ranges.push_back({off, len});
-			break;
-		}
-	}
-	if (pieces.empty())
+	for (const auto &p : P.pieces)
+		write_piece(P, p, &clones);
+	if (P.pieces.empty())
 		P.line("# (no data-fork extents: the file stays one hole)");
-	for (const auto &st : cow_steps)
-		if (st.make_shared)
-			donor_ranges.push_back({B(st.b), rbs});
 	P.line("sync");
 	P.line("");
+}
 
-	// ------------------------------------------------ expected content files
+// The files the data read back is compared with: the file before the write
+// (old), after it (new), and the donor.
+void write_expected_contents(ExportPlan &P)
+{
 	uint64_t size0 = 0;
-	for (const auto &p : pieces)
-		size0 = std::max<uint64_t>(size0, B(p.off + p.len));
-	for (const auto &st : cow_steps)
-		size0 = std::max<uint64_t>(size0, B(st.b + 1));
-	const uint64_t size_ok = std::max(size0, woff + wlen);
-	uint64_t donor_size = 0;
-	for (const auto &[o, l] : donor_ranges)
-		donor_size = std::max(donor_size, o + l);
+	for (const auto &p : P.pieces)
+		size0 = std::max<uint64_t>(size0, P.B(p.off + p.len));
+	for (const auto &st : P.cow.steps)
+		size0 = std::max<uint64_t>(size0, P.B(st.b + 1));
+	const uint64_t size_ok = std::max(size0, P.woff + P.wlen);
 	P.line("# ---- what the files must read: old data (0x5a) where the case has written blocks "
 	       "----");
 	P.line("_fill() { head -c \"$3\" /dev/zero | tr '\\000' \"\\\\$4\" |");
 	P.line("\tdd of=\"$1\" bs=512 seek=$(( $2 / 512 )) conv=notrunc status=none; }");
 	P.line("truncate -s " + std::to_string(size0) + " \"$tmp/old\"");
-	for (const auto &p : pieces)
+	for (const auto &p : P.pieces)
 		if (p.kind != Kind::unwritten)
-			P.line("_fill \"$tmp/old\" " + std::to_string(B(p.off)) + " " +
-			       std::to_string(B(p.len)) + " 132");
-	for (const auto &st : cow_steps)
+			P.line("_fill \"$tmp/old\" " + std::to_string(P.B(p.off)) + " " +
+			       std::to_string(P.B(p.len)) + " 132");
+	for (const auto &st : P.cow.steps)
 		if (st.was_hole)
-			P.line("_fill \"$tmp/old\" " + std::to_string(B(st.b)) + " " +
-			       std::to_string(rbs) + " 132 # the CoW fork's sacrificial block");
+			P.line("_fill \"$tmp/old\" " + std::to_string(P.B(st.b)) + " " +
+			       std::to_string(P.rbs) + " 132 # the CoW fork's sacrificial block");
 	P.line("cp \"$tmp/old\" \"$tmp/new\"");
 	P.line("truncate -s " + std::to_string(size_ok) + " \"$tmp/new\"");
-	if (woff % kBB == 0 && wlen % kBB == 0)
-		P.line("_fill \"$tmp/new\" " + std::to_string(woff) + " " + std::to_string(wlen) +
-		       " 245");
-	P.line("truncate -s " + std::to_string(donor_size) + " \"$tmp/donor\"");
-	for (const auto &[o, l] : donor_ranges)
+	if (P.woff % kBB == 0 && P.wlen % kBB == 0)
+		P.line("_fill \"$tmp/new\" " + std::to_string(P.woff) + " " +
+		       std::to_string(P.wlen) + " 245");
+	P.line("truncate -s " + std::to_string(P.donor_size()) + " \"$tmp/donor\"");
+	for (const auto &[o, l] : P.donor_ranges)
 		P.line("_fill \"$tmp/donor\" " + std::to_string(o) + " " + std::to_string(l) +
 		       " 132");
 	P.line("");
+}
 
-	// ---------------------------------------------------------- layout check
+// The layout XFS made, as bmap -vp shows it, next to the case's: when the
+// kinds of ranges differ the case is NOT REPRODUCED.
+void write_layout_check(ExportPlan &P)
+{
 	P.line("# ---- the layout XFS made, next to the case's ----");
 	P.line("cat > \"$tmp/layout.expected\" <<'EOF'");
-	S << kind_map(pieces, rbs);
+	P.s << kind_map(P.pieces, P.rbs);
 	P.line("EOF");
 	P.line("\"$XFS_IO_PROG\" -r -c \"bmap -vp\" \"$file\" > \"$tmp/bmap\" 2>&1");
 	P.line("echo \"xfs_io bmap -vp of the file (512-byte units):\"; cat \"$tmp/bmap\"");
@@ -790,8 +994,11 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	       "above)\"");
 	P.line("fi");
 	P.line("");
+}
 
-	// ---------------------------------------------------------------- limits
+// The device's atomic write units next to the case's, and the file's statx.
+void write_atomic_limits(ExportPlan &P)
+{
 	P.line("# ---- atomic write limits: the device's and the file's (statx STATX_WRITE_ATOMIC) "
 	       "----");
 	P.line("dev=$(basename \"$(readlink -f \"$SCRATCH_DEV\")\")");
@@ -799,69 +1006,76 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	P.line("awu_min=$(cat \"$q/atomic_write_unit_min_bytes\" 2>/dev/null || echo 0)");
 	P.line("awu_max=$(cat \"$q/atomic_write_unit_max_bytes\" 2>/dev/null || echo 0)");
 	P.line("echo \"device atomic write units: min $awu_min max $awu_max (the case: min " +
-	       std::to_string(uint64_t(c.state.dev.awu_min) * scale) + " max " +
-	       std::to_string(uint64_t(c.state.dev.awu_max) * scale) + ")\"");
-	P.line("if [ \"$awu_min\" != " + std::to_string(uint64_t(c.state.dev.awu_min) * scale) +
-	       " ] || [ \"$awu_max\" != " + std::to_string(uint64_t(c.state.dev.awu_max) * scale) +
-	       " ]; then");
+	       std::to_string(uint64_t(P.c.state.dev.awu_min) * P.scale) + " max " +
+	       std::to_string(uint64_t(P.c.state.dev.awu_max) * P.scale) + ")\"");
+	P.line("if [ \"$awu_min\" != " + std::to_string(uint64_t(P.c.state.dev.awu_min) * P.scale) +
+	       " ] || [ \"$awu_max\" != " +
+	       std::to_string(uint64_t(P.c.state.dev.awu_max) * P.scale) + " ]; then");
 	P.line("\techo \"note: the device's limits differ from the case's: admission and path may "
 	       "differ\"");
 	P.line("fi");
 	P.line("\"$XFS_IO_PROG\" -c \"statx -r -m 0x10000\" \"$file\" 2>/dev/null | grep "
 	       "atomic_write");
 	P.line("");
+}
 
-	// ---------------------------------------------------- the CoW fork, last
-	if (!cow_steps.empty() || !cow_unreproduced.empty()) {
-		P.line("# ---- the CoW fork (approximated; see the header): after the layout "
-		       "check, right before the write ----");
-		std::stable_sort(
-		    cow_steps.begin(), cow_steps.end(),
-		    [](const CowStep &x, const CowStep &y) { return !x.buffered && y.buffered; });
-		for (const auto &st : cow_steps) {
-			P.comment(st.why);
-			if (st.make_shared) {
-				P.line(pwrite_cmd(B(st.b), rbs, "$donor"));
-				P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " +
-				       std::to_string(B(st.b)) + " " + std::to_string(B(st.b)) +
-				       " " + std::to_string(rbs) + "\" \"$file\"");
-			}
-			if (st.buffered)
-				P.line("_run \"$XFS_IO_PROG\" -c \"pwrite -q -S 0x5a5a5a5a -b " +
-				       std::to_string(rbs) + " " + std::to_string(B(st.b)) + " " +
-				       std::to_string(rbs) +
-				       "\" \"$file\"  # no sync: stays dirty");
-			else
-				P.line(pwrite_cmd(B(st.b), rbs, "$file"));
+// The CoW fork's approximation: the O_DIRECT steps first, then the buffered
+// ones, whose dirty blocks nothing may flush before the write.
+void write_cow_fork(ExportPlan &P)
+{
+	if (P.cow.steps.empty() && P.cow.unreproduced.empty())
+		return;
+	P.line("# ---- the CoW fork (approximated; see the header): after the layout "
+	       "check, right before the write ----");
+	std::vector<CowStep> steps = P.cow.steps;
+	std::stable_sort(steps.begin(), steps.end(), [](const CowStep &x, const CowStep &y) {
+		return !x.buffered && y.buffered;
+	});
+	for (const auto &st : steps) {
+		P.comment(st.why);
+		if (st.make_shared) {
+			P.line(layout_pwrite(P.B(st.b), P.rbs, "$donor"));
+			P.line("_run \"$XFS_IO_PROG\" -c \"reflink $donor " +
+			       std::to_string(P.B(st.b)) + " " + std::to_string(P.B(st.b)) + " " +
+			       std::to_string(P.rbs) + "\" \"$file\"");
 		}
-		for (const auto &u : cow_unreproduced)
-			P.comment("CoW fork: " + u);
-		P.line("\"$XFS_IO_PROG\" -r -c \"bmap -cv\" \"$file\" 2>/dev/null &&");
-		P.line("\techo \"(the CoW fork now, as a CONFIG_XFS_DEBUG kernel shows it)\"");
-		P.line("");
+		if (st.buffered)
+			P.line("_run \"$XFS_IO_PROG\" -c \"pwrite -q -S 0x5a5a5a5a -b " +
+			       std::to_string(P.rbs) + " " + std::to_string(P.B(st.b)) + " " +
+			       std::to_string(P.rbs) + "\" \"$file\"  # no sync: stays dirty");
+		else
+			P.line(layout_pwrite(P.B(st.b), P.rbs, "$file"));
 	}
+	for (const auto &u : P.cow.unreproduced)
+		P.comment("CoW fork: " + u);
+	P.line("\"$XFS_IO_PROG\" -r -c \"bmap -cv\" \"$file\" 2>/dev/null &&");
+	P.line("\techo \"(the CoW fork now, as a CONFIG_XFS_DEBUG kernel shows it)\"");
+	P.line("");
+}
 
-	// ---------------------------------------------------------------- the write
-	std::string expect_line = expected ? "pwrite: " + std::string(std::strerror(expected))
-	                                   : "wrote " + std::to_string(wlen) + "/" +
-	                                         std::to_string(wlen) + " bytes at offset " +
-	                                         std::to_string(woff);
+// The atomic write, and its result compared with the expected one.
+void write_atomic_write(ExportPlan &P)
+{
+	std::string expect_line = P.expected ? "pwrite: " + std::string(std::strerror(P.expected))
+	                                     : "wrote " + std::to_string(P.wlen) + "/" +
+	                                           std::to_string(P.wlen) + " bytes at offset " +
+	                                           std::to_string(P.woff);
 	P.line("# ---- the atomic write: RWF_ATOMIC|RWF_DSYNC, one iovec, O_DIRECT; new data: "
 	       "pattern 0xa5 ----");
 	P.line("if [ \"$awrite\" = xfs_io ]; then");
-	P.line("\t\"$XFS_IO_PROG\" -d -c \"pwrite -A -D -V1 -b " + std::to_string(wlen) +
-	       " -S 0xa5a5a5a5 " + std::to_string(woff) + " " + std::to_string(wlen) +
+	P.line("\t\"$XFS_IO_PROG\" -d -c \"pwrite -A -D -V1 -b " + std::to_string(P.wlen) +
+	       " -S 0xa5a5a5a5 " + std::to_string(P.woff) + " " + std::to_string(P.wlen) +
 	       "\" \"$file\" > \"$tmp/write.out\" 2>&1");
 	P.line("else");
 	P.line("\t# the same pwritev2: O_DIRECT, one iovec, RWF_ATOMIC|RWF_DSYNC, bytes 0xa5");
-	P.line("\t\"$UNTORN_PROG\" kernel awrite \"$file\" " + std::to_string(woff) + " " +
-	       std::to_string(wlen) + " --dsync --byte 0xa5 > \"$tmp/write.out\" 2>&1");
+	P.line("\t\"$UNTORN_PROG\" kernel awrite \"$file\" " + std::to_string(P.woff) + " " +
+	       std::to_string(P.wlen) + " --dsync --byte 0xa5 > \"$tmp/write.out\" 2>&1");
 	P.line("fi");
 	P.line("cat \"$tmp/write.out\"");
-	P.line("if grep -q \"^wrote " + std::to_string(wlen) + "/" + std::to_string(wlen) +
+	P.line("if grep -q \"^wrote " + std::to_string(P.wlen) + "/" + std::to_string(P.wlen) +
 	       " bytes\" \"$tmp/write.out\"; then");
-	P.line("\tgot=\"wrote " + std::to_string(wlen) + "/" + std::to_string(wlen) +
-	       " bytes at offset " + std::to_string(woff) + "\"; reads=\"$tmp/new\"");
+	P.line("\tgot=\"wrote " + std::to_string(P.wlen) + "/" + std::to_string(P.wlen) +
+	       " bytes at offset " + std::to_string(P.woff) + "\"; reads=\"$tmp/new\"");
 	P.line("else");
 	P.line("\tgot=$(grep -m1 \"^pwrite: \" \"$tmp/write.out\")");
 	P.line("\t[ -n \"$got\" ] || got=\"(no result line: $(head -n 1 \"$tmp/write.out\"))\"");
@@ -874,23 +1088,27 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	P.line("\tresult_ok=0");
 	P.line("fi");
 	P.line("");
+}
 
-	// ---------------------------------------------------------------- the data
+// The data read back, through the page cache, after a remount and, with
+// UNTORN_SHUTDOWN=1, after a shutdown and log recovery.
+void write_data_checks(ExportPlan &P)
+{
 	P.line("data_ok=1");
 	P.line("_check_data()");
 	P.line("{");
 	P.line("\tlocal when=$1");
 	P.line("\tif ! cmp -s \"$file\" \"$reads\"; then");
 	P.line("\t\techo \"DATA WRONG ($when): the file does not read what it must; differing " +
-	       std::to_string(rbs) + "-byte blocks (first 20):\"");
-	P.line("\t\tcmp -l \"$file\" \"$reads\" 2>&1 | awk -v bs=" + std::to_string(rbs) +
+	       std::to_string(P.rbs) + "-byte blocks (first 20):\"");
+	P.line("\t\tcmp -l \"$file\" \"$reads\" 2>&1 | awk -v bs=" + std::to_string(P.rbs) +
 	       " '/EOF/ { print \"  \" $0; next } { b = int(($1 - 1) / bs); if (!(b in s)) { s[b] "
 	       "= 1; print \"  block \" b \": reads \" $2 \" (octal), must read \" $3 } }' | head "
 	       "-n 20");
 	P.line("\t\tls -l \"$file\" \"$reads\"");
 	P.line("\t\tdata_ok=0");
 	P.line("\tfi");
-	if (donor_size) {
+	if (P.donor_size()) {
 		P.line("\tif ! cmp -s \"$donor\" \"$tmp/donor\"; then");
 		P.line("\t\techo \"DATA WRONG ($when): the donor file changed: a shared block was "
 		       "overwritten in place\"");
@@ -911,74 +1129,50 @@ std::string export_script(const Case &c, const Trace &t, const Judgement &j, uin
 	P.line("\t_check_data \"after a shutdown and log recovery\"");
 	P.line("fi");
 	P.line("");
+}
+
+// Data wrong first (exit 1), then a different result (exit 3), else 0.
+void write_exit_status(ExportPlan &P)
+{
 	P.line("if [ \"$data_ok\" = 0 ]; then echo \"$seq: FAIL: data\"; exit 1; fi");
 	P.line("if [ \"$result_ok\" = 0 ]; then echo \"$seq: result differs from the expected one "
 	       "(data is right)\"; exit 3; fi");
-	if (!cow_steps.empty())
+	if (!P.cow.steps.empty())
 		P.line("echo \"$seq: outcome as expected (with the CoW fork approximated: "
 		       "UNTORN_APPROXIMATE_COW=1; see the header)\"");
 	else
 		P.line("echo \"$seq: outcome as expected\"");
 	P.line("exit 0");
+}
 
-	// ---------------------------------------- what cannot be built, up front
-	std::vector<std::string> refuse;
-	for (const auto &u : cow_unreproduced)
-		refuse.push_back("CoW fork: " + u);
-	if (!c.state.alloc.empty()) {
-		FileState plain = c.state;
-		plain.alloc.clear();
-		const Trace t0 = run_atomic_write(plain, c.write, c.variant);
-		const Judgement j0 = Spec(Engine::compiled).judge(t0);
-		auto verdict = [](const Judgement &x) {
-			return std::string(verdict_name(x.verdict)) +
-			       (x.findings.empty() ? "" : " [" + join(x.broken_names()) + "]");
-		};
-		if (t0.result != t.result || t0.path != t.path || verdict(j0) != verdict(j)) {
-			std::string a;
-			for (const auto &x : c.state.alloc)
-				a += (a.empty() ? "" : ", ") + std::to_string(x.startblock) + "+" +
-				     std::to_string(x.blockcount);
-			refuse.push_back(
-			    "the case's outcome rests on its allocator answers (alloc: " + a +
-			    "; the model gives result " + result_name(t.result) + ", path " +
-			    std::string(path_name(t.path)) + ", verdict " + verdict(j) +
-			    " with them and result " + result_name(t0.result) + ", path " +
-			    std::string(path_name(t0.path)) + ", verdict " + verdict(j0) +
-			    " with the default policy), and XFS's allocator cannot be told "
-			    "what to answer");
-		}
-	}
-	std::string refusal;
-	if (!refuse.empty() || !cow_steps.empty()) {
-		refusal += "# ---- what this script cannot build: refused before anything is made "
-		           "----\n";
-		for (const auto &r : refuse) {
-			refusal += comment_block(r);
-			refusal += "_notrepro " + shell_quote(r) + "\n";
-		}
-		if (refuse.empty()) {
-			std::string cow;
-			for (const auto &e : c.state.cow_fork)
-				cow += (cow.empty() ? "" : "; ") + extent_words(g, e);
-			const std::string why = "the case has a CoW fork (" + cow +
-			                        "), which user space cannot build and a kernel "
-			                        "without CONFIG_XFS_DEBUG "
-			                        "cannot show; UNTORN_APPROXIMATE_COW=1 runs the "
-			                        "approximation the header "
-			                        "describes, unverified";
-			refusal += comment_block(why);
-			refusal += "[ \"${UNTORN_APPROXIMATE_COW:-0}\" = 1 ] ||\n\t_notrepro " +
-			           shell_quote(why) + "\n";
-		}
-		refusal += "\n";
-	}
-	std::string out = S.str();
-	out.replace(out.find(kRefusalMarker), std::string(kRefusalMarker).size(), refusal);
-
+std::string export_script(const Case &c, const Trace &t, const Judgement &j, uint64_t *device_bytes)
+{
+	ExportPlan P(c, t, j);
+	// the header: what the case is, what the script does and cannot do
+	write_header_case(P);
+	write_header_what_it_does(P);
+	write_header_exit_status_and_usage(P);
+	describe_layout_and_allocator(P);
+	describe_shared_and_cow_fork(P);
+	describe_device_and_block_size(P);
+	describe_ag_geometry(P);
+	describe_cow_hint(P);
+	// the test
+	write_prologue(P);
+	write_refusals(P);
+	write_requirements(P);
+	write_mkfs_and_mount(P);
+	write_layout(P);
+	write_expected_contents(P);
+	write_layout_check(P);
+	write_atomic_limits(P);
+	write_cow_fork(P);
+	write_atomic_write(P);
+	write_data_checks(P);
+	write_exit_status(P);
 	if (device_bytes)
-		*device_bytes = fsbytes ? fsbytes : kMinFsBytes;
-	return out;
+		*device_bytes = P.ag.fsbytes ? P.ag.fsbytes : kMinFsBytes;
+	return P.s.str();
 }
 } // namespace
 
