@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace untorn
@@ -518,180 +519,250 @@ std::string detect_format(const std::vector<std::string> &lines, const std::stri
 	                         "\"fiemap -v\" or filefrag -v"};
 }
 
-Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &name)
-{
+// An extent of the skeleton, in filesystem blocks.
+struct BlockExtent {
+	size_t line;
+	uint64_t off, len; // blocks
+	uint64_t db;       // disk block (fiemap, filefrag)
+	uint64_t agno, agbno;
+	bool have_ag, unwritten, shared;
+};
+
+// What the steps of build_skeleton share: the input, the block size, the
+// case so far, and what its note will call exact and what guessed.
+struct Skeleton {
+	const Parsed &p;
+	const ImportOptions &o;
+	const std::string &name;
+	const LineReader r;
 	// The block size: --block-size; else filefrag's own unit (its blocks are
 	// the filesystem's); else a guess, listed with the others.
-	const bool bs_read = !o.block_size && p.format == "filefrag" && p.unit_bytes;
-	const bool bs_guessed = !o.block_size && !bs_read;
-	const uint64_t bs = o.block_size ? o.block_size : bs_read ? p.unit_bytes : 4096;
-	LineReader r{name};
+	const bool bs_read, bs_guessed;
+	const uint64_t bs;
 	Case c;
-	c.variant = *variant_from_name(o.variant);
+	std::vector<std::string> notes, guesses;
+	std::optional<uint64_t> agblocks; // from xfs_bmap -v's AG columns
+	uint64_t max_agno = 0;
+	uint64_t max_end = 0; // disk blocks (fiemap, filefrag) or agbno (xfs_bmap)
+	std::string disk;     // the extents' disk blocks, as the note lists them
+
+	Skeleton(const Parsed &p_, const ImportOptions &o_, const std::string &name_)
+	    : p(p_), o(o_), name(name_), r{name_},
+	      bs_read(!o.block_size && p.format == "filefrag" && p.unit_bytes),
+	      bs_guessed(!o.block_size && !bs_read), bs(o.block_size ? o.block_size
+	                                                : bs_read    ? p.unit_bytes
+	                                                             : 4096)
+	{
+	}
+};
+
+// The case's name, variant, block size and reflink setting.
+void start_case(Skeleton &S)
+{
+	Case &c = S.c;
+	c.variant = *variant_from_name(S.o.variant);
 	c.file = "";
-	std::string base = name == "<stdin>" ? "stdin" : fs::path(name).stem().string();
+	std::string base = S.name == "<stdin>" ? "stdin" : fs::path(S.name).stem().string();
 	c.name = "imported-" + safe_name(base);
 	Geometry &g = c.state.geo;
-	g.block_size = uint32_t(bs);
+	g.block_size = uint32_t(S.bs);
 	// reflink needs a v5 XFS, whose blocks are 1024 bytes or more: a file on
 	// 512-byte blocks is on a v4 XFS, without reflink
-	g.reflink = bs >= XFS_MIN_CRC_BLOCKSIZE;
+	g.reflink = S.bs >= XFS_MIN_CRC_BLOCKSIZE;
 	g.cowextsize = 0;
-	std::vector<std::string> notes;
+}
 
-	// filefrag counts in its own blocks: turn them into bytes.
-	std::vector<RawExtent> ext = p.ext;
-	if (p.format == "filefrag") {
-		uint64_t unit = p.unit_bytes ? p.unit_bytes : bs;
-		for (auto &e : ext) {
-			if (e.off > UINT64_MAX / unit || e.len > UINT64_MAX / unit ||
-			    e.phys > UINT64_MAX / unit)
-				r.fail(e.line, "number out of range");
-			e.off *= unit, e.len *= unit, e.phys *= unit;
-		}
-		if (p.unit_bytes && p.unit_bytes != bs)
-			notes.push_back("filefrag counted in " + std::to_string(p.unit_bytes) +
-			                "-byte blocks; the case uses --block-size " +
-			                std::to_string(bs) + ".");
+// The extents in bytes: filefrag counts in its own blocks.
+std::vector<RawExtent> extents_in_bytes(Skeleton &S)
+{
+	std::vector<RawExtent> ext = S.p.ext;
+	if (S.p.format != "filefrag")
+		return ext;
+	uint64_t unit = S.p.unit_bytes ? S.p.unit_bytes : S.bs;
+	for (auto &e : ext) {
+		if (e.off > UINT64_MAX / unit || e.len > UINT64_MAX / unit ||
+		    e.phys > UINT64_MAX / unit)
+			S.r.fail(e.line, "number out of range");
+		e.off *= unit, e.len *= unit, e.phys *= unit;
 	}
+	if (S.p.unit_bytes && S.p.unit_bytes != S.bs)
+		S.notes.push_back("filefrag counted in " + std::to_string(S.p.unit_bytes) +
+		                  "-byte blocks; the case uses --block-size " +
+		                  std::to_string(S.bs) + ".");
+	return ext;
+}
 
-	// AG size, exactly, from xfs_bmap -v's AG columns when an extent lies
-	// beyond AG 0: BLOCK-RANGE = agno * agblocks + AG-OFFSET (in 512-byte units).
-	std::optional<uint64_t> agblocks;
-	uint64_t max_agno = 0;
+// AG size, exactly, from xfs_bmap -v's AG columns when an extent lies
+// beyond AG 0: BLOCK-RANGE = agno * agblocks + AG-OFFSET (in 512-byte units).
+void read_ag_size(Skeleton &S, const std::vector<RawExtent> &ext)
+{
 	for (const auto &e : ext) {
 		if (e.hole || !e.have_ag)
 			continue;
-		max_agno = std::max(max_agno, e.agno);
+		S.max_agno = std::max(S.max_agno, e.agno);
 		if (e.agno == 0) {
 			if (e.phys != e.agoff)
-				r.fail(e.line,
-				       "in AG 0 the block range and the AG offset must be equal");
+				S.r.fail(e.line,
+				         "in AG 0 the block range and the AG offset must be equal");
 			continue;
 		}
 		if (e.phys < e.agoff || (e.phys - e.agoff) % e.agno)
-			r.fail(e.line, "the block range, AG and AG offset do not fit one AG size");
+			S.r.fail(e.line,
+			         "the block range, AG and AG offset do not fit one AG size");
 		uint64_t per_ag = (e.phys - e.agoff) / e.agno;
-		if (per_ag % bs)
-			r.fail(e.line, "the AG size this line implies (" + std::to_string(per_ag) +
-			                   " bytes) is not a multiple of the block size " +
-			                   std::to_string(bs) + " (--block-size?)");
-		if (agblocks && *agblocks != per_ag / bs)
-			r.fail(e.line, "this line implies an AG size of " +
-			                   std::to_string(per_ag / bs) +
-			                   " blocks, an earlier one " + std::to_string(*agblocks));
-		agblocks = per_ag / bs;
+		if (per_ag % S.bs)
+			S.r.fail(e.line, "the AG size this line implies (" +
+			                     std::to_string(per_ag) +
+			                     " bytes) is not a multiple of the block size " +
+			                     std::to_string(S.bs) + " (--block-size?)");
+		if (S.agblocks && *S.agblocks != per_ag / S.bs)
+			S.r.fail(e.line, "this line implies an AG size of " +
+			                     std::to_string(per_ag / S.bs) +
+			                     " blocks, an earlier one " +
+			                     std::to_string(*S.agblocks));
+		S.agblocks = per_ag / S.bs;
 	}
+}
 
-	struct Ext {
-		size_t line;
-		uint64_t off, len; // blocks
-		uint64_t db;       // disk block (fiemap, filefrag)
-		uint64_t agno, agbno;
-		bool have_ag, unwritten, shared;
-	};
-	std::vector<Ext> xs;
-	uint64_t max_end = 0; // disk blocks (fiemap, filefrag) or agbno (xfs_bmap)
+// The extents (holes left out) in blocks, and how far they reach.
+std::vector<BlockExtent> extents_in_blocks(Skeleton &S, const std::vector<RawExtent> &ext)
+{
+	const uint64_t bs = S.bs;
+	std::vector<BlockExtent> xs;
 	for (const auto &e : ext) {
 		if (e.hole)
 			continue;
 		if (e.off % bs || e.len % bs || e.phys % bs || e.agoff % bs)
-			r.fail(e.line, "offsets and lengths are not multiples of the block size " +
-			                   std::to_string(bs) + " bytes (--block-size?)");
-		Ext x{e.line,       e.off / bs, e.len / bs,  e.phys / bs, e.agno,
-		      e.agoff / bs, e.have_ag,  e.unwritten, e.shared};
+			S.r.fail(e.line,
+			         "offsets and lengths are not multiples of the block size " +
+			             std::to_string(bs) + " bytes (--block-size?)");
+		BlockExtent x{e.line,       e.off / bs, e.len / bs,  e.phys / bs, e.agno,
+		              e.agoff / bs, e.have_ag,  e.unwritten, e.shared};
 		if (x.len > (1u << 21))
-			r.fail(e.line, "an extent of " + std::to_string(x.len) +
-			                   " blocks: the case format allows at most 2^21");
-		max_end = std::max(max_end, (x.have_ag ? x.agbno : x.db) + x.len);
+			S.r.fail(e.line, "an extent of " + std::to_string(x.len) +
+			                     " blocks: the case format allows at most 2^21");
+		S.max_end = std::max(S.max_end, (x.have_ag ? x.agbno : x.db) + x.len);
 		xs.push_back(x);
 	}
+	return xs;
+}
 
-	// Geometry: what is known, and the guesses.
-	std::vector<std::string> guesses;
-	if (bs_guessed)
-		guesses.push_back("geometry.block_size (4096: " + p.format +
-		                  " does not print it; `xfs_info` does, give it as --block-size)");
-	else if (bs_read)
-		notes.push_back("geometry.block_size " + std::to_string(bs) +
-		                " is filefrag's block size.");
-	if (p.format == "xfs_bmap") {
-		if (agblocks) {
-			g.ag_blocks = uint32_t(*agblocks);
-			notes.push_back("geometry.ag_blocks " + std::to_string(g.ag_blocks) +
-			                " is exact (from the AG columns of xfs_bmap -v).");
-		} else {
-			g.ag_blocks = uint32_t(std::min<uint64_t>(
-			    next_pow2(std::max<uint64_t>(max_end + 1, 1024)), 1ULL << 31));
-			guesses.push_back("geometry.ag_blocks (" + std::to_string(g.ag_blocks) +
-			                  ": every extent is in AG 0, so the AG size is unknown; "
-			                  "startblock = agbno is exact "
-			                  "anyway; take agsize from xfs_info)");
-		}
-		g.ag_count = uint32_t(std::max<uint64_t>(max_agno + 1, 1));
-		guesses.push_back(
-		    "geometry.ag_count (" + std::to_string(g.ag_count) +
-		    ": the highest AG an extent uses, plus one; take agcount from xfs_info)");
+// xfs_bmap -v: the AG size when an extent lies beyond AG 0, else a guess;
+// the AG count a guess.
+void set_ag_geometry_from_ag_columns(Skeleton &S)
+{
+	Geometry &g = S.c.state.geo;
+	if (S.agblocks) {
+		g.ag_blocks = uint32_t(*S.agblocks);
+		S.notes.push_back("geometry.ag_blocks " + std::to_string(g.ag_blocks) +
+		                  " is exact (from the AG columns of xfs_bmap -v).");
 	} else {
-		// One AG big enough for every extent, so that startblock = disk block.
-		uint64_t ag = std::min<uint64_t>(next_pow2(std::max<uint64_t>(max_end + 1, 1024)),
-		                                 1ULL << 31);
-		g.ag_blocks = uint32_t(ag);
-		g.ag_count = uint32_t(std::max<uint64_t>(1, (max_end + ag - 1) / ag));
-		guesses.push_back(
-		    "geometry.ag_blocks (" + std::to_string(g.ag_blocks) + ") and ag_count (" +
-		    std::to_string(g.ag_count) + "): " + p.format +
-		    " gives disk addresses, not AG numbers; the skeleton assumes AGs of 2^k blocks "
-		    "holding every extent, so startblock is the disk block. With the real agsize "
-		    "from "
-		    "xfs_info, startblock = (db / agsize) << ceil(log2(agsize)) | (db % agsize)");
+		g.ag_blocks = uint32_t(std::min<uint64_t>(
+		    next_pow2(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31));
+		S.guesses.push_back("geometry.ag_blocks (" + std::to_string(g.ag_blocks) +
+		                    ": every extent is in AG 0, so the AG size is unknown; "
+		                    "startblock = agbno is exact "
+		                    "anyway; take agsize from xfs_info)");
 	}
-	guesses.push_back(g.reflink
-	                      ? "geometry.reflink (true)"
-	                      : "geometry.reflink (false: 512-byte blocks are a v4 XFS, which "
-	                        "has no reflink)");
-	guesses.push_back("geometry.cowextsize (0 = the kernel's default of 32 blocks; `xfs_io -c "
-	                  "cowextsize FILE` "
-	                  "prints the file's hint in bytes)");
-	guesses.push_back("device.awu_min/awu_max (0 = no hardware atomics; take them from "
-	                  "/sys/block/DEV/queue/atomic_write_unit_{min,max}_bytes)");
-	guesses.push_back(
-	    "cow_fork (empty: `xfs_io -c \"bmap -cv\"` shows it on CONFIG_XFS_DEBUG kernels)");
-	guesses.push_back("refcount counts (2: the tools say shared, not how many owners)");
-	guesses.push_back("alloc (empty: the default allocator policy)");
-	c.state.dev.awu_min = 0;
-	c.state.dev.awu_max = 0;
+	g.ag_count = uint32_t(std::max<uint64_t>(S.max_agno + 1, 1));
+	S.guesses.push_back(
+	    "geometry.ag_count (" + std::to_string(g.ag_count) +
+	    ": the highest AG an extent uses, plus one; take agcount from xfs_info)");
+}
 
-	std::string disk;
+// fiemap, filefrag: disk addresses only.  One AG big enough for every
+// extent, so that startblock = disk block.
+void set_ag_geometry_from_disk_blocks(Skeleton &S)
+{
+	Geometry &g = S.c.state.geo;
+	uint64_t ag =
+	    std::min<uint64_t>(next_pow2(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31);
+	g.ag_blocks = uint32_t(ag);
+	g.ag_count = uint32_t(std::max<uint64_t>(1, (S.max_end + ag - 1) / ag));
+	S.guesses.push_back(
+	    "geometry.ag_blocks (" + std::to_string(g.ag_blocks) + ") and ag_count (" +
+	    std::to_string(g.ag_count) + "): " + S.p.format +
+	    " gives disk addresses, not AG numbers; the skeleton assumes AGs of 2^k blocks "
+	    "holding every extent, so startblock is the disk block. With the real agsize "
+	    "from "
+	    "xfs_info, startblock = (db / agsize) << ceil(log2(agsize)) | (db % agsize)");
+}
+
+// Geometry: what is known, and the guesses.
+void set_geometry(Skeleton &S)
+{
+	if (S.bs_guessed)
+		S.guesses.push_back(
+		    "geometry.block_size (4096: " + S.p.format +
+		    " does not print it; `xfs_info` does, give it as --block-size)");
+	else if (S.bs_read)
+		S.notes.push_back("geometry.block_size " + std::to_string(S.bs) +
+		                  " is filefrag's block size.");
+	if (S.p.format == "xfs_bmap")
+		set_ag_geometry_from_ag_columns(S);
+	else
+		set_ag_geometry_from_disk_blocks(S);
+}
+
+// What no tool prints: the skeleton's defaults, listed as guesses.
+void list_what_no_tool_prints(Skeleton &S)
+{
+	S.guesses.push_back(S.c.state.geo.reflink
+	                        ? "geometry.reflink (true)"
+	                        : "geometry.reflink (false: 512-byte blocks are a v4 XFS, which "
+	                          "has no reflink)");
+	S.guesses.push_back("geometry.cowextsize (0 = the kernel's default of 32 blocks; `xfs_io "
+	                    "-c cowextsize FILE` "
+	                    "prints the file's hint in bytes)");
+	S.guesses.push_back("device.awu_min/awu_max (0 = no hardware atomics; take them from "
+	                    "/sys/block/DEV/queue/atomic_write_unit_{min,max}_bytes)");
+	S.guesses.push_back(
+	    "cow_fork (empty: `xfs_io -c \"bmap -cv\"` shows it on CONFIG_XFS_DEBUG kernels)");
+	S.guesses.push_back("refcount counts (2: the tools say shared, not how many owners)");
+	S.guesses.push_back("alloc (empty: the default allocator policy)");
+	S.c.state.dev.awu_min = 0;
+	S.c.state.dev.awu_max = 0;
+}
+
+// The data fork, and a refcount record of 2 for each shared extent.
+void fill_data_fork(Skeleton &S, const std::vector<BlockExtent> &xs)
+{
+	const Geometry &g = S.c.state.geo;
 	for (const auto &x : xs) {
 		xfs_bmbt_irec e;
 		e.br_startoff = x.off;
 		e.br_blockcount = x.len;
 		e.br_state = x.unwritten ? XFS_EXT_UNWRITTEN : XFS_EXT_NORM;
 		if (x.have_ag) {
-			if (x.agno > 0 && !agblocks)
-				r.fail(x.line, "internal: AG size unknown");
+			if (x.agno > 0 && !S.agblocks)
+				S.r.fail(x.line, "internal: AG size unknown");
 			e.br_startblock = xfs_agb_to_fsb(g, uint32_t(x.agno), uint32_t(x.agbno));
 		} else {
 			e.br_startblock = xfs_agb_to_fsb(g, uint32_t(x.db / g.ag_blocks),
 			                                 uint32_t(x.db % g.ag_blocks));
-			if (disk.size() < 600)
-				disk += (disk.empty() ? "" : ", ") + std::to_string(x.off) + "+" +
-				        std::to_string(x.len) + " @db " + std::to_string(x.db);
+			if (S.disk.size() < 600)
+				S.disk += (S.disk.empty() ? "" : ", ") + std::to_string(x.off) +
+				          "+" + std::to_string(x.len) + " @db " +
+				          std::to_string(x.db);
 		}
-		c.state.data_fork.push_back(e);
+		S.c.state.data_fork.push_back(e);
 		if (x.shared) {
 			if (x.unwritten)
-				r.fail(x.line, "an extent both shared and unwritten: XFS never "
-				               "shares unwritten extents");
-			c.state.refcount.push_back({e.br_startblock, e.br_blockcount, 2});
+				S.r.fail(x.line, "an extent both shared and unwritten: XFS never "
+				                 "shares unwritten extents");
+			S.c.state.refcount.push_back({e.br_startblock, e.br_blockcount, 2});
 		}
 	}
-	// refcount records: sorted, merged where they touch inside one AG
-	std::sort(c.state.refcount.begin(), c.state.refcount.end(),
+}
+
+// Refcount records sorted, merged where they touch inside one AG.
+std::vector<xfs_refcount_irec> merged_refcount(const Geometry &g,
+                                               std::vector<xfs_refcount_irec> refcount)
+{
+	std::sort(refcount.begin(), refcount.end(),
 	          [](const auto &a, const auto &b) { return a.rc_startblock < b.rc_startblock; });
 	std::vector<xfs_refcount_irec> merged;
-	for (const auto &rc : c.state.refcount) {
+	for (const auto &rc : refcount) {
 		if (!merged.empty()) {
 			auto &m = merged.back();
 			uint64_t mend = m.rc_startblock + m.rc_blockcount;
@@ -706,29 +777,52 @@ Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &
 		}
 		merged.push_back(rc);
 	}
-	c.state.refcount = merged;
+	return merged;
+}
 
-	c.write.offset = o.offset;
-	c.write.length = o.length ? o.length : bs;
-	if (!o.length)
-		guesses.push_back("write (one block at offset " + std::to_string(o.offset) +
-		                  ": no --length given)");
+// The atomic write: --offset and --length, else one block.
+void set_write(Skeleton &S)
+{
+	S.c.write.offset = S.o.offset;
+	S.c.write.length = S.o.length ? S.o.length : S.bs;
+	if (!S.o.length)
+		S.guesses.push_back("write (one block at offset " + std::to_string(S.o.offset) +
+		                    ": no --length given)");
+}
 
-	std::string note = "Imported by `untorn import` from " + name + " (" + p.format +
+// The case's note: where it comes from, what is exact, the notes, the guesses.
+std::string skeleton_note(const Skeleton &S)
+{
+	std::string note = "Imported by `untorn import` from " + S.name + " (" + S.p.format +
 	                   "). Exact: each data-fork extent's startoff, blockcount and state "
 	                   "(written/unwritten), and "
 	                   "which are shared.";
-	if (p.format == "xfs_bmap")
+	if (S.p.format == "xfs_bmap")
 		note +=
 		    " startblock is exact too: xfs_bmap -v gives each extent's AG and AG offset.";
 	else
 		note += " Disk blocks as the tool gave them (startoff+blockcount @disk block): " +
-		        disk + (disk.size() >= 600 ? ", ..." : "") + ".";
-	for (const auto &n : notes)
+		        S.disk + (S.disk.size() >= 600 ? ", ..." : "") + ".";
+	for (const auto &n : S.notes)
 		note += " " + n;
-	note += " GUESSES, to fill in by hand: " + join(guesses, "; ") + ".";
-	c.note = note;
-	return c;
+	note += " GUESSES, to fill in by hand: " + join(S.guesses, "; ") + ".";
+	return note;
+}
+
+Case build_skeleton(const Parsed &p, const ImportOptions &o, const std::string &name)
+{
+	Skeleton S(p, o, name);
+	start_case(S);
+	const std::vector<RawExtent> ext = extents_in_bytes(S);
+	read_ag_size(S, ext);
+	const std::vector<BlockExtent> xs = extents_in_blocks(S, ext);
+	set_geometry(S);
+	list_what_no_tool_prints(S);
+	fill_data_fork(S, xs);
+	S.c.state.refcount = merged_refcount(S.c.state.geo, S.c.state.refcount);
+	set_write(S);
+	S.c.note = skeleton_note(S);
+	return std::move(S.c);
 }
 
 std::string read_input(const ImportOptions &o, const std::string &name)
