@@ -146,6 +146,87 @@ static bool is_no_extents_line(const std::string &l)
 	return l.size() > 12 && l.compare(l.size() - 12, 12, ": no extents") == 0;
 }
 
+// The extent line's file offset column "[START..END]:" (xfs_bmap -v, fiemap
+// -v), already checked to be bracketed: START and the length, in bytes.
+RawExtent file_range(const LineReader &r, size_t ln, const std::string &col)
+{
+	RawExtent e;
+	e.line = ln;
+	uint64_t a, b;
+	if (!parse_range(std::string_view(col).substr(1, col.size() - 3), &a, &b))
+		r.fail(ln, "expected a file offset range [START..END] in 512-byte units, got \"" +
+		               col + "\"");
+	e.off = a * kBB;
+	e.len = bb_bytes(r, ln, a, b);
+	return e;
+}
+
+// A line "FILE:" that names the file the map is of.
+bool is_file_name_line(const std::string &l, const std::vector<std::string> &w)
+{
+	return l.back() == ':' && !is_index(w[0]);
+}
+
+// xfs_bmap -v's header line, "EXT: FILE-OFFSET ..." (checked by the caller).
+void check_xfs_bmap_header(const LineReader &r, size_t ln, const std::vector<std::string> &w)
+{
+	if (w.size() >= 3 && w[2] == "RT-BLOCK-RANGE")
+		r.fail(ln, "a realtime file: untorn models the data device only");
+	if (w.size() < 6 || w.size() > 7 || w[2] != "BLOCK-RANGE" || w[3] != "AG" ||
+	    w[4] != "AG-OFFSET" || w[5] != "TOTAL" || (w.size() == 7 && w[6] != "FLAGS"))
+		r.fail(ln, "expected the header \"EXT: FILE-OFFSET "
+		           "BLOCK-RANGE AG AG-OFFSET TOTAL [FLAGS]\" "
+		           "of xfs_bmap -v");
+}
+
+// An extent line of xfs_bmap -v: a hole, or blocks with their AG and flags.
+RawExtent parse_xfs_bmap_extent(const LineReader &r, size_t ln, const std::string &l,
+                                const std::vector<std::string> &w)
+{
+	if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
+	    w[1].substr(w[1].size() - 2) != "]:")
+		r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK-RANGE AG "
+		           "(AG-OFFSET) TOTAL [FLAGS]\" "
+		           "or \"N: [START..END]: hole TOTAL\", got \"" +
+		               l + "\"");
+	RawExtent e = file_range(r, ln, w[1]);
+	const uint64_t len = e.len / kBB;
+	uint64_t total;
+	if (w[2] == "hole" || w[2] == "delalloc") {
+		if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
+			r.fail(ln, "expected \"N: [START..END]: " + w[2] +
+			               " TOTAL\" with TOTAL = END-START+1, got \"" + l + "\"");
+		if (w[2] == "delalloc")
+			r.fail(ln, "a delalloc extent: the case format has no delalloc "
+			           "data-fork extents; "
+			           "sync the file and run xfs_bmap again");
+		e.hole = true;
+		return e;
+	}
+	uint64_t c, d, agno, ea, eb;
+	if (w.size() < 6 || w.size() > 7 || !parse_range(w[2], &c, &d) || !parse_u64(w[3], &agno) ||
+	    w[4].size() < 5 || w[4].front() != '(' || w[4].back() != ')' ||
+	    !parse_range(std::string_view(w[4]).substr(1, w[4].size() - 2), &ea, &eb) ||
+	    !parse_u64(w[5], &total))
+		r.fail(ln, "expected \"N: [START..END]: BLOCK..BLOCK AG (AGOFF..AGOFF) "
+		           "TOTAL [FLAGS]\", got \"" +
+		               l + "\"");
+	if (d - c + 1 != len || eb - ea + 1 != len || total != len)
+		r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
+	e.phys = c * kBB;
+	e.have_ag = true;
+	e.agno = agno;
+	e.agoff = ea * kBB;
+	if (w.size() == 7) {
+		uint64_t fl;
+		if (!parse_u64(w[6], &fl, 8))
+			r.fail(ln, "expected octal FLAGS (e.g. 010000), got \"" + w[6] + "\"");
+		e.shared = fl & 0100000;
+		e.unwritten = fl & 0010000;
+	}
+	return e;
+}
+
 // `xfs_bmap -v FILE` / `xfs_io -c "bmap -v[p]"` (xfsprogs io/bmap.c):
 //   FILE:
 //    EXT: FILE-OFFSET      BLOCK-RANGE      AG AG-OFFSET        TOTAL[ FLAGS]
@@ -174,16 +255,7 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 		}
 		if (!header) {
 			if (w.size() >= 2 && w[0] == "EXT:" && w[1] == "FILE-OFFSET") {
-				if (w.size() >= 3 && w[2] == "RT-BLOCK-RANGE")
-					r.fail(
-					    ln,
-					    "a realtime file: untorn models the data device only");
-				if (w.size() < 6 || w.size() > 7 || w[2] != "BLOCK-RANGE" ||
-				    w[3] != "AG" || w[4] != "AG-OFFSET" || w[5] != "TOTAL" ||
-				    (w.size() == 7 && w[6] != "FLAGS"))
-					r.fail(ln, "expected the header \"EXT: FILE-OFFSET "
-					           "BLOCK-RANGE AG AG-OFFSET TOTAL [FLAGS]\" "
-					           "of xfs_bmap -v");
+				check_xfs_bmap_header(r, ln, w);
 				header = true;
 				continue;
 			}
@@ -191,7 +263,7 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 				no_extents = true;
 				continue;
 			}
-			if (l.back() == ':' && !is_index(w[0]))
+			if (is_file_name_line(l, w))
 				continue; // the file name line
 			r.fail(ln, "expected the header line of `xfs_bmap -v` (\"EXT: FILE-OFFSET "
 			           "BLOCK-RANGE AG AG-OFFSET "
@@ -202,72 +274,62 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 			legend = true;
 			continue;
 		}
-		if (l.back() == ':' && !is_index(w[0])) {
+		if (is_file_name_line(l, w)) {
 			if (rows)
 				r.fail(ln, "a second file's map (\"" + l +
 				               "\"): import one file at a time");
 			continue;
 		}
-		if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
-		    w[1].substr(w[1].size() - 2) != "]:")
-			r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK-RANGE AG "
-			           "(AG-OFFSET) TOTAL [FLAGS]\" "
-			           "or \"N: [START..END]: hole TOTAL\", got \"" +
-			               l + "\"");
-		RawExtent e;
-		e.line = ln;
-		uint64_t a, b, total;
-		if (!parse_range(std::string_view(w[1]).substr(1, w[1].size() - 3), &a, &b))
-			r.fail(
-			    ln,
-			    "expected a file offset range [START..END] in 512-byte units, got \"" +
-			        w[1] + "\"");
-		e.off = a * kBB;
-		e.len = bb_bytes(r, ln, a, b);
+		p.ext.push_back(parse_xfs_bmap_extent(r, ln, l, w));
 		rows = true;
-		if (w[2] == "hole" || w[2] == "delalloc") {
-			if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
-				r.fail(ln, "expected \"N: [START..END]: " + w[2] +
-				               " TOTAL\" with TOTAL = END-START+1, got \"" + l +
-				               "\"");
-			if (w[2] == "delalloc")
-				r.fail(ln, "a delalloc extent: the case format has no delalloc "
-				           "data-fork extents; "
-				           "sync the file and run xfs_bmap again");
-			e.hole = true;
-			p.ext.push_back(e);
-			continue;
-		}
-		uint64_t c, d, agno, ea, eb;
-		if (w.size() < 6 || w.size() > 7 || !parse_range(w[2], &c, &d) ||
-		    !parse_u64(w[3], &agno) || w[4].size() < 5 || w[4].front() != '(' ||
-		    w[4].back() != ')' ||
-		    !parse_range(std::string_view(w[4]).substr(1, w[4].size() - 2), &ea, &eb) ||
-		    !parse_u64(w[5], &total))
-			r.fail(ln, "expected \"N: [START..END]: BLOCK..BLOCK AG (AGOFF..AGOFF) "
-			           "TOTAL [FLAGS]\", got \"" +
-			               l + "\"");
-		if (d - c + 1 != b - a + 1 || eb - ea + 1 != b - a + 1 || total != b - a + 1)
-			r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
-		e.phys = c * kBB;
-		e.have_ag = true;
-		e.agno = agno;
-		e.agoff = ea * kBB;
-		if (w.size() == 7) {
-			uint64_t fl;
-			if (!parse_u64(w[6], &fl, 8))
-				r.fail(ln,
-				       "expected octal FLAGS (e.g. 010000), got \"" + w[6] + "\"");
-			e.shared = fl & 0100000;
-			e.unwritten = fl & 0010000;
-		}
-		p.ext.push_back(e);
 	}
 	if (!header && !no_extents)
 		r.fail(lines.size() ? lines.size() : 1,
 		       "no `xfs_bmap -v` header line (\"EXT: FILE-OFFSET BLOCK-RANGE AG "
 		       "AG-OFFSET TOTAL\") found");
 	return p;
+}
+
+// An extent line of xfs_io's fiemap -v: a hole, or blocks with their flags.
+RawExtent parse_fiemap_extent(const LineReader &r, size_t ln, const std::string &l,
+                              const std::vector<std::string> &w)
+{
+	if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
+	    w[1].substr(w[1].size() - 2) != "]:")
+		r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK..BLOCK TOTAL "
+		           "FLAGS\" or "
+		           "\"N: [START..END]: hole TOTAL\", got \"" +
+		               l + "\"");
+	RawExtent e = file_range(r, ln, w[1]);
+	const uint64_t len = e.len / kBB;
+	uint64_t total;
+	if (w[2] == "hole") {
+		if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
+			r.fail(ln, "expected \"N: [START..END]: hole TOTAL\" with TOTAL = "
+			           "END-START+1, got \"" +
+			               l + "\"");
+		e.hole = true;
+		return e;
+	}
+	uint64_t c, d, fl;
+	if (w.size() != 5 || !parse_range(w[2], &c, &d) || !parse_u64(w[3], &total) ||
+	    w[4].size() < 3 || w[4].compare(0, 2, "0x") != 0 ||
+	    !parse_u64(std::string_view(w[4]).substr(2), &fl, 16))
+		r.fail(ln, "expected \"N: [START..END]: BLOCK..BLOCK TOTAL 0xFLAGS\", got \"" + l +
+		               "\"");
+	if (d - c + 1 != len || total != len)
+		r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
+	// FIEMAP_EXTENT_UNKNOWN 0x2, _DELALLOC 0x4, _DATA_INLINE 0x200
+	if (fl & (0x2 | 0x4))
+		r.fail(ln, "an extent with no disk address yet "
+		           "(FIEMAP_EXTENT_UNKNOWN/DELALLOC): sync the file and "
+		           "run fiemap again");
+	if (fl & 0x200)
+		r.fail(ln, "inline data (FIEMAP_EXTENT_DATA_INLINE): not an XFS data extent");
+	e.phys = c * kBB;
+	e.unwritten = fl & 0x800; // FIEMAP_EXTENT_UNWRITTEN
+	e.shared = fl & 0x2000;   // FIEMAP_EXTENT_SHARED
+	return e;
 }
 
 // `xfs_io -c "fiemap -v" FILE` (xfsprogs io/fiemap.c):
@@ -297,72 +359,118 @@ Parsed parse_fiemap(const std::vector<std::string> &lines, const LineReader &r)
 				header = true;
 				continue;
 			}
-			if (l.back() == ':' && !is_index(w[0]))
+			if (is_file_name_line(l, w))
 				continue;
 			r.fail(ln, "expected the header line of `xfs_io -c \"fiemap -v\"` (\"EXT: "
 			           "FILE-OFFSET BLOCK-RANGE "
 			           "TOTAL FLAGS\"), got \"" +
 			               l + "\"");
 		}
-		if (l.back() == ':' && !is_index(w[0])) {
+		if (is_file_name_line(l, w)) {
 			if (rows)
 				r.fail(ln, "a second file's map (\"" + l +
 				               "\"): import one file at a time");
 			continue;
 		}
-		if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
-		    w[1].substr(w[1].size() - 2) != "]:")
-			r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK..BLOCK TOTAL "
-			           "FLAGS\" or "
-			           "\"N: [START..END]: hole TOTAL\", got \"" +
-			               l + "\"");
-		RawExtent e;
-		e.line = ln;
-		uint64_t a, b, total;
-		if (!parse_range(std::string_view(w[1]).substr(1, w[1].size() - 3), &a, &b))
-			r.fail(
-			    ln,
-			    "expected a file offset range [START..END] in 512-byte units, got \"" +
-			        w[1] + "\"");
-		e.off = a * kBB;
-		e.len = bb_bytes(r, ln, a, b);
+		p.ext.push_back(parse_fiemap_extent(r, ln, l, w));
 		rows = true;
-		if (w[2] == "hole") {
-			if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
-				r.fail(ln, "expected \"N: [START..END]: hole TOTAL\" with TOTAL = "
-				           "END-START+1, got \"" +
-				               l + "\"");
-			e.hole = true;
-			p.ext.push_back(e);
-			continue;
-		}
-		uint64_t c, d, fl;
-		if (w.size() != 5 || !parse_range(w[2], &c, &d) || !parse_u64(w[3], &total) ||
-		    w[4].size() < 3 || w[4].compare(0, 2, "0x") != 0 ||
-		    !parse_u64(std::string_view(w[4]).substr(2), &fl, 16))
-			r.fail(ln,
-			       "expected \"N: [START..END]: BLOCK..BLOCK TOTAL 0xFLAGS\", got \"" +
-			           l + "\"");
-		if (d - c + 1 != b - a + 1 || total != b - a + 1)
-			r.fail(ln, "the ranges and TOTAL disagree on the extent's length");
-		// FIEMAP_EXTENT_UNKNOWN 0x2, _DELALLOC 0x4, _DATA_INLINE 0x200
-		if (fl & (0x2 | 0x4))
-			r.fail(ln, "an extent with no disk address yet "
-			           "(FIEMAP_EXTENT_UNKNOWN/DELALLOC): sync the file and "
-			           "run fiemap again");
-		if (fl & 0x200)
-			r.fail(ln,
-			       "inline data (FIEMAP_EXTENT_DATA_INLINE): not an XFS data extent");
-		e.phys = c * kBB;
-		e.unwritten = fl & 0x800; // FIEMAP_EXTENT_UNWRITTEN
-		e.shared = fl & 0x2000;   // FIEMAP_EXTENT_SHARED
-		p.ext.push_back(e);
 	}
 	if (!header)
 		r.fail(lines.size() ? lines.size() : 1,
 		       "no `fiemap -v` header line (\"EXT: FILE-OFFSET BLOCK-RANGE TOTAL "
 		       "FLAGS\") found");
 	return p;
+}
+
+// filefrag -v's "File size of FILE is N (K blocks of B bytes)" line: B, the
+// block size it counts in.
+uint64_t filefrag_block_size(const LineReader &r, size_t ln, const std::string &l)
+{
+	// "(K blocks of B bytes)" (e2fsprogs >= 1.42.9) or "(K blocks, blocksize B)"
+	size_t lp = l.rfind('(');
+	std::string in = lp == std::string::npos ? "" : l.substr(lp + 1);
+	auto w = words(in);
+	uint64_t v = 0;
+	if (!(w.size() == 5 && w[1] == "blocks" && w[2] == "of" && w[4] == "bytes)" &&
+	      parse_u64(w[3], &v)) &&
+	    !(w.size() == 4 && (w[1] == "blocks," || w[1] == "block,") && w[2] == "blocksize" &&
+	      !w[3].empty() && w[3].back() == ')' &&
+	      parse_u64(std::string_view(w[3]).substr(0, w[3].size() - 1), &v)))
+		r.fail(ln, "expected \"File size of FILE is N (K blocks of B "
+		           "bytes)\", got \"" +
+		               l + "\"");
+	if (v < 512 || (v & (v - 1)))
+		r.fail(ln, "block size " + std::to_string(v) +
+		               " is not a power of two of at least 512");
+	return v;
+}
+
+void check_filefrag_header(const LineReader &r, size_t ln, const std::string &l)
+{
+	auto w = words(l);
+	if (w.size() != 6 || w[1] != "logical_offset:" || w[2] != "physical_offset:" ||
+	    w[3] != "length:" || w[4] != "expected:" || w[5] != "flags:")
+		r.fail(ln, "expected the header \"ext: logical_offset: "
+		           "physical_offset: length: expected: flags:\" "
+		           "of filefrag -v");
+}
+
+// filefrag -v's flags column: unwritten and shared; the rest either say
+// nothing of the layout or are not a data extent XFS can have.
+void read_filefrag_flags(const LineReader &r, size_t ln, const std::string &flags, RawExtent &e)
+{
+	std::istringstream fl{flags};
+	std::string x;
+	while (std::getline(fl, x, ',')) {
+		x = trim(x);
+		if (x.empty() || x == "last" || x == "eof" || x == "merged" || x == "not_aligned" ||
+		    x == "encoded")
+			continue;
+		if (x == "unwritten")
+			e.unwritten = true;
+		else if (x == "shared")
+			e.shared = true;
+		else if (x == "delalloc" || x == "unknown_loc" || x == "unknown")
+			r.fail(ln, "an extent with no disk address yet (" + x +
+			               "): sync the file and run filefrag again");
+		else if (x == "inline" || x == "tail_packed")
+			r.fail(ln,
+			       "inline or tail-packed data (" + x + "): not an XFS data extent");
+		else
+			r.fail(ln, "unknown filefrag flag \"" + x + "\"");
+	}
+}
+
+// An extent line of filefrag -v, in filefrag's blocks.
+RawExtent parse_filefrag_extent(const LineReader &r, size_t ln, const std::string &l)
+{
+	// split at ':'
+	std::vector<std::string> f;
+	size_t s = 0;
+	for (size_t q; (q = l.find(':', s)) != std::string::npos; s = q + 1)
+		f.push_back(l.substr(s, q - s));
+	f.push_back(l.substr(s));
+	uint64_t idx, a, b, c, d, len;
+	if (f.size() < 5 || f.size() > 6 || !parse_u64(trim(f[0]), &idx) ||
+	    !parse_range(f[1], &a, &b) || !parse_range(f[2], &c, &d) ||
+	    !parse_u64(trim(f[3]), &len))
+		r.fail(ln, "expected an extent line \"N: START.. END: PSTART.. PEND: "
+		           "LENGTH: [EXPECTED:] [FLAGS]\", got \"" +
+		               l + "\"");
+	if (b - a + 1 != len || d - c + 1 != len)
+		r.fail(ln, "the ranges and the length disagree");
+	std::string flags = trim(f.back());
+	if (f.size() == 6) {
+		uint64_t ex;
+		if (!parse_u64(trim(f[4]), &ex))
+			r.fail(ln, "expected a number in the expected: column, got \"" +
+			               trim(f[4]) + "\"");
+	}
+	RawExtent e;
+	e.line = ln;
+	e.off = a, e.len = len, e.phys = c; // in filefrag blocks until the unit is known
+	read_filefrag_flags(r, ln, flags, e);
+	return e;
 }
 
 // `filefrag -v FILE` (e2fsprogs misc/filefrag.c):
@@ -392,36 +500,11 @@ Parsed parse_filefrag(const std::vector<std::string> &lines, const LineReader &r
 			continue;
 		}
 		if (l.rfind("File size of ", 0) == 0) {
-			// "(K blocks of B bytes)" (e2fsprogs >= 1.42.9) or "(K blocks, blocksize
-			// B)"
-			size_t lp = l.rfind('(');
-			std::string in = lp == std::string::npos ? "" : l.substr(lp + 1);
-			auto w = words(in);
-			uint64_t v = 0;
-			if (w.size() == 5 && w[1] == "blocks" && w[2] == "of" && w[4] == "bytes)" &&
-			    parse_u64(w[3], &v))
-				p.unit_bytes = v;
-			else if (w.size() == 4 && (w[1] == "blocks," || w[1] == "block,") &&
-			         w[2] == "blocksize" && !w[3].empty() && w[3].back() == ')' &&
-			         parse_u64(std::string_view(w[3]).substr(0, w[3].size() - 1), &v))
-				p.unit_bytes = v;
-			else
-				r.fail(ln, "expected \"File size of FILE is N (K blocks of B "
-				           "bytes)\", got \"" +
-				               l + "\"");
-			if (v < 512 || (v & (v - 1)))
-				r.fail(ln, "block size " + std::to_string(v) +
-				               " is not a power of two of at least 512");
+			p.unit_bytes = filefrag_block_size(r, ln, l);
 			continue;
 		}
 		if (l.rfind("ext:", 0) == 0) {
-			auto w = words(l);
-			if (w.size() != 6 || w[1] != "logical_offset:" ||
-			    w[2] != "physical_offset:" || w[3] != "length:" ||
-			    w[4] != "expected:" || w[5] != "flags:")
-				r.fail(ln, "expected the header \"ext: logical_offset: "
-				           "physical_offset: length: expected: flags:\" "
-				           "of filefrag -v");
+			check_filefrag_header(r, ln, l);
 			header = true;
 			continue;
 		}
@@ -433,52 +516,7 @@ Parsed parse_filefrag(const std::vector<std::string> &lines, const LineReader &r
 			           "logical_offset: physical_offset: "
 			           "length: expected: flags:\"), got \"" +
 			               l + "\"");
-		// split at ':'
-		std::vector<std::string> f;
-		size_t s = 0;
-		for (size_t q; (q = l.find(':', s)) != std::string::npos; s = q + 1)
-			f.push_back(l.substr(s, q - s));
-		f.push_back(l.substr(s));
-		uint64_t idx, a, b, c, d, len;
-		if (f.size() < 5 || f.size() > 6 || !parse_u64(trim(f[0]), &idx) ||
-		    !parse_range(f[1], &a, &b) || !parse_range(f[2], &c, &d) ||
-		    !parse_u64(trim(f[3]), &len))
-			r.fail(ln, "expected an extent line \"N: START.. END: PSTART.. PEND: "
-			           "LENGTH: [EXPECTED:] [FLAGS]\", got \"" +
-			               l + "\"");
-		if (b - a + 1 != len || d - c + 1 != len)
-			r.fail(ln, "the ranges and the length disagree");
-		std::string flags = trim(f.back());
-		if (f.size() == 6) {
-			uint64_t ex;
-			if (!parse_u64(trim(f[4]), &ex))
-				r.fail(ln, "expected a number in the expected: column, got \"" +
-				               trim(f[4]) + "\"");
-		}
-		RawExtent e;
-		e.line = ln;
-		e.off = a, e.len = len, e.phys = c; // in filefrag blocks until the unit is known
-		std::istringstream fl{flags};
-		std::string x;
-		while (std::getline(fl, x, ',')) {
-			x = trim(x);
-			if (x.empty() || x == "last" || x == "eof" || x == "merged" ||
-			    x == "not_aligned" || x == "encoded")
-				continue;
-			if (x == "unwritten")
-				e.unwritten = true;
-			else if (x == "shared")
-				e.shared = true;
-			else if (x == "delalloc" || x == "unknown_loc" || x == "unknown")
-				r.fail(ln, "an extent with no disk address yet (" + x +
-				               "): sync the file and run filefrag again");
-			else if (x == "inline" || x == "tail_packed")
-				r.fail(ln, "inline or tail-packed data (" + x +
-				               "): not an XFS data extent");
-			else
-				r.fail(ln, "unknown filefrag flag \"" + x + "\"");
-		}
-		p.ext.push_back(e);
+		p.ext.push_back(parse_filefrag_extent(r, ln, l));
 	}
 	if (!header && !p.ext.empty())
 		r.fail(1, "no `filefrag -v` header line found");
