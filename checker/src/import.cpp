@@ -161,10 +161,50 @@ RawExtent file_range(const LineReader &r, size_t ln, const std::string &col)
 	return e;
 }
 
+// "N: [START..END]: ..." of xfs_bmap -v and fiemap -v, of four words or more.
+bool is_extent_line(const std::vector<std::string> &w)
+{
+	return w.size() >= 4 && is_index(w[0]) && w[1].size() >= 3 && w[1].front() == '[' &&
+	       w[1].substr(w[1].size() - 2) == "]:";
+}
+
+// The start of an extent line of xfs_bmap -v or fiemap -v, whose shape the
+// tool's `form` says: the file range.
+RawExtent extent_line_start(const LineReader &r, size_t ln, const std::string &l,
+                            const std::vector<std::string> &w, const std::string &form)
+{
+	if (!is_extent_line(w))
+		r.fail(ln, "expected an extent line " + form + ", got \"" + l + "\"");
+	return file_range(r, ln, w[1]);
+}
+
+// "N: [START..END]: hole TOTAL" (xfs_bmap -v: or delalloc), with TOTAL the
+// range's length.
+void check_hole_line(const LineReader &r, size_t ln, const std::string &l,
+                     const std::vector<std::string> &w, const RawExtent &e)
+{
+	uint64_t total;
+	if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
+		r.fail(ln, "expected \"N: [START..END]: " + w[2] +
+		               " TOTAL\" with TOTAL = END-START+1, got \"" + l + "\"");
+}
+
 // A line "FILE:" that names the file the map is of.
 bool is_file_name_line(const std::string &l, const std::vector<std::string> &w)
 {
 	return l.back() == ':' && !is_index(w[0]);
+}
+
+// A "FILE:" line after the header: the file's name before its extent lines
+// (skipped), a second file's map after them (an error).
+bool skip_file_name_line(const LineReader &r, size_t ln, const std::string &l,
+                         const std::vector<std::string> &w, bool rows)
+{
+	if (!is_file_name_line(l, w))
+		return false;
+	if (rows)
+		r.fail(ln, "a second file's map (\"" + l + "\"): import one file at a time");
+	return true;
 }
 
 // xfs_bmap -v's header line, "EXT: FILE-OFFSET ..." (checked by the caller).
@@ -183,19 +223,13 @@ void check_xfs_bmap_header(const LineReader &r, size_t ln, const std::vector<std
 RawExtent parse_xfs_bmap_extent(const LineReader &r, size_t ln, const std::string &l,
                                 const std::vector<std::string> &w)
 {
-	if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
-	    w[1].substr(w[1].size() - 2) != "]:")
-		r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK-RANGE AG "
-		           "(AG-OFFSET) TOTAL [FLAGS]\" "
-		           "or \"N: [START..END]: hole TOTAL\", got \"" +
-		               l + "\"");
-	RawExtent e = file_range(r, ln, w[1]);
+	RawExtent e = extent_line_start(r, ln, l, w,
+	                                "\"N: [START..END]: BLOCK-RANGE AG (AG-OFFSET) TOTAL "
+	                                "[FLAGS]\" or \"N: [START..END]: hole TOTAL\"");
 	const uint64_t len = e.len / kBB;
 	uint64_t total;
 	if (w[2] == "hole" || w[2] == "delalloc") {
-		if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
-			r.fail(ln, "expected \"N: [START..END]: " + w[2] +
-			               " TOTAL\" with TOTAL = END-START+1, got \"" + l + "\"");
+		check_hole_line(r, ln, l, w, e);
 		if (w[2] == "delalloc")
 			r.fail(ln, "a delalloc extent: the case format has no delalloc "
 			           "data-fork extents; "
@@ -274,12 +308,8 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 			legend = true;
 			continue;
 		}
-		if (is_file_name_line(l, w)) {
-			if (rows)
-				r.fail(ln, "a second file's map (\"" + l +
-				               "\"): import one file at a time");
+		if (skip_file_name_line(r, ln, l, w, rows))
 			continue;
-		}
 		p.ext.push_back(parse_xfs_bmap_extent(r, ln, l, w));
 		rows = true;
 	}
@@ -294,20 +324,13 @@ Parsed parse_xfs_bmap(const std::vector<std::string> &lines, const LineReader &r
 RawExtent parse_fiemap_extent(const LineReader &r, size_t ln, const std::string &l,
                               const std::vector<std::string> &w)
 {
-	if (w.size() < 4 || !is_index(w[0]) || w[1].size() < 3 || w[1].front() != '[' ||
-	    w[1].substr(w[1].size() - 2) != "]:")
-		r.fail(ln, "expected an extent line \"N: [START..END]: BLOCK..BLOCK TOTAL "
-		           "FLAGS\" or "
-		           "\"N: [START..END]: hole TOTAL\", got \"" +
-		               l + "\"");
-	RawExtent e = file_range(r, ln, w[1]);
+	RawExtent e = extent_line_start(
+	    r, ln, l, w,
+	    "\"N: [START..END]: BLOCK..BLOCK TOTAL FLAGS\" or \"N: [START..END]: hole TOTAL\"");
 	const uint64_t len = e.len / kBB;
 	uint64_t total;
 	if (w[2] == "hole") {
-		if (w.size() != 4 || !parse_u64(w[3], &total) || total * kBB != e.len)
-			r.fail(ln, "expected \"N: [START..END]: hole TOTAL\" with TOTAL = "
-			           "END-START+1, got \"" +
-			               l + "\"");
+		check_hole_line(r, ln, l, w, e);
 		e.hole = true;
 		return e;
 	}
@@ -366,12 +389,8 @@ Parsed parse_fiemap(const std::vector<std::string> &lines, const LineReader &r)
 			           "TOTAL FLAGS\"), got \"" +
 			               l + "\"");
 		}
-		if (is_file_name_line(l, w)) {
-			if (rows)
-				r.fail(ln, "a second file's map (\"" + l +
-				               "\"): import one file at a time");
+		if (skip_file_name_line(r, ln, l, w, rows))
 			continue;
-		}
 		p.ext.push_back(parse_fiemap_extent(r, ln, l, w));
 		rows = true;
 	}
