@@ -1,4 +1,5 @@
-// Tests of `untorn import` and `untorn export --xfs-io` (checker/src/xfsio.cpp).
+// Tests of `untorn import` and `untorn export --xfs-io` (checker/src/import.cpp
+// and checker/src/export.cpp).
 //
 // import: sample outputs of xfs_bmap -v, xfs_io's fiemap -v and filefrag -v
 // (tests/data/import/, written with the tools' own printf formats; see the

@@ -102,7 +102,7 @@ int cmd_export(const ExportOptions &o);
 
 struct Case;
 // The `export --xfs-io` script of a loaded case, and the smallest scratch
-// device it asks for, in bytes (xfsio.cpp).
+// device it asks for, in bytes (export.cpp).
 struct XfsIoScript {
 	std::string text;
 	uint64_t device_bytes = 0;
