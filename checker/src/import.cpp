@@ -9,6 +9,7 @@
 #include "xfsio.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -29,14 +30,6 @@ using xfsio::safe_name;
 
 namespace
 {
-
-uint64_t next_pow2(uint64_t n)
-{
-	uint64_t p = 1;
-	while (p < n)
-		p <<= 1;
-	return p;
-}
 
 struct ImportError {
 	std::string msg;
@@ -715,7 +708,7 @@ void set_ag_geometry_from_ag_columns(Skeleton &S)
 		                  " is exact (from the AG columns of xfs_bmap -v).");
 	} else {
 		g.ag_blocks = uint32_t(std::min<uint64_t>(
-		    next_pow2(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31));
+		    std::bit_ceil(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31));
 		S.guesses.push_back("geometry.ag_blocks (" + std::to_string(g.ag_blocks) +
 		                    ": every extent is in AG 0, so the AG size is unknown; "
 		                    "startblock = agbno is exact "
@@ -733,7 +726,7 @@ void set_ag_geometry_from_disk_blocks(Skeleton &S)
 {
 	Geometry &g = S.c.state.geo;
 	uint64_t ag =
-	    std::min<uint64_t>(next_pow2(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31);
+	    std::min<uint64_t>(std::bit_ceil(std::max<uint64_t>(S.max_end + 1, 1024)), 1ULL << 31);
 	g.ag_blocks = uint32_t(ag);
 	g.ag_count = uint32_t(std::max<uint64_t>(1, (S.max_end + ag - 1) / ag));
 	S.guesses.push_back(

@@ -7,6 +7,7 @@
 #include "untorn/rng.h"
 
 #include <algorithm>
+#include <bit>
 #include <thread>
 #include <unordered_map>
 
@@ -33,14 +34,6 @@ namespace
 uint64_t wide_below(Rng &r, unsigned bits)
 {
 	return 1 + r.below(1ULL << (1 + r.below(bits)));
-}
-
-uint64_t pow2_at_least(uint64_t n)
-{
-	uint64_t p = 1;
-	while (p < n)
-		p <<= 1;
-	return p;
 }
 
 struct Sampler {
@@ -111,7 +104,7 @@ struct Sampler {
 
 	uint64_t alignment(uint64_t n)
 	{
-		const uint64_t as[] = {1, 2, 8, 16, hint, pow2_at_least(n)};
+		const uint64_t as[] = {1, 2, 8, 16, hint, std::bit_ceil(n)};
 		return r.pick(as);
 	}
 
