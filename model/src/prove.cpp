@@ -424,9 +424,8 @@ private:
 		const std::string here_path =
 		    split ? path_name_ + "/case/" + std::to_string(stats_.fact_cases)
 		          : "path/" + std::to_string(stats_.paths);
-		if (!split)
-			path_name_ = here_path;
 		if (!split) {
+			path_name_ = here_path;
 			const RunOut &r0 = runs[0];
 			if (!r0.admitted)
 				stats_.refused++;
@@ -1010,9 +1009,9 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	return res;
 }
 
-// While it lives, every query is dumped (ProveBounds::dump_queries); the
-// log of their times is written when it goes.  A folder that cannot be
-// written is an error, not a silent empty dump.
+// While it lives, every query is dumped (ProveBounds::dump_queries);
+// finish() writes the log of their times.  A folder that cannot be written
+// is an error, not a silent empty dump.
 class QueryDump
 {
 public:
@@ -1025,13 +1024,16 @@ public:
 	}
 	QueryDump(const QueryDump &) = delete;
 	QueryDump &operator=(const QueryDump &) = delete;
-	~QueryDump() noexcept(false)
+	~QueryDump()
+	{
+		if (on_)
+			smt::dump_queries("");
+	}
+	void finish() const
 	{
 		if (!on_)
 			return;
-		std::string e = smt::write_query_log();
-		smt::dump_queries("");
-		if (!e.empty() && !std::uncaught_exceptions())
+		if (std::string e = smt::write_query_log(); !e.empty())
 			throw std::runtime_error(e);
 	}
 
@@ -1144,6 +1146,7 @@ ProveResult prove(Variant v, const ProveBounds &b)
 	std::sort(res.paths.begin(), res.paths.end());
 	res.paths.erase(std::unique(res.paths.begin(), res.paths.end()), res.paths.end());
 	res.stats.seconds = seconds_since(t0);
+	dump.finish();
 	return res;
 }
 
@@ -1227,6 +1230,7 @@ DiffResult diff(Variant a, Variant b, const ProveBounds &bounds)
 		res.smt2.clear();
 	}
 	res.stats.seconds = seconds_since(t0);
+	dump.finish();
 	return res;
 }
 

@@ -202,12 +202,10 @@ Solver::Solver(const SolverLimits &limits)
 {
 }
 
-Answer Solver::check(std::string_view name, const std::vector<z3::expr> &asserted,
-                     const std::vector<z3::expr> &assumed, unsigned rlimit)
+// The limits, and this query's own budget within them.
+z3::params Solver::params(unsigned rlimit) const
 {
-	z3::context &c = ctx();
-	z3::solver s(c, "QF_BV"); // the queries are quantifier-free bit-vector logic
-	z3::params p(c);
+	z3::params p(ctx());
 	p.set("timeout", timeout_ms_);
 	if (rlimit_ || rlimit)
 		p.set("rlimit",
@@ -217,7 +215,15 @@ Answer Solver::check(std::string_view name, const std::vector<z3::expr> &asserte
 	// swapped in and out around each check by several threads, would
 	// swallow it
 	p.set("ctrl_c", false);
-	s.set(p);
+	return p;
+}
+
+Answer Solver::check(std::string_view name, const std::vector<z3::expr> &asserted,
+                     const std::vector<z3::expr> &assumed, unsigned rlimit)
+{
+	z3::context &c = ctx();
+	z3::solver s(c, "QF_BV"); // the queries are quantifier-free bit-vector logic
+	s.set(params(rlimit));
 	for (const auto &e : asserted)
 		s.add(e);
 	z3::expr_vector as(c);
@@ -228,19 +234,12 @@ Answer Solver::check(std::string_view name, const std::vector<z3::expr> &asserte
 	// specification's: numbered across all of them)
 	static std::atomic<uint64_t> unscoped{0};
 	const uint64_t number = scope_.empty() ? unscoped++ : queries_++;
-	QueryLog &log = query_log();
-	std::string dir;
-	{
-		std::lock_guard<std::mutex> l(log.mu);
-		dir = log.dir;
-	}
 	const auto t0 = std::chrono::steady_clock::now();
 	const z3::check_result r = as.empty() ? s.check() : s.check(as);
 	const double ms =
 	    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
 	        .count();
 
-	const Answer a = answer_of(r);
 	core_.clear();
 	if (r == z3::unsat && !as.empty()) {
 		z3::expr_vector core = s.unsat_core();
@@ -252,22 +251,34 @@ Answer Solver::check(std::string_view name, const std::vector<z3::expr> &asserte
 	else
 		model_.reset();
 	unknown_ = r == z3::unknown ? s.reason_unknown() : "";
+	log_query(number, name, answer_of(r), ms, asserted, assumed);
+	return answer_of(r);
+}
 
-	if (!dir.empty()) {
-		char num[32];
-		std::snprintf(num, sizeof num, "%06llu", (unsigned long long)number);
-		const std::string full =
-		    (scope_.empty() ? "" : scope_ + "/") + num + "/" + std::string(name);
-		std::ostringstream text;
-		text << "; " << full << ": " << answer_name(a) << "\n"
-		     << smt2_assuming(asserted, assumed);
-		// (a file that cannot be written is reported by write_query_log's
-		// own writes into the same folder)
-		write_file(std::filesystem::path(dir) / (file_name(full) + ".smt2"), text.str());
+// Into the query log, if one is kept (dump_queries()).
+void Solver::log_query(uint64_t number, std::string_view name, Answer a, double ms,
+                       const std::vector<z3::expr> &asserted,
+                       const std::vector<z3::expr> &assumed) const
+{
+	QueryLog &log = query_log();
+	std::string dir;
+	{
 		std::lock_guard<std::mutex> l(log.mu);
-		log.queries.push_back({full, a, ms});
+		dir = log.dir;
 	}
-	return a;
+	if (dir.empty())
+		return;
+	char num[32];
+	std::snprintf(num, sizeof num, "%06llu", (unsigned long long)number);
+	const std::string full =
+	    (scope_.empty() ? "" : scope_ + "/") + num + "/" + std::string(name);
+	std::ostringstream text;
+	text << "; " << full << ": " << answer_name(a) << "\n" << smt2_assuming(asserted, assumed);
+	// (a file that cannot be written is reported by write_query_log's own
+	// writes into the same folder)
+	write_file(std::filesystem::path(dir) / (file_name(full) + ".smt2"), text.str());
+	std::lock_guard<std::mutex> l(log.mu);
+	log.queries.push_back({full, a, ms});
 }
 
 uint64_t Solver::value(const z3::expr &e) const

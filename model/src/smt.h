@@ -102,6 +102,11 @@ public:
 	                        const std::vector<z3::expr> &assumed = {});
 
 private:
+	z3::params params(unsigned rlimit) const;
+	void log_query(uint64_t number, std::string_view name, Answer a, double ms,
+	               const std::vector<z3::expr> &asserted,
+	               const std::vector<z3::expr> &assumed) const;
+
 	unsigned timeout_ms_, rlimit_, max_memory_mb_; // (SolverLimits)
 	std::string scope_;
 	uint64_t queries_ = 0; // asked by this solver: numbers its dumped queries
