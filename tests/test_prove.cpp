@@ -489,6 +489,7 @@ TEST_CASE("prove and diff: a time limit ends them as a stop does, and says so", 
 	      "time limit reached, with 0 of 4 sweeps finished; not complete for any size");
 	CHECK(p.stats.sweeps == 0);
 	CHECK(!p.complete_up_to);
+	CHECK(p.complete_at.empty()); // no size settled, no time to say
 	for (const auto &ip : p.invariants)
 		CHECK(ip.status == ProofStatus::inconclusive);
 	DiffResult d = diff(Variant::v6_16, Variant::v6_18, late);
@@ -502,6 +503,10 @@ TEST_CASE("prove and diff: a time limit ends them as a stop does, and says so", 
 	ProveResult q = prove(Variant::v6_18, far), r = prove(Variant::v6_18, tiny(3));
 	CHECK(q.inconclusive_reason.empty());
 	CHECK(q.complete_up_to == std::optional<unsigned>(0));
+	// when each size was settled: one time per size, within the run
+	REQUIRE(q.complete_at.size() == 1);
+	CHECK(q.complete_at[0] > 0);
+	CHECK(q.complete_at[0] <= q.stats.seconds);
 	CHECK(q.stats.paths == r.stats.paths);
 	for (size_t i = 0; i < q.invariants.size(); i++)
 		CHECK(q.invariants[i].status == ProofStatus::proved);
