@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -88,20 +89,31 @@ TEST_CASE("smt: the query log names and times every query, and changes no answer
 	TempDir dir("queries", false);
 	REQUIRE(smt::dump_queries(dir.str()).empty());
 	smt::Solver s(SolverLimits{10000, 0, 4096});
-	s.set_scope("sweep/3");
+	s.set_scope("sweep/3", "the third sweep");
 	const z3::expr x = bv("x");
 	CHECK(s.check("path/1/decision/0", {z3::ult(x, num(4))}, {x == num(2)}) ==
 	      smt::Answer::sat);
 	CHECK(s.check("path/1/judge/torn_write", {z3::ult(x, num(4)), x == num(9)}) ==
 	      smt::Answer::unsat);
+	smt::Solver other(SolverLimits{10000, 0, 4096});
+	other.set_scope("sweep/12", "the twelfth");
+	CHECK(other.check("precondition", {x == num(1)}) == smt::Answer::sat);
 	REQUIRE(smt::write_query_log().empty());
 	smt::dump_queries("");
 
 	const auto tsv = lines_of(dir.path / "queries.tsv");
-	REQUIRE(tsv.size() == 3);
+	REQUIRE(tsv.size() == 4);
 	CHECK(tsv[0] == "name\tanswer\tms");
-	CHECK(tsv[1].rfind("sweep/3/000000/path/1/decision/0\tsat\t", 0) == 0);
-	CHECK(tsv[2].rfind("sweep/3/000001/path/1/judge/torn_write\tunsat\t", 0) == 0);
+	CHECK(tsv[1].rfind("sweep/12/000000/precondition\tsat\t", 0) == 0);
+	CHECK(tsv[2].rfind("sweep/3/000000/path/1/decision/0\tsat\t", 0) == 0);
+	CHECK(tsv[3].rfind("sweep/3/000001/path/1/judge/torn_write\tunsat\t", 0) == 0);
+	// the time per scope, in scope order, with what each scope is
+	const auto scopes = lines_of(dir.path / "scopes.tsv");
+	REQUIRE(scopes.size() == 3);
+	CHECK(scopes[0] == "scope\tqueries\tms\tmax_ms\twhat");
+	CHECK(scopes[1].rfind("sweep/3\t2\t", 0) == 0);
+	CHECK(scopes[1].find("\tthe third sweep") != std::string::npos);
+	CHECK(scopes[2].rfind("sweep/12\t1\t", 0) == 0);
 	// each query as SMT-LIB, assumptions kept as assumptions
 	const auto q0 = lines_of(dir.path / "sweep-3-000000-path-1-decision-0.smt2");
 	REQUIRE(!q0.empty());
@@ -119,6 +131,13 @@ TEST_CASE("smt: the query log names and times every query, and changes no answer
 	}
 	CHECK(decision);
 	CHECK(judge);
+	CHECK(std::count(sum.begin(), sum.end(), "scopes that took longest (all in scopes.tsv):") ==
+	      1);
+	bool third = false;
+	for (const auto &l : sum)
+		third |=
+		    l.rfind("sweep/3 ", 0) == 0 && l.find("the third sweep") != std::string::npos;
+	CHECK(third);
 
 	// nothing is written once the log is off
 	TempDir off("queries-off", false);

@@ -212,7 +212,10 @@ class Stack
 {
 public:
 	explicit Stack(const SolverLimits &lim) : solver_(lim) {}
-	void set_scope(std::string scope) { solver_.set_scope(std::move(scope)); }
+	void set_scope(std::string scope, const std::string &what = "")
+	{
+		solver_.set_scope(std::move(scope), what);
+	}
 	// The path the next queries are about ("path/12", "path/12/case/3").
 	void at(std::string path) { path_ = std::move(path); }
 
@@ -379,7 +382,10 @@ public:
 	}
 
 	// Names every query of this explorer (the sweep's: "sweep/12").
-	void set_scope(std::string scope) { s_.set_scope(std::move(scope)); }
+	void set_scope(std::string scope, const std::string &what = "")
+	{
+		s_.set_scope(std::move(scope), what);
+	}
 
 	const std::string &incomplete() const { return incomplete_; }
 	std::string smt2() const { return smt2_; }
@@ -827,7 +833,7 @@ ProveResult prove_sweep(Variant v, const Sweep &sw, const ProveBounds &b,
 	res.invariants = all_proved();
 	Explorer ex(b.limits, !b.symbolic_geometry, b.max_paths, res.stats, res.divergences,
 	            std::move(cancelled));
-	ex.set_scope("sweep/" + std::to_string(sw.index));
+	ex.set_scope("sweep/" + std::to_string(sw.index), sw.describe());
 
 	auto run = [&](const InCase &c, bool split) {
 		return std::vector<RunOut>{untorn_concolic::run_symbolic(c, split)};
@@ -909,7 +915,7 @@ DiffResult diff_sweep(Variant a, Variant b, const Sweep &sw, const ProveBounds &
 	res.b = b;
 	Explorer ex(bounds.limits, !bounds.symbolic_geometry, bounds.max_paths, res.stats,
 	            res.divergences, std::move(cancelled));
-	ex.set_scope("sweep/" + std::to_string(sw.index));
+	ex.set_scope("sweep/" + std::to_string(sw.index), sw.describe());
 	const auto &cat = invariant_catalogue();
 
 	auto run = [&](const InCase &c, bool) {

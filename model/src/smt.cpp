@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,6 +38,7 @@ struct QueryLog {
 	std::mutex mu;
 	std::string dir;
 	std::vector<LoggedQuery> queries;
+	std::map<std::string, std::string> scopes; // described: scope -> what it is
 };
 QueryLog &query_log()
 {
@@ -124,7 +126,57 @@ std::string smt2_assuming(const std::vector<z3::expr> &asserted,
 	return "(set-logic QF_BV)\n" + text;
 }
 
-std::string summary(std::vector<LoggedQuery> qs)
+// A scope's queries: how many, their total and slowest time.
+struct ScopeTime {
+	std::string scope, what;
+	uint64_t n = 0;
+	double total = 0, max = 0;
+};
+// Per described scope, in scope order (sweep/2 before sweep/10): a query
+// belongs to the scope its name starts with.
+std::vector<ScopeTime> scope_times(const std::vector<LoggedQuery> &qs,
+                                   const std::map<std::string, std::string> &scopes)
+{
+	std::map<std::string, ScopeTime> by;
+	for (const auto &[scope, what] : scopes)
+		by[scope] = ScopeTime{scope, what};
+	for (const auto &q : qs) {
+		const size_t slash = q.name.find('/', q.name.find('/') + 1);
+		auto it = by.find(q.name.substr(0, slash));
+		if (slash == std::string::npos || it == by.end())
+			continue;
+		it->second.n++;
+		it->second.total += q.ms;
+		it->second.max = std::max(it->second.max, q.ms);
+	}
+	std::vector<ScopeTime> v;
+	for (auto &[scope, t] : by)
+		v.push_back(std::move(t));
+	auto number = [](const std::string &scope) {
+		const size_t at = scope.find_last_of('/');
+		return std::strtoull(scope.c_str() + (at == std::string::npos ? 0 : at + 1),
+		                     nullptr, 10);
+	};
+	std::stable_sort(v.begin(), v.end(), [&](const ScopeTime &a, const ScopeTime &b) {
+		return number(a.scope) < number(b.scope);
+	});
+	return v;
+}
+
+std::string scopes_tsv(const std::vector<ScopeTime> &v)
+{
+	std::ostringstream o;
+	o << "scope\tqueries\tms\tmax_ms\twhat\n";
+	char line[128];
+	for (const auto &t : v) {
+		std::snprintf(line, sizeof line, "\t%llu\t%.3f\t%.3f\t", (unsigned long long)t.n,
+		              t.total, t.max);
+		o << t.scope << line << t.what << '\n';
+	}
+	return o.str();
+}
+
+std::string summary(std::vector<LoggedQuery> qs, std::vector<ScopeTime> scopes)
 {
 	struct Kind {
 		uint64_t n = 0;
@@ -146,6 +198,19 @@ std::string summary(std::vector<LoggedQuery> qs)
 		std::snprintf(line, sizeof line, "%-48s %9llu %12.1f %10.1f\n", name.c_str(),
 		              (unsigned long long)k.n, k.total, k.max);
 		o << line;
+	}
+	std::stable_sort(scopes.begin(), scopes.end(),
+	                 [](const ScopeTime &a, const ScopeTime &b) { return a.total > b.total; });
+	if (!scopes.empty()) {
+		o << "\nscopes that took longest (all in scopes.tsv):\n";
+		std::snprintf(line, sizeof line, "%-12s %9s %12s  %s\n", "scope", "queries",
+		              "total ms", "what");
+		o << line;
+	}
+	for (size_t i = 0; i < scopes.size() && i < 20; i++) {
+		std::snprintf(line, sizeof line, "%-12s %9llu %12.1f  ", scopes[i].scope.c_str(),
+		              (unsigned long long)scopes[i].n, scopes[i].total);
+		o << line << scopes[i].what << "\n";
 	}
 	std::stable_sort(qs.begin(), qs.end(),
 	                 [](const LoggedQuery &a, const LoggedQuery &b) { return a.ms > b.ms; });
@@ -172,7 +237,16 @@ std::string dump_queries(const std::string &dir)
 	std::lock_guard<std::mutex> l(log.mu);
 	log.dir = dir;
 	log.queries.clear();
+	log.scopes.clear();
 	return "";
+}
+
+void describe_scope(const std::string &scope, const std::string &what)
+{
+	QueryLog &log = query_log();
+	std::lock_guard<std::mutex> l(log.mu);
+	if (!log.dir.empty())
+		log.scopes[scope] = what;
 }
 
 std::string write_query_log()
@@ -194,7 +268,17 @@ std::string write_query_log()
 	const std::filesystem::path dir(log.dir);
 	if (std::string e = write_file(dir / "queries.tsv", tsv.str()); !e.empty())
 		return e;
-	return write_file(dir / "summary.txt", summary(std::move(qs)));
+	std::vector<ScopeTime> scopes = scope_times(qs, log.scopes);
+	if (std::string e = write_file(dir / "scopes.tsv", scopes_tsv(scopes)); !e.empty())
+		return e;
+	return write_file(dir / "summary.txt", summary(std::move(qs), std::move(scopes)));
+}
+
+void Solver::set_scope(std::string scope, const std::string &what)
+{
+	if (!what.empty())
+		describe_scope(scope, what);
+	scope_ = std::move(scope);
 }
 
 Solver::Solver(const SolverLimits &limits)

@@ -81,8 +81,9 @@ class Solver
 public:
 	explicit Solver(const SolverLimits &limits);
 
-	// Prefixed to every query's name: the sweep, say ("sweep/12").
-	void set_scope(std::string scope) { scope_ = std::move(scope); }
+	// Prefixed to every query's name: the sweep, say ("sweep/12").  `what`
+	// describes it in the query log's time per scope (describe_scope).
+	void set_scope(std::string scope, const std::string &what = "");
 
 	// Are `asserted` and `assumed` satisfiable together?  `rlimit`: a
 	// resource budget for this query alone, within the limits' (0: the
@@ -117,12 +118,17 @@ private:
 
 // Every query from now on, in every thread, is written to `dir` (one SMT-LIB
 // file each, named scope-number-name) and timed; write_query_log() then
-// writes `dir`/queries.tsv (name, answer, milliseconds; sorted by name) and
-// `dir`/summary.txt (per kind of query -- the name without its numbers --
-// how many, their total and slowest time, and the slowest queries by name).
-// "" (the default): nothing is written or timed.  Returns "" or what
-// could not be done.
+// writes `dir`/queries.tsv (name, answer, milliseconds; sorted by name),
+// `dir`/scopes.tsv (per scope: how many queries, their total and slowest
+// time, what the scope is; in scope order) and `dir`/summary.txt (per kind
+// of query -- the name without its numbers -- how many, their total and
+// slowest time; the scopes that took longest; and the slowest queries by
+// name).  "" (the default): nothing is written or timed.  Returns "" or
+// what could not be done.
 std::string dump_queries(const std::string &dir);
+// What a scope is ("sweep/12": "write length a power of two, ..."), for the
+// query log; nothing when no log is kept.
+void describe_scope(const std::string &scope, const std::string &what);
 // Returns "" or what could not be written.
 std::string write_query_log();
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # prove --dump-queries DIR: every query of the proof in DIR/VARIANT, named
-# after its sweep and path, with queries.tsv and summary.txt; the report on
-# stdout is byte for byte the one without the option; a DIR that cannot be
-# made is an error (exit 2), not an empty dump.
+# after its sweep and path, with queries.tsv, scopes.tsv (time per sweep)
+# and summary.txt; the report on stdout is byte for byte the one without
+# the option; a DIR that cannot be made is an error (exit 2), not an empty
+# dump.
 # Usage: dump_queries.sh UNTORN
 set -u
 U=$1
@@ -26,6 +27,15 @@ pre=$(grep -c '^sweep/[0-9]*/[0-9]*/precondition	' "$tsv")
 [ "$pre" -eq "$sweeps" ] || { echo "FAIL: $pre precondition queries for $sweeps sweeps"; fail=1; }
 grep -q '^sweep/[0-9]*/[0-9]*/path/[0-9]*/judge/any	unsat	' "$tsv" || { echo "FAIL: no path judgement named"; fail=1; }
 grep -q '^kind of query' "$dir/q/v6.18/summary.txt" || { echo "FAIL: summary.txt has no table"; fail=1; }
+# the time per sweep: one row per sweep, described, holding every query
+scopes=$dir/q/v6.18/scopes.tsv
+rows=$(($(wc -l <"$scopes") - 1))
+[ "$rows" -eq "$sweeps" ] || { echo "FAIL: $rows rows in scopes.tsv for $sweeps sweeps"; fail=1; }
+in_scopes=$(awk -F'\t' 'NR > 1 { n += $2 } END { print n + 0 }' "$scopes")
+[ "$in_scopes" -eq "$queries" ] || { echo "FAIL: scopes.tsv counts $in_scopes of $queries queries"; fail=1; }
+[ "$(awk -F'\t' 'NR > 1 && $5 !~ /^write length /' "$scopes" | wc -l)" -eq 0 ] ||
+	{ echo "FAIL: a sweep in scopes.tsv is not described"; fail=1; }
+grep -q '^scopes that took longest' "$dir/q/v6.18/summary.txt" || { echo "FAIL: summary.txt has no time per sweep"; fail=1; }
 touch "$dir/file"
 "$U" "${args[@]}" --dump-queries "$dir/file/q" >/dev/null 2>"$dir/err2"
 rc=$?
