@@ -133,22 +133,23 @@ struct ScopeTime {
 	double total = 0, max = 0;
 };
 // Per described scope, in scope order (sweep/2 before sweep/10): a query
-// belongs to the scope its name starts with.
+// belongs to the scope its name starts with ("sweep/12/000003/precondition"
+// to "sweep/12").
 std::vector<ScopeTime> scope_times(const std::vector<LoggedQuery> &qs,
                                    const std::map<std::string, std::string> &scopes)
 {
 	std::map<std::string, ScopeTime> by;
 	for (const auto &[scope, what] : scopes)
 		by[scope] = ScopeTime{scope, what};
-	for (const auto &q : qs) {
-		const size_t slash = q.name.find('/', q.name.find('/') + 1);
-		auto it = by.find(q.name.substr(0, slash));
-		if (slash == std::string::npos || it == by.end())
-			continue;
-		it->second.n++;
-		it->second.total += q.ms;
-		it->second.max = std::max(it->second.max, q.ms);
-	}
+	for (const auto &q : qs)
+		for (size_t slash = q.name.find('/'); slash != std::string::npos;
+		     slash = q.name.find('/', slash + 1))
+			if (auto it = by.find(q.name.substr(0, slash)); it != by.end()) {
+				it->second.n++;
+				it->second.total += q.ms;
+				it->second.max = std::max(it->second.max, q.ms);
+				break;
+			}
 	std::vector<ScopeTime> v;
 	for (auto &[scope, t] : by)
 		v.push_back(std::move(t));
@@ -161,6 +162,16 @@ std::vector<ScopeTime> scope_times(const std::vector<LoggedQuery> &qs,
 		return number(a.scope) < number(b.scope);
 	});
 	return v;
+}
+
+// What a scope is ("sweep/12": "write length a power of two, ..."), for the
+// log's time per scope; nothing when no log is kept.
+void describe_scope(const std::string &scope, const std::string &what)
+{
+	QueryLog &log = query_log();
+	std::lock_guard<std::mutex> l(log.mu);
+	if (!log.dir.empty())
+		log.scopes[scope] = what;
 }
 
 std::string scopes_tsv(const std::vector<ScopeTime> &v)
@@ -239,14 +250,6 @@ std::string dump_queries(const std::string &dir)
 	log.queries.clear();
 	log.scopes.clear();
 	return "";
-}
-
-void describe_scope(const std::string &scope, const std::string &what)
-{
-	QueryLog &log = query_log();
-	std::lock_guard<std::mutex> l(log.mu);
-	if (!log.dir.empty())
-		log.scopes[scope] = what;
 }
 
 std::string write_query_log()

@@ -82,7 +82,7 @@ public:
 	explicit Solver(const SolverLimits &limits);
 
 	// Prefixed to every query's name: the sweep, say ("sweep/12").  `what`
-	// describes it in the query log's time per scope (describe_scope).
+	// describes it in the query log's time per scope (dump_queries).
 	void set_scope(std::string scope, const std::string &what = "");
 
 	// Are `asserted` and `assumed` satisfiable together?  `rlimit`: a
@@ -126,9 +126,6 @@ private:
 // name).  "" (the default): nothing is written or timed.  Returns "" or
 // what could not be done.
 std::string dump_queries(const std::string &dir);
-// What a scope is ("sweep/12": "write length a power of two, ..."), for the
-// query log; nothing when no log is kept.
-void describe_scope(const std::string &scope, const std::string &what);
 // Returns "" or what could not be written.
 std::string write_query_log();
 
