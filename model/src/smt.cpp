@@ -126,11 +126,20 @@ std::string smt2_assuming(const std::vector<z3::expr> &asserted,
 	return "(set-logic QF_BV)\n" + text;
 }
 
-// A scope's queries: how many, their total and slowest time.
-struct ScopeTime {
-	std::string scope, what;
+// Queries added up: how many, their total and slowest time.
+struct Tally {
 	uint64_t n = 0;
 	double total = 0, max = 0;
+	void add(double ms)
+	{
+		n++;
+		total += ms;
+		max = std::max(max, ms);
+	}
+};
+// A scope's queries, and what the scope is.
+struct ScopeTime : Tally {
+	std::string scope, what;
 };
 // Per described scope, in scope order (sweep/2 before sweep/10): a query
 // belongs to the scope its name starts with ("sweep/12/000003/precondition"
@@ -140,14 +149,12 @@ std::vector<ScopeTime> scope_times(const std::vector<LoggedQuery> &qs,
 {
 	std::map<std::string, ScopeTime> by;
 	for (const auto &[scope, what] : scopes)
-		by[scope] = ScopeTime{scope, what};
+		by[scope] = ScopeTime{{}, scope, what};
 	for (const auto &q : qs)
 		for (size_t slash = q.name.find('/'); slash != std::string::npos;
 		     slash = q.name.find('/', slash + 1))
 			if (auto it = by.find(q.name.substr(0, slash)); it != by.end()) {
-				it->second.n++;
-				it->second.total += q.ms;
-				it->second.max = std::max(it->second.max, q.ms);
+				it->second.add(q.ms);
 				break;
 			}
 	std::vector<ScopeTime> v;
@@ -189,17 +196,9 @@ std::string scopes_tsv(const std::vector<ScopeTime> &v)
 
 std::string summary(std::vector<LoggedQuery> qs, std::vector<ScopeTime> scopes)
 {
-	struct Kind {
-		uint64_t n = 0;
-		double total = 0, max = 0;
-	};
-	std::map<std::string, Kind> kinds;
-	for (const auto &q : qs) {
-		Kind &k = kinds[kind_of(q.name)];
-		k.n++;
-		k.total += q.ms;
-		k.max = std::max(k.max, q.ms);
-	}
+	std::map<std::string, Tally> kinds;
+	for (const auto &q : qs)
+		kinds[kind_of(q.name)].add(q.ms);
 	std::ostringstream o;
 	char line[512];
 	std::snprintf(line, sizeof line, "%-48s %9s %12s %10s\n", "kind of query", "queries",
